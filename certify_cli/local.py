@@ -1,0 +1,63 @@
+"""`certify local`: certify image files on this machine, one model load for all."""
+
+import argparse
+import json
+import secrets
+from pathlib import Path
+
+from certify_cli.options import add_certify_options, options_from_args
+
+
+def parse_shape(text: str) -> tuple[int, ...]:
+    try:
+        shape = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected C,H,W integers, got {text!r}") from None
+    if len(shape) not in (3, 4) or min(shape) < 1:
+        raise argparse.ArgumentTypeError(f"expected C,H,W (or C,T,H,W) positive integers, got {text!r}")
+    return shape
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser("local", help="certify image files locally")
+    parser.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    parser.add_argument("--model", default=None,
+                        help="registered model name, model directory, or .pt2/TorchScript file")
+    parser.add_argument("--input-shape", type=parse_shape, default=None,
+                        help="C,H,W of a bare model file without a manifest")
+    add_certify_options(parser)
+    parser.add_argument("--seed", type=int, default=None,
+                        help="noise seed (default: drawn at random and recorded)")
+    parser.add_argument("--device", default=None, help="torch device (default: cuda if available)")
+    parser.add_argument("--json", action="store_true", help="one Certificate JSON per line")
+    parser.set_defaults(handler=run_local)
+
+
+def format_certificate(path: Path, cert: dict[str, object]) -> str:
+    if cert["abstained"]:
+        verdict = "abstain"
+    else:
+        verdict = f"label={cert['label']} ({cert['label_name']}) radius={cert['radius']:.4f}"
+    return (f"{path}: {verdict} p_lower={cert['p_lower']:.4f} n_a={cert['n_a']}/{cert['n']} "
+            f"sigma={cert['sigma']} method={cert['method']} seed={cert['seed']} "
+            f"time={cert['elapsed_s']:.2f}s")
+
+
+def run_local(args: argparse.Namespace) -> int:
+    from certify_cli.main import CommandError
+    from certify_cli.runtime import choose_device, decode_for_model, open_model
+    from certify_core import certify
+
+    options = options_from_args(args)
+    if args.seed is not None and args.seed < 0:
+        raise CommandError(f"Expected --seed >= 0, got {args.seed}.")
+    for path in args.paths:
+        if not path.is_file():
+            raise CommandError(f"No such file: {path}")
+    model = open_model(args.model, choose_device(args.device), args.input_shape)
+    for path in args.paths:
+        tensor, info = decode_for_model(path.read_bytes(), model)
+        seed = args.seed if args.seed is not None else secrets.randbits(62)
+        cert = certify(model, tensor, options, seed=seed, input_info=info).to_dict()
+        print(json.dumps(cert) if args.json else format_certificate(path, cert), flush=True)
+    return 0

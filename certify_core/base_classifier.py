@@ -1,0 +1,55 @@
+"""Base classifiers `h` that turn a batch of noisy samples into votes.
+
+`h` is what randomized smoothing smooths. For Cohen it is the model itself.
+For Smooth-Reduce it is the patch ensemble: with *shared* noise the noise is
+added to the input and the view pipeline is part of `h`; with *independent*
+noise the noise is added to the lifted input `u = L x` and `h` only runs the
+model on each (already noisy) patch and aggregates.
+"""
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+
+from certify_core.geometry import PatchGeometry
+from certify_core.views import extract_patches
+
+Aggregate = Literal["mean", "max"]
+Scores = Literal["softmax", "logits"]
+NoiseMode = Literal["shared", "independent"]
+
+
+@dataclass(frozen=True)
+class BaseClassifier:
+    """A model plus the Smooth-Reduce wrapping (None geometry means plain Cohen)."""
+
+    model: torch.nn.Module
+    num_classes: int
+    geometry: PatchGeometry | None = None
+    aggregate: Aggregate = "mean"
+    scores: Scores = "softmax"
+    noise: NoiseMode = "shared"
+
+    @property
+    def evaluations_per_sample(self) -> int:
+        return 1 if self.geometry is None else self.geometry.k
+
+    def noise_space(self, x: torch.Tensor) -> torch.Tensor:
+        """The tensor the Gaussian noise is added to: `x`, or `L x` if independent."""
+        if self.geometry is None or self.noise == "shared":
+            return x
+        return extract_patches(x.unsqueeze(0), self.geometry)[0]
+
+    def votes(self, noisy: torch.Tensor) -> torch.Tensor:
+        """(B, *noise_space_shape) -> (B,) predicted classes."""
+        if self.geometry is None:
+            return self.model(noisy).argmax(dim=1)
+        patches = noisy if self.noise == "independent" else extract_patches(noisy, self.geometry)
+        batch, k = patches.shape[:2]
+        logits = self.model(patches.reshape(batch * k, *patches.shape[2:]))
+        per_patch = logits.reshape(batch, k, -1)
+        if self.scores == "softmax":
+            per_patch = per_patch.softmax(dim=2)
+        pooled = per_patch.mean(dim=1) if self.aggregate == "mean" else per_patch.amax(dim=1)
+        return pooled.argmax(dim=1)

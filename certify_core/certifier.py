@@ -1,0 +1,200 @@
+"""CERTIFY and PREDICT for Cohen smoothing and Smooth-Reduce.
+
+Guarantee (Cohen, Rosenfeld, Kolter 2019, Theorem 1 and Proposition 2): with
+probability at least 1 - alpha over the sampling, a non-abstaining CERTIFY
+returns the label the smoothed classifier `g(x) = argmax_c P(h(x + e) = c)`,
+`e ~ N(0, sigma^2 I)`, predicts everywhere in the L2 ball of the returned
+radius. With independent per-patch noise the ball is first found in the lifted
+space and divided by a certified upper bound on the lift's norm.
+"""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from certify_core.base_classifier import BaseClassifier
+from certify_core.errors import InputShapeError, InvalidOptionError
+from certify_core.lift import LiftNorm, geometry_lift_norm
+from certify_core.models.loading import LoadedModel
+from certify_core.options import CertifyOptions
+from certify_core.results import Certificate, ModelRef, Prediction
+from certify_core.sampling import CancelCheck, NoiseStream, sample_counts
+from certify_core.statistics import certified_radius, clopper_pearson_lower, predict_p_value
+
+Progress = Callable[[int, int], None]
+IDENTITY_LIFT = LiftNorm(1.0, 1.0, "identity")
+
+
+@dataclass(frozen=True)
+class SmoothingOutcome:
+    """The raw result of Cohen's CERTIFY on any base classifier."""
+
+    label: int
+    n_a: int
+    p_lower: float
+    selection_counts: np.ndarray
+    estimation_counts: np.ndarray
+
+
+class _ProgressCounter:
+    """Turns per-batch sample counts into (done, total) progress reports."""
+
+    def __init__(self, total: int, progress: Progress | None) -> None:
+        self.total, self.done, self.progress = total, 0, progress
+
+    def __call__(self, count: int) -> None:
+        self.done += count
+        if self.progress is not None:
+            self.progress(self.done, self.total)
+
+
+def smooth_certify(
+    classifier: BaseClassifier,
+    x: torch.Tensor,
+    sigma: float,
+    n0: int,
+    n: int,
+    alpha: float,
+    batch_size: int,
+    generator: torch.Generator,
+    progress: Progress | None = None,
+    should_cancel: CancelCheck | None = None,
+) -> SmoothingOutcome:
+    """Select a label with `n0` samples, then bound its probability with `n` fresh ones."""
+    center = classifier.noise_space(x)
+    noise = NoiseStream(center.shape, generator, center.device)
+    advance = _ProgressCounter(n0 + n, progress)
+    selection = sample_counts(classifier, center, n0, sigma, noise, batch_size, advance, should_cancel)
+    label = int(selection.argmax())
+    estimation = sample_counts(classifier, center, n, sigma, noise, batch_size, advance, should_cancel)
+    n_a = int(estimation[label])
+    return SmoothingOutcome(label, n_a, clopper_pearson_lower(n_a, n, alpha), selection, estimation)
+
+
+def _check_input(x: torch.Tensor, model: LoadedModel) -> None:
+    if tuple(x.shape) != tuple(model.input_shape):
+        raise InputShapeError(
+            f"Expected an input of shape {tuple(model.input_shape)} for model {model.name!r}, "
+            f"got {tuple(x.shape)}."
+        )
+    if not torch.isfinite(x).all() or x.min() < 0 or x.max() > 1:
+        raise InputShapeError("Expected finite input values in [0, 1].")
+
+
+def _resolve_sigma(options: CertifyOptions, model: LoadedModel) -> float:
+    sigma = options.sigma if options.sigma is not None else model.manifest.sigma
+    if sigma is None:
+        raise InvalidOptionError(
+            f"Model {model.name!r} records no training sigma; give `sigma` explicitly."
+        )
+    return float(sigma)
+
+
+def build_classifier(model: LoadedModel, options: CertifyOptions) -> tuple[BaseClassifier, LiftNorm]:
+    """The base classifier for `options`, and the lift norm its radius is divided by."""
+    options.validate()
+    size = (model.input_shape[-2], model.input_shape[-1])
+    geometry = options.geometry(size, size)
+    classifier = BaseClassifier(
+        model.module, model.num_classes, geometry, options.aggregate, options.scores, options.noise
+    )
+    if geometry is None or options.noise == "shared":
+        return classifier, IDENTITY_LIFT
+    return classifier, geometry_lift_norm(geometry)
+
+
+def make_generator(seed: int, device: torch.device) -> torch.Generator:
+    return torch.Generator(device=device).manual_seed(seed)
+
+
+def certify(
+    model: LoadedModel,
+    x: torch.Tensor,
+    options: CertifyOptions,
+    seed: int,
+    progress: Progress | None = None,
+    should_cancel: CancelCheck | None = None,
+    input_info: dict[str, Any] | None = None,
+) -> Certificate:
+    """CERTIFY one input tensor (in [0, 1], the model's input shape)."""
+    start = time.perf_counter()
+    classifier, lift = build_classifier(model, options)
+    sigma = _resolve_sigma(options, model)
+    _check_input(x, model)
+    outcome = smooth_certify(
+        classifier, x.to(model.device), sigma, options.n0, options.n, options.alpha,
+        options.batch_size, make_generator(seed, model.device), progress, should_cancel,
+    )
+    radius = certified_radius(outcome.p_lower, sigma, lift.upper)
+    abstained = radius is None
+    smooth_reduce = options.method == "smooth-reduce"
+    return Certificate(
+        label=None if abstained else outcome.label,
+        label_name=None if abstained else model.manifest.class_names[outcome.label],
+        abstained=abstained,
+        radius=radius,
+        p_lower=outcome.p_lower,
+        n_a=outcome.n_a,
+        n=options.n,
+        n0=options.n0,
+        alpha=options.alpha,
+        sigma=sigma,
+        method=options.method,
+        aggregate=options.aggregate if smooth_reduce else None,
+        noise=options.noise if smooth_reduce else None,
+        scores=options.scores if smooth_reduce else None,
+        geometry=classifier.geometry.to_dict() if classifier.geometry is not None else None,
+        lift_norm=lift.upper,
+        lift_norm_method=lift.method,
+        model=ModelRef(model.name, model.sha256),
+        seed=seed,
+        elapsed_s=time.perf_counter() - start,
+        selection_counts=outcome.selection_counts.tolist(),
+        estimation_counts=outcome.estimation_counts.tolist(),
+        input={"shape": list(x.shape), "value_range": [0.0, 1.0], **(input_info or {})},
+    )
+
+
+def predict(
+    model: LoadedModel,
+    x: torch.Tensor,
+    options: CertifyOptions,
+    seed: int,
+    progress: Progress | None = None,
+    should_cancel: CancelCheck | None = None,
+) -> Prediction:
+    """PREDICT: the smoothed label from `n` samples, abstaining unless significant."""
+    start = time.perf_counter()
+    classifier, _ = build_classifier(model, options)
+    sigma = _resolve_sigma(options, model)
+    _check_input(x, model)
+    center = classifier.noise_space(x.to(model.device))
+    noise = NoiseStream(center.shape, make_generator(seed, model.device), center.device)
+    counts = sample_counts(
+        classifier, center, options.n, sigma, noise, options.batch_size,
+        _ProgressCounter(options.n, progress), should_cancel,
+    )
+    order = np.argsort(-counts, kind="stable")
+    n1 = int(counts[order[0]])
+    n2 = int(counts[order[1]]) if len(counts) > 1 else 0
+    p_value = predict_p_value(n1, n2)
+    abstained = p_value > options.alpha
+    label = None if abstained else int(order[0])
+    return Prediction(
+        label=label,
+        label_name=None if label is None else model.manifest.class_names[label],
+        abstained=abstained,
+        p_value=p_value,
+        counts=counts.tolist(),
+        n=options.n,
+        alpha=options.alpha,
+        sigma=sigma,
+        method=options.method,
+        model=ModelRef(model.name, model.sha256),
+        seed=seed,
+        elapsed_s=time.perf_counter() - start,
+    )

@@ -1,0 +1,85 @@
+"""Batched Monte-Carlo sampling of a base classifier under Gaussian noise.
+
+Noise is drawn on the model's device from an explicit generator in canonical
+blocks whose size depends only on the sample shape, never on the batch size,
+so a fixed seed gives the same samples however the forward passes are split.
+"""
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from certify_core.base_classifier import BaseClassifier
+from certify_core.errors import CertificationCanceled
+
+ProgressCallback = Callable[[int], None]
+CancelCheck = Callable[[], bool]
+_BLOCK_ELEMENTS = 1 << 22
+_MAX_BLOCK_SAMPLES = 512
+
+
+class NoiseStream:
+    """Standard normal samples of one shape, in an order independent of batching."""
+
+    def __init__(self, shape: torch.Size, generator: torch.Generator, device: torch.device):
+        self.shape = shape
+        self.generator = generator
+        self.device = device
+        numel = max(1, math.prod(shape))
+        self.block = max(1, min(_MAX_BLOCK_SAMPLES, _BLOCK_ELEMENTS // numel))
+        self._buffer: torch.Tensor | None = None
+
+    def _next_block(self) -> torch.Tensor:
+        return torch.randn(
+            (self.block, *self.shape), generator=self.generator, device=self.device
+        )
+
+    def take(self, count: int) -> torch.Tensor:
+        pieces: list[torch.Tensor] = []
+        needed = count
+        while needed > 0:
+            if self._buffer is None or len(self._buffer) == 0:
+                self._buffer = self._next_block()
+            piece, self._buffer = self._buffer[:needed], self._buffer[needed:]
+            pieces.append(piece)
+            needed -= len(piece)
+        return pieces[0] if len(pieces) == 1 else torch.cat(pieces)
+
+
+def samples_per_batch(classifier: BaseClassifier, batch_size: int) -> int:
+    """Noisy samples per forward pass, when `batch_size` counts model evaluations."""
+    return max(1, batch_size // classifier.evaluations_per_sample)
+
+
+def sample_counts(
+    classifier: BaseClassifier,
+    center: torch.Tensor,
+    num: int,
+    sigma: float,
+    noise: NoiseStream,
+    batch_size: int,
+    on_batch: ProgressCallback | None = None,
+    should_cancel: CancelCheck | None = None,
+) -> np.ndarray:
+    """Per-class vote counts of `classifier` on `num` samples `center + sigma * eps`.
+
+    `on_batch(samples_done)` runs after every forward pass; `should_cancel` is
+    checked before each and stops the run with `CertificationCanceled`.
+    """
+    counts = torch.zeros(classifier.num_classes, dtype=torch.long, device=center.device)
+    per_batch = samples_per_batch(classifier, batch_size)
+    done = 0
+    with torch.inference_mode():
+        while done < num:
+            if should_cancel is not None and should_cancel():
+                raise CertificationCanceled("Certification was canceled between batches.")
+            this_batch = min(per_batch, num - done)
+            noisy = noise.take(this_batch).mul_(sigma).add_(center)
+            votes = classifier.votes(noisy)
+            counts += torch.bincount(votes, minlength=classifier.num_classes)
+            done += this_batch
+            if on_batch is not None:
+                on_batch(this_batch)
+    return counts.cpu().numpy()

@@ -1,0 +1,29 @@
+"""The one settings object of the project (environment prefix `CERTIFY_`).
+
+Read once by each process's entry point and passed down; library code never
+reads the environment. Importable without torch or FastAPI.
+"""
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CERTIFY_", extra="ignore")
+
+    model_dir: Path | None = Field(
+        default=None, description="Directory of model folders (each with a manifest.json)."
+    )
+    device: str | None = Field(default=None, description="Torch device; default CUDA if present.")
+    max_image_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+    max_image_pixels: int = Field(default=40_000_000, ge=1)
+
+    @property
+    def model_dirs(self) -> tuple[Path, ...]:
+        return (self.model_dir,) if self.model_dir is not None else ()
+
+
+def load_settings() -> Settings:
+    return Settings()
