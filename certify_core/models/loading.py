@@ -114,6 +114,8 @@ def load_manifest_model(manifest_path: Path, device: torch.device) -> LoadedMode
     if manifest.normalization is not None:
         module = nn.Sequential(NormalizeLayer(manifest.normalization), module)
     module = module.to(device).eval()
+    if len(manifest.input_shape) == 3:
+        module = module.to(memory_format=torch.channels_last)
     for parameter in module.parameters():
         parameter.requires_grad_(False)
     _check_forward(module, manifest, device)
