@@ -5,7 +5,19 @@ command line the decoders.
 """
 
 from certify_media.errors import MediaError
+from certify_media.guard import GuardLimits
 from certify_media.images import DecodedImage, ImageLimits, decode_image
 from certify_media.sniff import sniff_media_type
+from certify_media.video import DecodedVideo, VideoLimits, decode_video
 
-__all__ = ["DecodedImage", "ImageLimits", "MediaError", "decode_image", "sniff_media_type"]
+__all__ = [
+    "DecodedImage",
+    "DecodedVideo",
+    "GuardLimits",
+    "ImageLimits",
+    "MediaError",
+    "VideoLimits",
+    "decode_image",
+    "decode_video",
+    "sniff_media_type",
+]
