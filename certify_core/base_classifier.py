@@ -12,6 +12,7 @@ from typing import Literal
 
 import torch
 
+from certify_core.clips import ClipGeometry, extract_clips
 from certify_core.geometry import PatchGeometry
 from certify_core.views import extract_patches
 
@@ -26,7 +27,7 @@ class BaseClassifier:
 
     model: torch.nn.Module
     num_classes: int
-    geometry: PatchGeometry | None = None
+    geometry: PatchGeometry | ClipGeometry | None = None
     aggregate: Aggregate = "mean"
     scores: Scores = "softmax"
     noise: NoiseMode = "shared"
@@ -39,19 +40,27 @@ class BaseClassifier:
         """The tensor the Gaussian noise is added to: `x`, or `L x` if independent."""
         if self.geometry is None or self.noise == "shared":
             return x
-        return extract_patches(x.unsqueeze(0), self.geometry)[0]
+        return self._views(x.unsqueeze(0))[0]
+
+    def _views(self, batch: torch.Tensor) -> torch.Tensor:
+        """(B, *input) -> (B, k, *model input): image patches or video clips."""
+        if isinstance(self.geometry, ClipGeometry):
+            return extract_clips(batch, self.geometry)
+        assert self.geometry is not None
+        return extract_patches(batch, self.geometry)
 
     def _logits(self, batch: torch.Tensor) -> torch.Tensor:
         if batch.dim() == 4:
             # channels_last makes CPU and GPU convolutions markedly faster
             batch = batch.contiguous(memory_format=torch.channels_last)
-        return self.model(batch)
+        logits: torch.Tensor = self.model(batch)
+        return logits
 
     def votes(self, noisy: torch.Tensor) -> torch.Tensor:
         """(B, *noise_space_shape) -> (B,) predicted classes."""
         if self.geometry is None:
             return self._logits(noisy).argmax(dim=1)
-        patches = noisy if self.noise == "independent" else extract_patches(noisy, self.geometry)
+        patches = noisy if self.noise == "independent" else self._views(noisy)
         batch, k = patches.shape[:2]
         logits = self._logits(patches.reshape(batch * k, *patches.shape[2:]))
         per_patch = logits.reshape(batch, k, -1)

@@ -24,6 +24,7 @@ from certify_core.options import CertifyOptions
 from certify_core.results import Certificate, ModelRef, Prediction
 from certify_core.sampling import CancelCheck, NoiseStream, sample_counts
 from certify_core.statistics import certified_radius, clopper_pearson_lower, predict_p_value
+from certify_core.video import video_classifier, video_input_shape
 
 Progress = Callable[[int, int], None]
 IDENTITY_LIFT = LiftNorm(1.0, 1.0, "identity")
@@ -75,10 +76,18 @@ def smooth_certify(
     return SmoothingOutcome(label, n_a, clopper_pearson_lower(n_a, n, alpha), selection, estimation)
 
 
-def _check_input(x: torch.Tensor, model: LoadedModel) -> None:
-    if tuple(x.shape) != tuple(model.input_shape):
+def certified_input_shape(model: LoadedModel, options: CertifyOptions) -> tuple[int, ...]:
+    """The shape of the tensor a certificate is about (video: the whole frame tensor)."""
+    if model.manifest.kind == "video":
+        return video_input_shape(model.input_shape, options)
+    return tuple(model.input_shape)
+
+
+def _check_input(x: torch.Tensor, model: LoadedModel, options: CertifyOptions) -> None:
+    expected = certified_input_shape(model, options)
+    if tuple(x.shape) != expected:
         raise InputShapeError(
-            f"Expected an input of shape {tuple(model.input_shape)} for model {model.name!r}, "
+            f"Expected an input of shape {expected} for model {model.name!r}, "
             f"got {tuple(x.shape)}."
         )
     if not torch.isfinite(x).all() or x.min() < 0 or x.max() > 1:
@@ -97,6 +106,10 @@ def _resolve_sigma(options: CertifyOptions, model: LoadedModel) -> float:
 def build_classifier(model: LoadedModel, options: CertifyOptions) -> tuple[BaseClassifier, LiftNorm]:
     """The base classifier for `options`, and the lift norm its radius is divided by."""
     options.validate()
+    if model.manifest.kind == "video":
+        return video_classifier(model.module, model.num_classes, model.input_shape, options)
+    if options.frames is not None:
+        raise InvalidOptionError("Option `frames` applies to video models only.")
     size = (model.input_shape[-2], model.input_shape[-1])
     geometry = options.geometry(size, size)
     classifier = BaseClassifier(
@@ -124,7 +137,7 @@ def certify(
     start = time.perf_counter()
     classifier, lift = build_classifier(model, options)
     sigma = _resolve_sigma(options, model)
-    _check_input(x, model)
+    _check_input(x, model, options)
     outcome = smooth_certify(
         classifier, x.to(model.device), sigma, options.n0, options.n, options.alpha,
         options.batch_size, make_generator(seed, model.device), progress, should_cancel,
@@ -171,7 +184,7 @@ def predict(
     start = time.perf_counter()
     classifier, _ = build_classifier(model, options)
     sigma = _resolve_sigma(options, model)
-    _check_input(x, model)
+    _check_input(x, model, options)
     center = classifier.noise_space(x.to(model.device))
     noise = NoiseStream(center.shape, make_generator(seed, model.device), center.device)
     counts = sample_counts(

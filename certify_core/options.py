@@ -41,6 +41,8 @@ class CertifyOptions:
 
     Defaults follow the reference certifier (n0=100, n=100000, alpha=0.001).
     `batch_size` counts model evaluations per forward pass (samples x patches).
+    For video models a patch is a clip: `patch_size` is the clip length and
+    `frames` the length of the certified frame tensor (see `certify_core.video`).
     """
 
     method: Method = "cohen"
@@ -57,6 +59,7 @@ class CertifyOptions:
     patches: int | None = None
     stride: int | None = None
     patch_seed: int = 0
+    frames: int | None = None
 
     def validate(self) -> None:
         _check_choice("method", self.method, METHODS)
@@ -73,6 +76,7 @@ class CertifyOptions:
         for name in _GEOMETRY_FIELDS:
             _check_int(name, getattr(self, name), 1)
         _check_int("patch_seed", self.patch_seed, 0)
+        _check_int("frames", self.frames, 1)
         validate_alpha(self.alpha)
         if self.patches is not None and self.stride is not None:
             raise InvalidOptionError("Give either `patches` (random offsets) or `stride` (grid), not both.")
