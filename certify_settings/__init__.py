@@ -9,8 +9,10 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from certify_settings.service import ServiceSettings
 
-class Settings(BaseSettings):
+
+class Settings(ServiceSettings, BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CERTIFY_", extra="ignore")
 
     model_dir: Path | None = Field(

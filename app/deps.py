@@ -1,0 +1,49 @@
+"""Dependency aliases: the settings, the job store and the API-key check."""
+
+import hashlib
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader
+
+from app.errors import ApiError
+from app.store import JobStore
+from certify_settings import Settings
+
+api_key_header = APIKeyHeader(
+    name="X-API-Key", auto_error=False,
+    description="Required when the server is configured with CERTIFY_API_KEYS.",
+)
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_store(request: Request) -> JobStore:
+    store: JobStore = request.app.state.store
+    return store
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+StoreDep = Annotated[JobStore, Depends(get_store)]
+
+
+def require_api_key(
+    settings: SettingsDep, key: Annotated[str | None, Security(api_key_header)] = None
+) -> str:
+    """The caller's principal: a short hash of its key, or "anonymous" when keys are off."""
+    allowed = settings.api_key_set
+    if not allowed:
+        return "anonymous"
+    if key is None:
+        raise ApiError(401, "missing_api_key", "This server requires an X-API-Key header.")
+    # Compare against every key in constant time, so timing does not reveal a prefix.
+    if not any(hmac.compare_digest(key.encode(), good.encode()) for good in allowed):
+        raise ApiError(401, "invalid_api_key", "The X-API-Key is not valid.")
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+PrincipalDep = Annotated[str, Depends(require_api_key)]

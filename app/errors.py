@@ -1,0 +1,81 @@
+"""One error shape for every 4xx/5xx: `{"error": code, "detail": sentence}`."""
+
+import logging
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+log = logging.getLogger(__name__)
+
+HTTP_CODES = {
+    400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
+    413: "payload_too_large", 415: "unsupported_media_type", 422: "invalid_request",
+}
+
+
+class ErrorBody(BaseModel):
+    error: str = Field(description="Stable snake_case code.", examples=["invalid_option"])
+    detail: str = Field(description="A human sentence.", examples=["Expected `n` <= 1000000."])
+
+
+class ApiError(HTTPException):
+    """An error with its own code; a FastAPI HTTPException so body parsing passes it through."""
+
+    def __init__(self, status_code: int, code: str, detail: str) -> None:
+        super().__init__(status_code=status_code, detail=detail)
+        self.code = code
+
+
+def error_response(status_code: int, code: str, detail: str) -> JSONResponse:
+    return JSONResponse({"error": code, "detail": detail}, status_code=status_code,
+                        headers={"Cache-Control": "no-store"})
+
+
+def _describe_validation(exc: RequestValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path"))
+        message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+        parts.append(f"`{where}`: {message}" if where else message)
+    return "; ".join(parts) or "Invalid request."
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        code = getattr(exc, "code", None) or HTTP_CODES.get(exc.status_code, "http_error")
+        return error_response(exc.status_code, code, str(exc.detail))
+
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(422, "invalid_option", _describe_validation(exc))
+
+    async def redis_down(_: Request, exc: Exception) -> JSONResponse:
+        log.warning("Redis unavailable: %s", exc)
+        return error_response(503, "redis_unavailable", "The job store (Redis) is unreachable; "
+                              "retry shortly.")
+
+    app.add_exception_handler(RedisConnectionError, redis_down)
+    app.add_exception_handler(RedisTimeoutError, redis_down)
+
+    @app.exception_handler(Exception)
+    async def internal(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("Unhandled error", exc_info=exc)
+        return error_response(500, "internal_error", "The server failed to handle the request.")
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in {
+        401: "Missing or wrong X-API-Key (only when the server has API keys).",
+        503: "Redis is unreachable.",
+    }.items()
+}

@@ -1,0 +1,56 @@
+"""The FastAPI application: `create_app()` builds it from the one settings object."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from redis import Redis
+
+from app.body_limit import BodySizeLimit
+from app.errors import install_error_handlers
+from app.routes_jobs import router as jobs_router
+from app.routes_system import router as system_router
+from app.store import JobStore
+from certify_settings import Settings, load_settings
+
+# Multipart framing and the option fields ride on top of the file itself.
+FORM_OVERHEAD_BYTES = 64 * 1024
+
+DESCRIPTION = """Certified robustness by randomized smoothing and Smooth-Reduce.
+
+Submit an image or video with `POST /certify`, then poll `GET /jobs/{job_id}` until
+`status` is `succeeded` (the certificate is in `result`), `failed` or `canceled`.
+Every error body is `{"error": code, "detail": sentence}`.
+"""
+
+
+def connect_redis(settings: Settings) -> Redis:
+    # Short timeouts: a request should fail fast with 503 while Redis is away;
+    # the pool reconnects on its own when Redis comes back.
+    return Redis.from_url(
+        settings.redis_url_or_default, socket_connect_timeout=1.0, socket_timeout=5.0,
+        health_check_interval=10, retry_on_timeout=False,
+    )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        redis = connect_redis(settings)
+        app.state.store = JobStore(redis, settings)
+        try:
+            yield
+        finally:
+            redis.close()
+
+    app = FastAPI(title="Certification service", version="0.1.0", description=DESCRIPTION,
+                  lifespan=lifespan)
+    app.state.settings = settings
+    install_error_handlers(app)
+    limit = settings.max_upload_bytes + FORM_OVERHEAD_BYTES
+    app.add_middleware(BodySizeLimit, max_body_bytes=limit)
+    app.include_router(jobs_router)
+    app.include_router(system_router)
+    return app

@@ -1,0 +1,71 @@
+"""Response bodies of the API (they make the OpenAPI document)."""
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from certify_jobs.contract import JobStatus
+
+EXAMPLE_JOB_ID = "6f1c2a7e0b9d4c55a1e3f0d2b8c4a9e1"
+
+
+class SubmitResponse(BaseModel):
+    job_id: str = Field(examples=[EXAMPLE_JOB_ID])
+    status: JobStatus = Field(examples=["queued"])
+    status_url: str = Field(examples=[f"/jobs/{EXAMPLE_JOB_ID}"])
+
+
+class JobProgress(BaseModel):
+    done: int = Field(description="Noisy samples evaluated so far (selection + estimation).")
+    total: int = Field(description="n0 + n.")
+
+
+class JobError(BaseModel):
+    code: str = Field(examples=["corrupt_image"])
+    detail: str = Field(examples=["The image cannot be decoded: truncated PNG."])
+
+
+class JobView(BaseModel):
+    job_id: str
+    status: JobStatus
+    model: str | None = None
+    media_type: str | None = None
+    created_at: datetime | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    progress: JobProgress | None = None
+    attempts: int = Field(default=0, description="How many times a worker started this job.")
+    cancel_requested: bool = False
+    result: dict[str, Any] | None = Field(
+        default=None,
+        description="The Certificate: label, radius, p_lower, counts, the seed the server drew, "
+        "and under `input` the certified tensor's shape and how the upload was resized.",
+    )
+    error: JobError | None = None
+
+
+class JobList(BaseModel):
+    jobs: list[JobView]
+    offset: int
+    limit: int
+    next_offset: int | None = Field(description="Offset of the next page, null on the last page.")
+
+
+class ModelInfo(BaseModel):
+    name: str
+    kind: str = Field(examples=["image"])
+    sha256: str
+    workers: int = Field(description="Live workers serving this model.")
+    manifest: dict[str, Any]
+
+
+class ModelList(BaseModel):
+    default_image_model: str
+    default_video_model: str | None
+    models: list[ModelInfo]
+
+
+class Health(BaseModel):
+    status: str = Field(examples=["ok"])
+    workers: int | None = None

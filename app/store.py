@@ -1,0 +1,147 @@
+"""The API's side of the queue: uploads, jobs, cancellation and served models in Redis."""
+
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from redis import Redis
+from rq import Queue, Retry, Worker
+from rq.job import Job
+from rq.registry import StartedJobRegistry
+from rq.serializers import JSONSerializer
+
+from app.job_views import job_view
+from app.schemas import JobView, ModelInfo
+from certify_jobs.contract import TASK_PATH, JobPayload, ServiceKeys
+from certify_settings import Settings
+
+ABANDONED_SWEEP_S = 2.0
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    info: ModelInfo
+
+    @property
+    def sigma(self) -> float | None:
+        value = self.info.manifest.get("sigma")
+        return float(value) if value is not None else None
+
+
+class JobStore:
+    """Everything the API reads from or writes to Redis."""
+
+    def __init__(self, redis: Redis, settings: Settings) -> None:
+        self.redis = redis
+        self.settings = settings
+        self.keys = ServiceKeys()
+        self.queue = Queue(settings.queue_name, connection=redis, serializer=JSONSerializer)
+        self._last_sweep = 0.0
+
+    # -- uploads and submission -------------------------------------------
+    def store_upload(self, data: bytes) -> tuple[str, str]:
+        """Content-addressed: equal uploads share one key, whose TTL each new use renews."""
+        digest = hashlib.sha256(data).hexdigest()
+        key = self.keys.upload(digest)
+        self.redis.set(key, data, ex=self.settings.upload_ttl_s)
+        return key, digest
+
+    def claim_idempotency(self, principal: str, key: str, job_id: str) -> str | None:
+        """Reserve `key` for `job_id`; returns the earlier job id when the key was used."""
+        redis_key = self.keys.idempotency(principal, hashlib.sha256(key.encode()).hexdigest())
+        if self.redis.set(redis_key, job_id, nx=True, ex=self.settings.idempotency_ttl_s):
+            return None
+        earlier = self.redis.get(redis_key)
+        return _text(earlier) if earlier is not None else None
+
+    def enqueue(self, payload: JobPayload, job_id: str) -> None:
+        settings = self.settings
+        retry = Retry(max=settings.job_retries) if settings.job_retries else None
+        self.queue.enqueue(
+            TASK_PATH, payload.to_dict(), job_id=job_id, job_timeout=settings.job_timeout_s,
+            result_ttl=settings.result_ttl_s, failure_ttl=settings.failure_ttl_s, retry=retry,
+            meta={"model": payload.model, "media_type": payload.media_type},
+        )
+        with self.redis.pipeline() as pipe:
+            pipe.zadd(self.keys.jobs_index, {job_id: time.time()})
+            pipe.zremrangebyrank(self.keys.jobs_index, 0, -settings.jobs_index_max - 1)
+            pipe.execute()
+
+    @staticmethod
+    def new_job_id() -> str:
+        return uuid.uuid4().hex
+
+    # -- reading jobs -------------------------------------------------------
+    def fetch(self, job_id: str) -> Job | None:
+        self._sweep_abandoned()
+        jobs = Job.fetch_many([job_id], connection=self.redis, serializer=JSONSerializer)
+        return jobs[0] if jobs else None
+
+    def view(self, job: Job) -> JobView:
+        return job_view(job, bool(self.redis.exists(self.keys.cancel(job.id))))
+
+    def list_views(self, status: str | None, offset: int, limit: int) -> tuple[list[JobView], bool]:
+        """Newest first; returns one page and whether more jobs follow it."""
+        self._sweep_abandoned()
+        matched: list[JobView] = []
+        for job in self._jobs_newest_first():
+            view = self.view(job)
+            if status is None or view.status == status:
+                matched.append(view)
+                if len(matched) > offset + limit:
+                    break
+        return matched[offset:offset + limit], len(matched) > offset + limit
+
+    def _jobs_newest_first(self, chunk: int = 100) -> Iterator[Job]:
+        start = 0
+        while True:
+            raw = self.redis.zrevrange(self.keys.jobs_index, start, start + chunk - 1)
+            ids = [_text(i) for i in raw]
+            if not ids:
+                return
+            jobs = Job.fetch_many(ids, connection=self.redis, serializer=JSONSerializer)
+            expired = [job_id for job_id, job in zip(ids, jobs, strict=True) if job is None]
+            if expired:  # results past their TTL leave the index too
+                self.redis.zrem(self.keys.jobs_index, *expired)
+            yield from (job for job in jobs if job is not None)
+            start += chunk - len(expired)
+
+    def _sweep_abandoned(self) -> None:
+        """Finish jobs of dead workers (retry or fail) even when no worker is left to do it."""
+        now = time.monotonic()
+        if now - self._last_sweep >= ABANDONED_SWEEP_S:
+            self._last_sweep = now
+            StartedJobRegistry(queue=self.queue).cleanup()
+
+    # -- cancellation ---------------------------------------------------------
+    def cancel(self, job: Job) -> None:
+        """Flag the job for its worker (checked between batches) and drop it if still queued."""
+        self.redis.set(self.keys.cancel(job.id), 1, ex=self.settings.result_ttl_s)
+        if job.get_status(refresh=True) in ("queued", "deferred", "scheduled"):
+            job.cancel()
+
+    # -- workers and models -----------------------------------------------------
+    def live_workers(self) -> int:
+        return int(Worker.count(queue=self.queue))
+
+    def served_models(self) -> dict[str, ServedModel]:
+        by_name: dict[str, dict[str, Any]] = {}
+        for key in self.redis.scan_iter(match=self.keys.worker_models_pattern, count=200):
+            raw = self.redis.get(key)
+            if raw is None:
+                continue
+            for model in json.loads(raw).get("models", []):
+                entry = by_name.setdefault(model["name"], {**model, "workers": 0})
+                entry["workers"] += 1
+        return {name: ServedModel(ModelInfo(**entry)) for name, entry in sorted(by_name.items())}
+
+    def ping(self) -> None:
+        self.redis.ping()

@@ -1,0 +1,54 @@
+"""Checks an upload and its options against what the workers serve, before anything is queued."""
+
+import secrets
+
+from app.errors import ApiError
+from app.store import JobStore, ServedModel
+from certify_jobs.contract import JobPayload, MediaKind
+from certify_jobs.options import CertifyForm
+from certify_media.sniff import SNIFF_BYTES, media_kind, sniff_media_type
+
+
+def sniff_upload(data: bytes) -> tuple[str, MediaKind]:
+    if not data:
+        raise ApiError(422, "empty_file", "The uploaded file is empty.")
+    media_type = sniff_media_type(data[:SNIFF_BYTES])
+    kind = media_kind(media_type)
+    if media_type is None or kind not in ("image", "video"):
+        raise ApiError(415, "unsupported_media_type", "The file is not an image or video in a "
+                       "supported format (PNG, JPEG, GIF, BMP, TIFF, WebP; MP4, WebM/MKV, AVI).")
+    return media_type, kind  # type: ignore[return-value]
+
+
+def choose_model(store: JobStore, form: CertifyForm, kind: MediaKind) -> ServedModel:
+    settings = store.settings
+    name = form.model or (
+        settings.default_image_model if kind == "image" else settings.default_video_model
+    )
+    if name is None:
+        raise ApiError(422, "unknown_model", f"No default {kind} model is configured; "
+                       "name one with the `model` field.")
+    served = store.served_models()
+    if name not in served:
+        raise ApiError(422, "unknown_model",
+                       f"Model {name!r} is not served by a live worker; served: {sorted(served)}.")
+    model = served[name]
+    if model.info.kind != kind:
+        raise ApiError(422, "model_media_mismatch",
+                       f"Model {name!r} takes {model.info.kind} input, but the upload is {kind}.")
+    if form.sigma is None and model.sigma is None:
+        raise ApiError(422, "invalid_option",
+                       f"Model {name!r} records no training sigma; give `sigma` explicitly.")
+    return model
+
+
+def build_payload(
+    store: JobStore, data: bytes, media_type: str, kind: MediaKind, model: str, form: CertifyForm
+) -> JobPayload:
+    key, digest = store.store_upload(data)
+    return JobPayload(
+        upload_key=key, upload_sha256=digest, upload_bytes=len(data), media_type=media_type,
+        media_kind=kind, model=model, options=form.core_options(),
+        # Drawn here, never by the client: a client choosing seeds could grind for a larger radius.
+        seed=secrets.randbits(62),
+    )

@@ -1,0 +1,93 @@
+"""Job payload, status names, task path and Redis key names.
+
+The payload travels as JSON (rq's JSON serializer): it names the stored upload
+by key and content hash, never carries the bytes, and records the seed the
+server drew.
+"""
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Literal
+
+# The one function a worker agrees to run; anything else in a job is refused
+# before it is imported (rq imports the dotted name it finds in Redis).
+TASK_PATH = "worker.tasks.run_certification"
+ALLOWED_TASKS = frozenset({TASK_PATH})
+
+JobStatus = Literal["queued", "running", "succeeded", "failed", "canceled"]
+JOB_STATUSES: tuple[str, ...] = ("queued", "running", "succeeded", "failed", "canceled")
+MediaKind = Literal["image", "video"]
+
+# What the task returns: rq sees every expected ending (including user errors
+# and cancellation) as a finished job, so rq's retry only re-runs jobs whose
+# worker crashed or vanished.
+Outcome = Literal["succeeded", "failed", "canceled"]
+PROGRESS_META = "progress"
+ATTEMPTS_META = "attempts"
+STARTED_META = "running_since"
+
+
+class PayloadError(ValueError):
+    """A job payload that does not match this contract."""
+
+
+@dataclass(frozen=True)
+class JobPayload:
+    upload_key: str
+    upload_sha256: str
+    upload_bytes: int
+    media_type: str
+    media_kind: MediaKind
+    model: str
+    options: dict[str, Any]
+    seed: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> "JobPayload":
+        if not isinstance(data, dict):
+            raise PayloadError(f"Expected a JSON object as job payload, got {type(data).__name__}.")
+        names = {field.name for field in fields(cls)}
+        if set(data) != names:
+            raise PayloadError(f"Expected payload fields {sorted(names)}, got {sorted(data)}.")
+        payload = cls(**data)
+        if payload.media_kind not in ("image", "video") or not isinstance(payload.options, dict):
+            raise PayloadError("Malformed job payload (media_kind or options).")
+        return payload
+
+
+def outcome(kind: Outcome, **fields_: Any) -> dict[str, Any]:
+    """The JSON a task returns; the API reads `outcome` to name the status."""
+    return {"outcome": kind, **fields_}
+
+
+def error_info(code: str, detail: str) -> dict[str, str]:
+    return {"code": code, "detail": detail}
+
+
+@dataclass(frozen=True)
+class ServiceKeys:
+    """Redis key names, all under one prefix so a shared Redis stays tidy."""
+
+    prefix: str = "certify"
+
+    def upload(self, sha256: str) -> str:
+        return f"{self.prefix}:upload:{sha256}"
+
+    def cancel(self, job_id: str) -> str:
+        return f"{self.prefix}:cancel:{job_id}"
+
+    def idempotency(self, principal: str, key: str) -> str:
+        return f"{self.prefix}:idempotency:{principal}:{key}"
+
+    def worker_models(self, worker_name: str) -> str:
+        return f"{self.prefix}:worker-models:{worker_name}"
+
+    @property
+    def worker_models_pattern(self) -> str:
+        return f"{self.prefix}:worker-models:*"
+
+    @property
+    def jobs_index(self) -> str:
+        return f"{self.prefix}:jobs"

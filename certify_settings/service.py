@@ -1,0 +1,62 @@
+"""Settings of the certification service (API, workers, `certify serve`).
+
+Mixed into the one `Settings` object; kept apart so the library's settings stay
+short. Every duration is in seconds and every one is finite: the queue rules
+forbid jobs, results or uploads that live forever.
+"""
+
+from pydantic import BaseModel, Field
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def split_list(text: str) -> tuple[str, ...]:
+    """Comma-separated environment values (`a,b`) as a tuple without blanks."""
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+class ServiceSettings(BaseModel):
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis URL of the queue. Unset: `certify serve` starts a private Redis; "
+        f"`certify api` and `certify worker` use {DEFAULT_REDIS_URL}.",
+    )
+    queue_name: str = Field(default="certify", min_length=1)
+    api_keys: str = Field(
+        default="", description="Comma-separated API keys; when set, X-API-Key is required."
+    )
+    max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+    upload_ttl_s: int = Field(default=3600, ge=1, description="Lifetime of stored uploads.")
+    result_ttl_s: int = Field(default=86_400, ge=1, description="Lifetime of finished jobs.")
+    failure_ttl_s: int = Field(default=7 * 86_400, ge=1, description="Lifetime of crashed jobs.")
+    job_timeout_s: int = Field(default=900, ge=1, description="Hard limit on one job's run time.")
+    job_retries: int = Field(
+        default=1, ge=0, description="Re-runs of a job whose worker died (killed, lost)."
+    )
+    heartbeat_ttl_s: int = Field(
+        default=60, ge=2, description="A running job whose worker is silent this long is abandoned."
+    )
+    worker_ttl_s: int = Field(default=35, ge=16, description="Worker registration lifetime.")
+    maintenance_interval_s: int = Field(default=30, ge=1)
+    idempotency_ttl_s: int = Field(default=86_400, ge=1)
+    jobs_index_max: int = Field(default=10_000, ge=1, description="Jobs kept in GET /jobs.")
+    worker_models: str = Field(
+        default="", description="Comma-separated models a worker serves (default: the default "
+        "image model)."
+    )
+    default_image_model: str = "fmnist-cnn-s025"
+    default_video_model: str | None = None
+    decode_timeout_s: float = Field(default=30.0, gt=0)
+    decode_memory_bytes: int = Field(default=2 * 1024**3, ge=64 * 1024**2)
+
+    @property
+    def api_key_set(self) -> frozenset[str]:
+        return frozenset(split_list(self.api_keys))
+
+    @property
+    def redis_url_or_default(self) -> str:
+        return self.redis_url or DEFAULT_REDIS_URL
+
+    @property
+    def served_models(self) -> tuple[str, ...]:
+        return split_list(self.worker_models) or (self.default_image_model,)

@@ -1,0 +1,23 @@
+"""A small random-weight model directory, so service tests do not depend on the zoo."""
+
+from pathlib import Path
+
+import torch
+
+from certify_core.models.architectures import fmnist_cnn
+from certify_core.models.manifest import ModelManifest
+
+TEST_MODEL = "test-cnn"
+CLASS_NAMES = tuple(f"class-{i}" for i in range(10))
+
+
+def write_test_model(root: Path, name: str = TEST_MODEL) -> Path:
+    directory = root / name
+    directory.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(0)
+    torch.save(fmnist_cnn().state_dict(), directory / "weights.pt")
+    ModelManifest(
+        name=name, format="state_dict", weights="weights.pt", input_shape=(1, 28, 28),
+        class_names=CLASS_NAMES, sigma=0.25, architecture="fmnist_cnn",
+    ).save(directory)
+    return root
