@@ -8,6 +8,7 @@ from torch import nn
 
 from certify_core.errors import ModelLoadError
 from certify_core.models.manifest import Normalization
+from certify_core.models.reference import cifar_resnet, cifar_resnet110, torchvision_resnet50
 
 
 class NormalizeLayer(nn.Module):
@@ -35,6 +36,9 @@ def fmnist_cnn(num_classes: int = 10, in_channels: int = 1) -> nn.Module:
 
 ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
     "fmnist_cnn": fmnist_cnn,
+    "resnet50": torchvision_resnet50,  # torchvision state_dict; ImageNet normalization in manifest
+    "cifar_resnet110": cifar_resnet110,
+    "cifar_resnet": cifar_resnet,  # any depth 6n + 2 via architecture_kwargs
 }
 
 

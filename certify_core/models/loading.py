@@ -1,8 +1,10 @@
 """Load a model by registered name, manifest directory, or bare model file.
 
 Formats: a registered architecture plus a state_dict, an exported program
-(`torch.export`, .pt2), or a TorchScript file. The loaded module maps [0, 1]
-inputs to logits; the manifest's normalization becomes its first layer.
+(`torch.export`, .pt2), a TorchScript file, or a randomized-smoothing
+reference checkpoint (`{"arch", "state_dict"}`, `1.module.` key prefixes).
+The loaded module maps [0, 1] inputs to logits; the manifest's normalization
+becomes its first layer.
 """
 
 import hashlib
@@ -17,6 +19,10 @@ from torch import nn
 from certify_core.errors import ModelLoadError, ModelNotFoundError
 from certify_core.models.architectures import NormalizeLayer, build_architecture
 from certify_core.models.manifest import MANIFEST_NAME, ModelManifest
+from certify_core.models.reference import (
+    load_reference_checkpoint,
+    reference_normalization,
+)
 
 ZOO_DIR = Path(__file__).resolve().parent.parent / "zoo"
 DEFAULT_IMAGE_MODEL = "fmnist-cnn-s025"
@@ -69,6 +75,8 @@ def _read_module(manifest: ModelManifest, weights: Path) -> nn.Module:
             state = torch.load(weights, map_location="cpu", weights_only=True)
             module.load_state_dict(state)
             return module
+        if manifest.format == "reference_checkpoint":
+            return _read_reference(manifest, weights)
         if manifest.format == "exported":
             program = torch.export.load(str(weights))
             return program.module()
@@ -79,6 +87,14 @@ def _read_module(manifest: ModelManifest, weights: Path) -> nn.Module:
         raise
     except Exception as exc:  # any failure here means the file is unusable
         raise ModelLoadError(f"Cannot load {manifest.format} model from {weights}: {exc}") from exc
+
+
+def _read_reference(manifest: ModelManifest, weights: Path) -> nn.Module:
+    """A randomized-smoothing reference checkpoint; its arch implies the normalization."""
+    arch, network = load_reference_checkpoint(weights, len(manifest.class_names))
+    if manifest.normalization is not None:
+        return network  # the manifest's normalization is added by the caller
+    return nn.Sequential(NormalizeLayer(reference_normalization(arch)), network)
 
 
 def _check_forward(module: nn.Module, manifest: ModelManifest, device: torch.device) -> None:

@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from certify_core.errors import ModelLoadError
 
-ModelFormat = Literal["state_dict", "exported", "torchscript"]
-FORMATS = ("state_dict", "exported", "torchscript")
+ModelFormat = Literal["state_dict", "exported", "torchscript", "reference_checkpoint"]
+FORMATS = ("state_dict", "exported", "torchscript", "reference_checkpoint")
 MANIFEST_NAME = "manifest.json"
 
 
