@@ -10,7 +10,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-COMMAND_MODULES = ("certify_cli.local",)
+COMMAND_MODULES = ("certify_cli.local", "certify_cli.service")
 
 
 class CommandError(Exception):

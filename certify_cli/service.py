@@ -1,0 +1,97 @@
+"""Service commands: `serve` (everything in one), `api`, `worker`, `submit`, `status`."""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from certify_settings import load_settings
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    serve = subparsers.add_parser(
+        "serve", help="run Redis (private unless CERTIFY_REDIS_URL), one worker and the API")
+    _add_bind(serve)
+    serve.set_defaults(handler=run_serve)
+
+    api = subparsers.add_parser("api", help="run the HTTP API against CERTIFY_REDIS_URL")
+    _add_bind(api)
+    api.add_argument("--workers", type=int, default=1, help="API processes")
+    api.set_defaults(handler=run_api)
+
+    worker = subparsers.add_parser("worker", help="run one queue worker against CERTIFY_REDIS_URL")
+    worker.add_argument("--model", action="append", default=None,
+                        help="model to serve (repeatable; default CERTIFY_WORKER_MODELS or the "
+                        "default image model)")
+    worker.add_argument("--name", default=None, help="worker name (default: random)")
+    worker.add_argument("--burst", action="store_true", help="exit once the queue is empty")
+    worker.set_defaults(handler=run_worker_command)
+
+    submit = subparsers.add_parser("submit", help="submit a file to a running API")
+    submit.add_argument("path", type=Path, metavar="PATH")
+    submit.add_argument("--wait", action="store_true", help="poll until the job ends")
+    submit.add_argument("--idempotency-key", default=None)
+    _add_client(submit)
+    from certify_cli.http_client import add_submit_options
+
+    add_submit_options(submit)
+    submit.set_defaults(handler=run_submit)
+
+    status = subparsers.add_parser("status", help="show a job of a running API")
+    status.add_argument("job_id", metavar="JOB_ID")
+    _add_client(status)
+    status.set_defaults(handler=run_status)
+
+
+def _add_bind(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+
+
+def _add_client(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--url", default=None, help="API base URL (default CERTIFY_API_URL)")
+    parser.add_argument("--api-key", default=None, help="X-API-Key (default CERTIFY_API_KEY)")
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from certify_cli.embedded import ServeError, serve
+    from certify_cli.main import CommandError
+
+    try:
+        return serve(args.host, args.port, load_settings().redis_url)
+    except ServeError as exc:
+        raise CommandError(str(exc)) from exc
+
+
+def run_api(args: argparse.Namespace) -> int:
+    # Replace this process: the command-line entry point has already imported
+    # the library (and torch), which the API process must not carry.
+    argv = [sys.executable, "-m", "app", "--host", args.host, "--port", str(args.port),
+            "--workers", str(args.workers)]
+    os.execv(sys.executable, argv)
+    return 0  # not reached
+
+
+def run_worker_command(args: argparse.Namespace) -> int:
+    import logging
+
+    from worker.__main__ import run_worker
+
+    settings = load_settings()
+    if args.model:
+        settings = settings.model_copy(update={"worker_models": ",".join(args.model)})
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    run_worker(settings, args.name, args.burst)
+    return 0
+
+
+def run_submit(args: argparse.Namespace) -> int:
+    from certify_cli.http_client import submit
+
+    return submit(args, load_settings())
+
+
+def run_status(args: argparse.Namespace) -> int:
+    from certify_cli.http_client import status
+
+    return status(args, load_settings())
