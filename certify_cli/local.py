@@ -44,7 +44,7 @@ def format_certificate(path: Path, cert: dict[str, object]) -> str:
 
 
 def run_local(args: argparse.Namespace) -> int:
-    from certify_cli.main import CommandError
+    from certify_cli.errors import CommandError
     from certify_cli.runtime import choose_device, decode_for_model, open_model
     from certify_core import certify
 

@@ -10,11 +10,11 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-COMMAND_MODULES = ("certify_cli.local", "certify_cli.service")
+from certify_cli.errors import CommandError
 
+__all__ = ["CommandError", "build_parser", "main"]
 
-class CommandError(Exception):
-    """A user error a command reports as one line (exit status 2)."""
+COMMAND_MODULES = ("certify_cli.local", "certify_cli.research", "certify_cli.service")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,10 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         result: int = args.handler(args)
-    except CertifyError as exc:
-        print(f"certify: error: {exc.detail}", file=sys.stderr)
-        return 2
-    except MediaError as exc:
+    except (CertifyError, MediaError) as exc:
         print(f"certify: error: {exc.detail}", file=sys.stderr)
         return 2
     except CommandError as exc:

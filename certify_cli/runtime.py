@@ -31,7 +31,7 @@ def decode_for_model(
     settings = settings or load_settings()
     shape = model.input_shape
     if len(shape) != 3:
-        from certify_cli.main import CommandError
+        from certify_cli.errors import CommandError
 
         raise CommandError(f"Model {model.name!r} takes video input {shape}; give a video file.")
     limits = ImageLimits(settings.max_image_bytes, settings.max_image_pixels)

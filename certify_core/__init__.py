@@ -22,8 +22,8 @@ from certify_core.results import Certificate, ModelRef, Prediction
 
 __all__ = [
     "BaseClassifier",
-    "CertificationCanceled",
     "Certificate",
+    "CertificationCanceled",
     "CertifyError",
     "CertifyOptions",
     "InputShapeError",

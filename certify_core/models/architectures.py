@@ -14,6 +14,9 @@ from certify_core.models.reference import cifar_resnet, cifar_resnet110, torchvi
 class NormalizeLayer(nn.Module):
     """(x - mean) / std per channel: the first layer, so noise lives in [0, 1] space."""
 
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(self, normalization: Normalization) -> None:
         super().__init__()
         self.register_buffer("mean", torch.tensor(normalization.mean).view(-1, 1, 1))

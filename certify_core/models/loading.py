@@ -18,7 +18,7 @@ from torch import nn
 
 from certify_core.errors import ModelLoadError, ModelNotFoundError
 from certify_core.models.architectures import NormalizeLayer, build_architecture
-from certify_core.models.manifest import MANIFEST_NAME, ModelManifest
+from certify_core.models.manifest import MANIFEST_NAME, ModelFormat, ModelManifest
 from certify_core.models.reference import (
     load_reference_checkpoint,
     reference_normalization,
@@ -82,7 +82,7 @@ def _read_module(manifest: ModelManifest, weights: Path) -> nn.Module:
             return program.module()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # TorchScript is deprecated but still what users hold
-            return torch.jit.load(str(weights), map_location="cpu")
+            return torch.jit.load(str(weights), map_location="cpu")  # type: ignore[no-untyped-call]
     except ModelLoadError:
         raise
     except Exception as exc:  # any failure here means the file is unusable
@@ -116,6 +116,18 @@ def _check_forward(module: nn.Module, manifest: ModelManifest, device: torch.dev
             )
 
 
+def _prepare(module: nn.Module, manifest: ModelManifest, device: torch.device) -> nn.Module:
+    """Device, inference mode and memory format for any of the three formats."""
+    module = module.to(device)
+    if manifest.format != "exported":  # exported programs are traced in eval mode and refuse .eval()
+        module = module.eval()
+    if len(manifest.input_shape) == 3:
+        module = module.to(memory_format=torch.channels_last)
+    for parameter in module.parameters():
+        parameter.requires_grad_(False)
+    return module
+
+
 def load_manifest_model(manifest_path: Path, device: torch.device) -> LoadedModel:
     manifest = ModelManifest.load(manifest_path)
     weights = manifest_path.parent / manifest.weights
@@ -129,11 +141,7 @@ def load_manifest_model(manifest_path: Path, device: torch.device) -> LoadedMode
     module = _read_module(manifest, weights)
     if manifest.normalization is not None:
         module = nn.Sequential(NormalizeLayer(manifest.normalization), module)
-    module = module.to(device).eval()
-    if len(manifest.input_shape) == 3:
-        module = module.to(memory_format=torch.channels_last)
-    for parameter in module.parameters():
-        parameter.requires_grad_(False)
+    module = _prepare(module, manifest, device)
     _check_forward(module, manifest, device)
     return LoadedModel(manifest.name, module, manifest, digest, device)
 
@@ -178,6 +186,7 @@ def load_model(
 
 
 def _load_bare_file(path: Path, input_shape: tuple[int, ...], device: torch.device) -> LoadedModel:
+    fmt: ModelFormat
     if path.suffix in _EXPORTED_SUFFIXES:
         fmt = "exported"
     elif path.suffix in _TORCHSCRIPT_SUFFIXES:
@@ -185,7 +194,7 @@ def _load_bare_file(path: Path, input_shape: tuple[int, ...], device: torch.devi
     else:
         raise ModelLoadError(f"Unknown model file type {path.suffix!r}; expected .pt2 or TorchScript.")
     probe_manifest = ModelManifest(path.stem, fmt, path.name, input_shape, ("0",))
-    module = _read_module(probe_manifest, path).to(device).eval()
+    module = _prepare(_read_module(probe_manifest, path), probe_manifest, device)
     try:
         with torch.inference_mode():
             classes = int(module(torch.rand((1, *input_shape), device=device)).shape[1])

@@ -1,0 +1,124 @@
+"""`certify local`: real files, the real console script, one-line errors."""
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from certify_cli.main import main
+
+SAMPLE = Path(__file__).resolve().parents[2] / "certify_core" / "samples" / "fmnist-ankle-boot.png"
+CERTIFICATE_FIELDS = {
+    "label", "label_name", "abstained", "radius", "p_lower", "n_a", "n", "n0", "alpha", "sigma",
+    "method", "aggregate", "noise", "geometry", "lift_norm", "model", "seed", "elapsed_s",
+    "selection_counts", "estimation_counts", "input",
+}
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, random_model_dir: Path) -> Path:
+    monkeypatch.setenv("CERTIFY_MODEL_DIR", str(random_model_dir))
+    return random_model_dir
+
+
+@pytest.fixture(scope="module")
+def rgb_photo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from skimage import data  # a real photo, resized down by the decoder
+
+    path = tmp_path_factory.mktemp("photos") / "chelsea.jpg"
+    Image.fromarray(data.chelsea()).save(path, quality=90)
+    return path
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "certify_cli.main", *args],
+                          capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_json_certificates_for_several_files(env: Path, rgb_photo: Path) -> None:
+    result = run_cli("local", str(SAMPLE), str(rgb_photo), "--model", "tiny-cnn", "--n", "200",
+                     "--n0", "20", "--seed", "5", "--json", "--method", "smooth-reduce",
+                     "--noise", "independent", "--patches", "4")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 2
+    first, second = (json.loads(line) for line in lines)
+    assert first.keys() >= CERTIFICATE_FIELDS
+    assert first["seed"] == 5 and first["geometry"]["k"] == 4 and first["lift_norm"] >= 1.0
+    assert first["input"]["shape"] == [1, 28, 28]
+    assert second["input"]["source_size"] == [451, 300] and second["input"]["source_mode"] == "RGB"
+    assert "Traceback" not in result.stderr
+
+
+def test_same_seed_same_certificate(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["local", str(SAMPLE), "--model", "tiny-cnn", "--n", "200", "--n0", "20",
+            "--seed", "3", "--json"]
+    assert main(args) == 0
+    assert main(args) == 0
+    first, second = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    first.pop("elapsed_s"), second.pop("elapsed_s")
+    assert first == second
+
+
+def bad_files(tmp: Path) -> dict[str, Path]:
+    corrupt = tmp / "corrupt.png"
+    buffer = io.BytesIO()
+    pixels = np.random.default_rng(0).integers(0, 255, (64, 64), dtype=np.uint8)
+    Image.fromarray(pixels).save(buffer, "PNG")
+    corrupt.write_bytes(buffer.getvalue()[:2000])
+    text = tmp / "text.png"
+    text.write_text("this is not an image at all")
+    empty = tmp / "empty.png"
+    empty.write_bytes(b"")
+    return {"corrupt": corrupt, "text": text, "empty": empty}
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--sigma", "0"], "sigma"),
+        (["--sigma", "-1"], "sigma"),
+        (["--n0", "0"], "n0"),
+        (["--n", "0"], "`n`"),
+        (["--alpha", "1.5"], "Expected `alpha` in (0, 1), got 1.5"),
+        (["--alpha", "0"], "alpha"),
+        (["--method", "smooth-reduce", "--patch-size", "40"], "larger than"),
+        (["--method", "smooth-reduce", "--patches", "0"], "patches"),
+        (["--method", "smooth-reduce", "--stride", "0"], "stride"),
+        (["--patches", "3"], "smooth-reduce"),
+        (["--batch-size", "0"], "batch_size"),
+        (["--model", "no-such-model"], "no-such-model"),
+    ],
+)
+def test_bad_options_give_one_line_errors(
+    env: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    args = ["local", str(SAMPLE), "--model", "tiny-cnn", "--n", "50", *extra]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("certify: error:") and message in err
+    assert len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("kind", ["corrupt", "text", "empty"])
+def test_bad_files_give_one_line_errors(
+    env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    path = bad_files(tmp_path)[kind]
+    assert main(["local", str(path), "--model", "tiny-cnn", "--n", "50"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("certify: error:") and len(err.splitlines()) == 1
+
+
+def test_missing_file_and_model_through_the_console_script(env: Path, tmp_path: Path) -> None:
+    missing = run_cli("local", str(tmp_path / "nope.png"), "--model", "tiny-cnn")
+    assert missing.returncode == 2 and "No such file" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    no_model = run_cli("local", str(SAMPLE), "--model", str(tmp_path / "missing.pt2"))
+    assert no_model.returncode == 2 and "Traceback" not in no_model.stderr
+    assert len(no_model.stderr.strip().splitlines()) == 1

@@ -1,0 +1,91 @@
+"""Fixed seeds give the same samples and certificates for any batch size."""
+
+import pytest
+import torch
+
+from certify_core import CertifyOptions, certify
+from certify_core.models.architectures import fmnist_cnn
+from certify_core.sampling import NoiseStream
+from tests.core.helpers import as_loaded
+
+
+def test_noise_stream_does_not_depend_on_how_it_is_taken() -> None:
+    shape = torch.Size((1, 5, 7))  # 35 elements: not a multiple of any vector width
+    whole = NoiseStream(shape, torch.Generator().manual_seed(3), torch.device("cpu")).take(1500)
+    stream = NoiseStream(shape, torch.Generator().manual_seed(3), torch.device("cpu"))
+    pieces = [stream.take(size) for size in (1, 2, 600, 3, 894)]
+    assert torch.equal(torch.cat(pieces), whole)
+
+
+@pytest.fixture(scope="module")
+def cnn():
+    torch.manual_seed(0)
+    return as_loaded(fmnist_cnn(), (1, 28, 28), 10, 0.25)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        CertifyOptions(n0=20, n=150),
+        CertifyOptions(method="smooth-reduce", noise="shared", n0=10, n=60),
+        CertifyOptions(method="smooth-reduce", noise="independent", aggregate="max",
+                       n0=10, n=60, patches=5),
+    ],
+    ids=["cohen", "smooth-reduce-shared", "smooth-reduce-independent"],
+)
+def test_certificate_is_batch_size_invariant(cnn, options: CertifyOptions) -> None:
+    x = torch.rand((1, 28, 28), generator=torch.Generator().manual_seed(1))
+    results = []
+    for batch_size in (7, 37, 450, 10_000):
+        cert = certify(cnn, x, CertifyOptions(**{**options.to_dict(), "batch_size": batch_size}),
+                       seed=99)
+        results.append((cert.selection_counts, cert.estimation_counts, cert.radius, cert.label))
+    assert all(result == results[0] for result in results)
+
+
+def test_different_seeds_give_different_samples(cnn) -> None:
+    x = torch.full((1, 28, 28), 0.5)
+    options = CertifyOptions(n0=10, n=200, sigma=1.0)
+    a = certify(cnn, x, options, seed=1).estimation_counts
+    b = certify(cnn, x, options, seed=2).estimation_counts
+    assert a != b
+
+
+def test_progress_and_cancellation(cnn) -> None:
+    from certify_core import CertificationCanceled
+
+    seen: list[tuple[int, int]] = []
+    x = torch.rand((1, 28, 28))
+    certify(cnn, x, CertifyOptions(n0=10, n=100, batch_size=40), seed=0,
+            progress=lambda done, total: seen.append((done, total)))
+    assert seen[-1] == (110, 110)
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+    calls = 0
+
+    def cancel_after_two() -> bool:
+        nonlocal calls
+        calls += 1
+        return calls > 2
+
+    with pytest.raises(CertificationCanceled):
+        certify(cnn, x, CertifyOptions(n0=10, n=1000, batch_size=40), seed=0,
+                should_cancel=cancel_after_two)
+    assert calls == 3  # stopped at the first check after the flag was raised
+
+
+def test_constant_classifier_gives_the_exact_maximum(cnn) -> None:
+    from scipy.stats import norm
+
+    class Constant(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.tensor([0.0, 1.0, 0.0]).expand(x.shape[0], 3)
+
+    model = as_loaded(Constant(), (1, 4, 4), 3, 0.5)
+    n, alpha = 500, 0.01
+    for options in (CertifyOptions(n=n, alpha=alpha),
+                    CertifyOptions(method="smooth-reduce", noise="independent", n=n, alpha=alpha)):
+        cert = certify(model, torch.rand(1, 4, 4), options, seed=0)
+        assert cert.label == 1 and cert.n_a == n
+        assert cert.p_lower == pytest.approx(alpha ** (1 / n), rel=1e-12)
+        exact = 0.5 * norm.ppf(alpha ** (1 / n)) / cert.lift_norm
+        assert cert.radius is not None and exact * (1 - 1e-8) <= cert.radius <= exact

@@ -1,0 +1,32 @@
+"""Layering rules that keep the library pure and the API light."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def imported_after(statement: str) -> set[str]:
+    code = f"import sys; {statement}; print('\\n'.join(sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, cwd=ROOT, timeout=120)
+    return set(result.stdout.split())
+
+
+def test_certify_core_imports_no_web_queue_or_media_code() -> None:
+    modules = imported_after("import certify_core, certify_core.certifier")
+    forbidden = {"fastapi", "starlette", "rq", "redis", "PIL", "av", "app", "worker",
+                 "certify_media", "certify_cli"}
+    assert not forbidden & {name.split(".")[0] for name in modules}
+
+
+def test_media_decoding_never_imports_torch() -> None:
+    assert "torch" not in imported_after("import certify_media")
+
+
+def test_import_linter_contracts_hold() -> None:
+    lint = Path(sys.executable).parent / "lint-imports"
+    result = subprocess.run([str(lint)], capture_output=True, text=True, cwd=ROOT, timeout=300,
+                            check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
