@@ -1,0 +1,116 @@
+"""Real processes for the service tests: redis-server, the API (uvicorn), workers."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+TERMINAL = ("succeeded", "failed", "canceled")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def service_env(redis_url: str, model_dir: Path, **extra: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CERTIFY_")}
+    env.update({
+        "CERTIFY_REDIS_URL": redis_url,
+        "CERTIFY_MODEL_DIR": str(model_dir),
+        "CERTIFY_WORKER_MODELS": "test-cnn",
+        "CERTIFY_DEFAULT_IMAGE_MODEL": "test-cnn",
+        # Short liveness windows so a killed worker's job is noticed in seconds.
+        "CERTIFY_HEARTBEAT_TTL_S": "3",
+        "CERTIFY_WORKER_TTL_S": "16",
+        "CERTIFY_MAINTENANCE_INTERVAL_S": "1",
+        "CERTIFY_MAX_UPLOAD_BYTES": "100000",
+        "PYTHONPATH": str(REPO),
+        "OMP_NUM_THREADS": "1",
+    })
+    env.update(extra)
+    return env
+
+
+def start(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    handle = log.open("ab")
+    try:
+        return subprocess.Popen(argv, env=env, cwd=REPO, stdout=handle, stderr=subprocess.STDOUT)
+    finally:
+        handle.close()
+
+
+def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    return start([sys.executable, "-m", "worker"], env, log)
+
+
+def start_api(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    process = start([sys.executable, "-m", "app", "--port", str(port)], env, log)
+    wait_for(lambda: _answers(f"http://127.0.0.1:{port}/healthz"), 30, "API start", process)
+    return process
+
+
+def start_redis(port: int, workdir: Path) -> subprocess.Popen[bytes]:
+    argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", "no", "--dir", str(workdir)]
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+    wait_for(lambda: _redis_up(port), 10, "redis start", process)
+    return process
+
+
+def _redis_up(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as conn:
+            conn.sendall(b"PING\r\n")
+            return conn.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def stop(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+    if process.poll() is None:
+        process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def wait_for(
+    condition: Any, timeout: float, what: str, process: subprocess.Popen[bytes] | None = None
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"{what}: process exited with {process.returncode}")
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def poll_job(client: httpx.Client, job_id: str, until: tuple[str, ...] = TERMINAL,
+             timeout: float = 60.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        view: dict[str, Any] = client.get(f"/jobs/{job_id}").json()
+        if view["status"] in until:
+            return view
+        if time.monotonic() > deadline:
+            raise AssertionError(f"job {job_id} still {view['status']} after {timeout} s: {view}")
+        time.sleep(0.1)
