@@ -1,0 +1,177 @@
+"""`certify train`, `certify evaluate`, `certify plot`: the research workflow.
+
+evaluate writes, in --out: `certify.tsv` (the reference columns `idx label
+predict radius correct time`, plus `naive_radius_not_sound` for
+independent-noise Smooth-Reduce), `summary.json` and `summary.md`.
+"""
+
+import argparse
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from certify_cli.evaluate_run import TSV_NAME
+from certify_cli.options import add_certify_options, options_from_args
+
+DEFAULT_RADII = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    _register_train(subparsers)
+    _register_evaluate(subparsers)
+    plot = subparsers.add_parser("plot", help="plot certified accuracy against radius")
+    plot.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR")
+    plot.add_argument("--out", type=Path, required=True, help="PNG file to write")
+    plot.add_argument("--title", default=None)
+    plot.set_defaults(handler=run_plot)
+
+
+def _register_train(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    train = subparsers.add_parser("train", help="train a noise-robust base model")
+    train.add_argument("--dataset", default="fashion-mnist", choices=("fashion-mnist",))
+    train.add_argument("--sigma", type=float, required=True, help="training noise level")
+    train.add_argument("--epochs", type=int, default=2)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--batch-size", type=int, default=128)
+    train.add_argument("--lr", type=float, default=1e-3)
+    train.add_argument("--view-probability", type=float, default=0.5,
+                       help="probability of the Smooth-Reduce patch view per image")
+    train.add_argument("--name", default=None, help="model name (default: the --out folder name)")
+    train.add_argument("--out", type=Path, required=True, help="folder for weights and manifest")
+    train.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    train.set_defaults(handler=run_train)
+
+
+def _register_evaluate(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    evaluate = subparsers.add_parser("evaluate", help="certify a test set and write metrics")
+    evaluate.add_argument("--dataset", default="fashion-mnist", choices=("fashion-mnist",))
+    evaluate.add_argument("--model", default=None, help="registered name or model directory")
+    add_certify_options(evaluate)
+    evaluate.add_argument("--count", type=int, default=500, help="test images to certify")
+    evaluate.add_argument("--skip", type=int, default=1,
+                          help="certify every SKIP-th test image (as the reference code)")
+    evaluate.add_argument("--seed", type=int, default=0, help="image i uses noise seed SEED + i")
+    evaluate.add_argument("--radii", type=float, nargs="+", default=list(DEFAULT_RADII))
+    evaluate.add_argument("--label", default=None, help="name of this run in tables and plots")
+    evaluate.add_argument("--device", default=None)
+    evaluate.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    evaluate.add_argument("--out", type=Path, required=True, help="output folder")
+    evaluate.set_defaults(handler=run_evaluate)
+
+
+def _positive(name: str, value: int) -> None:
+    from certify_cli.errors import CommandError
+
+    if value < 1:
+        raise CommandError(f"Expected --{name} >= 1, got {value}.")
+
+
+def run_train(args: argparse.Namespace) -> int:
+    import torch
+    from tqdm import tqdm
+
+    from certify_core.datasets import load_dataset
+    from certify_core.training import TrainConfig, save_model, test_accuracies, train_model
+
+    _positive("threads", args.threads)
+    torch.set_num_threads(args.threads)
+    config = TrainConfig(sigma=args.sigma, epochs=args.epochs, seed=args.seed,
+                         batch_size=args.batch_size, learning_rate=args.lr,
+                         view_probability=args.view_probability)
+    config.validate()
+    train, test = load_dataset(args.dataset, "train"), load_dataset(args.dataset, "test")
+    with tqdm(desc="train", unit="step", file=sys.stderr) as bar:
+        def progress(done: int, total: int, loss: float) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+            bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
+
+        model, normalization = train_model(config, train, progress)
+    metrics = test_accuracies(model, test, config.sigma, seed=config.seed, count=len(test))
+    name = args.name or args.out.name
+    manifest = save_model(
+        args.out, name, model, normalization, config, train, metrics, args.dataset
+    )
+    print(f"{name}: clean accuracy {metrics['clean_accuracy']:.4f}, noisy accuracy "
+          f"{metrics['noisy_accuracy']:.4f} (sigma {config.sigma}) -> {args.out} "
+          f"sha256 {manifest.sha256}")
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    import torch
+
+    from certify_cli.evaluate_run import evaluate_dataset
+    from certify_cli.runtime import choose_device, open_model
+    from certify_core.datasets import load_dataset
+
+    options = options_from_args(args)
+    for name in ("count", "skip", "threads"):
+        _positive(name, getattr(args, name))
+    torch.set_num_threads(args.threads)
+    data = load_dataset(args.dataset, "test")
+    model = open_model(args.model, choose_device(args.device))
+    args.out.mkdir(parents=True, exist_ok=True)
+    summary = evaluate_dataset(model, data, options, args, run_info(args, model, options))
+    print(summary_markdown([summary]), end="")
+    return 0
+
+
+def run_info(args: argparse.Namespace, model: Any, options: Any) -> dict[str, Any]:
+    """Everything needed to repeat the run: command, model hash, seeds, machine."""
+    import torch
+
+    return {
+        "label": args.label or default_label(options),
+        "command": " ".join(["certify", *sys.argv[1:]]),
+        "dataset": args.dataset, "count": args.count, "skip": args.skip,
+        "seed": args.seed, "seed_rule": "image idx uses seed + idx",
+        "model": model.name, "model_sha256": model.sha256,
+        "options": options.to_dict(),
+        "machine": {"platform": platform.platform(), "processor": platform.machine(),
+                    "torch": torch.__version__, "threads": torch.get_num_threads(),
+                    "device": str(model.device)},
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+def default_label(options: Any) -> str:
+    if options.method == "cohen":
+        return f"cohen n={options.n}"
+    return f"smooth-reduce {options.aggregate} {options.noise} n={options.n}"
+
+
+def summary_markdown(summaries: list[dict[str, Any]]) -> str:
+    """One Markdown table row per run (same radii assumed as in the first run)."""
+    radii = list(summaries[0]["metrics"]["certified_accuracy"])
+    head = ["run", "n", *[f"r={r}" for r in radii], "ACR", "abstain", "clean", "s/img"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for summary in summaries:
+        metrics, run = summary["metrics"], summary["run"]
+        cells = [run["label"], str(run["options"]["n"])]
+        cells += [f"{metrics['certified_accuracy'][r]:.3f}" for r in radii]
+        cells += [f"{metrics['acr']:.3f}", f"{metrics['abstention_rate']:.3f}",
+                  f"{metrics['clean_accuracy']:.3f}", f"{metrics['seconds_per_image']:.3f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+        naive = metrics.get("naive_not_sound")
+        if naive:
+            row = [f"{run['label']} — naive radius, NOT sound", str(run["options"]["n"])]
+            row += [f"{naive['certified_accuracy'][r]:.3f}" for r in radii]
+            row += [f"{naive['acr']:.3f}", "", "", ""]
+            lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def run_plot(args: argparse.Namespace) -> int:
+    from certify_cli.evaluate_run import plot_runs
+    from certify_cli.errors import CommandError
+
+    for run in args.runs:
+        if not (run / TSV_NAME).is_file():
+            raise CommandError(f"{run} has no {TSV_NAME}; give `certify evaluate` output folders.")
+    plot_runs(args.runs, args.out, args.title)
+    print(f"wrote {args.out}")
+    return 0
+
