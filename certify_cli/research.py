@@ -165,8 +165,8 @@ def summary_markdown(summaries: list[dict[str, Any]]) -> str:
 
 
 def run_plot(args: argparse.Namespace) -> int:
-    from certify_cli.evaluate_run import plot_runs
     from certify_cli.errors import CommandError
+    from certify_cli.evaluate_run import plot_runs
 
     for run in args.runs:
         if not (run / TSV_NAME).is_file():
