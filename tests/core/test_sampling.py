@@ -89,3 +89,48 @@ def test_constant_classifier_gives_the_exact_maximum(cnn) -> None:
         assert cert.p_lower == pytest.approx(alpha ** (1 / n), rel=1e-12)
         exact = 0.5 * norm.ppf(alpha ** (1 / n)) / cert.lift_norm
         assert cert.radius is not None and exact * (1 - 1e-8) <= cert.radius <= exact
+
+
+class Threshold(torch.nn.Module):
+    """One-pixel classifier 1[x > t]: under N(0, sigma^2) noise, P(class 1) = Phi((x - t) / sigma)."""
+
+    def __init__(self, t: float) -> None:
+        super().__init__()
+        self.t = t
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        above = (x.flatten(1)[:, 0] > self.t).float()
+        return torch.stack([1 - above, above], dim=1)
+
+
+def test_end_to_end_coverage_on_a_classifier_with_known_p() -> None:
+    """Through the sampler: p_lower exceeds the true p at a rate consistent with alpha.
+
+    400 certifications at alpha = 0.05; for a valid bound the violation count
+    is at most Binomial(400, 0.05), so the assertion fails with probability
+    below 1e-6 (the threshold is that binomial's 1 - 1e-6 quantile).
+    """
+    from scipy.stats import binom, norm
+
+    sigma, alpha, runs = 0.5, 0.05, 400
+    x = torch.full((1, 1, 1), 0.6)
+    model = as_loaded(Threshold(0.3), (1, 1, 1), 2, sigma)
+    p_true = float(norm.cdf((0.6 - 0.3) / sigma))  # ~0.726
+    options = CertifyOptions(n0=10, n=100, alpha=alpha, batch_size=110)
+    violations = sum(certify(model, x, options, seed=s).p_lower > p_true for s in range(runs))
+    assert violations <= binom.ppf(1 - 1e-6, runs, alpha)
+    assert violations >= 1  # the bound is not vacuous either (P(0 violations) is tiny)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_certificates_are_batch_size_invariant() -> None:
+    torch.manual_seed(0)
+    module = fmnist_cnn().cuda().eval().to(memory_format=torch.channels_last)
+    model = as_loaded(module, (1, 28, 28), 10, 0.25)
+    model = type(model)(model.name, module, model.manifest, model.sha256, torch.device("cuda"))
+    x = torch.rand((1, 28, 28))
+    certs = [certify(model, x, CertifyOptions(method="smooth-reduce", noise="independent",
+                                              n0=50, n=2000, batch_size=b), seed=4)
+             for b in (90, 900, 9000)]
+    assert len({(tuple(c.estimation_counts), c.radius) for c in certs}) == 1
