@@ -127,6 +127,9 @@ def decode_video_bytes(data: bytes, params: dict[str, Any]) -> tuple[dict[str, A
         raise
     except MemoryError:
         raise
+    except av.error.EOFError as exc:
+        # The container ends inside its own structure: a cut-off upload.
+        raise MediaError("truncated_video", "The file ends before its video stream does.") from exc
     except (av.error.FFmpegError, ValueError, OSError, EOFError) as exc:
         raise MediaError("corrupt_video", f"The video cannot be decoded: {exc}") from exc
     pixels, times = decoded
