@@ -86,7 +86,9 @@ class JobStore:
         return jobs[0] if jobs else None
 
     def view(self, job: Job) -> JobView:
-        return job_view(job, bool(self.redis.exists(self.keys.cancel(job.id))))
+        # Only a job that can still stop has a cancel flag worth a round trip.
+        active = job.get_status(refresh=False) in ("queued", "deferred", "scheduled", "started")
+        return job_view(job, active and bool(self.redis.exists(self.keys.cancel(job.id))))
 
     def list_views(self, status: str | None, offset: int, limit: int) -> tuple[list[JobView], bool]:
         """Newest first; returns one page and whether more jobs follow it."""
