@@ -9,6 +9,7 @@ from torch import nn
 from certify_core.errors import ModelLoadError
 from certify_core.models.manifest import Normalization
 from certify_core.models.reference import cifar_resnet, cifar_resnet110, torchvision_resnet50
+from certify_core.models.video_architectures import VIDEO_ARCHITECTURES
 
 
 class NormalizeLayer(nn.Module):
@@ -23,6 +24,8 @@ class NormalizeLayer(nn.Module):
         self.register_buffer("std", torch.tensor(normalization.std).view(-1, 1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 5:  # video (N, C, T, H, W): the channel axis is followed by three
+            return (x - self.mean.unsqueeze(1)) / self.std.unsqueeze(1)
         return (x - self.mean) / self.std
 
 
@@ -42,6 +45,7 @@ ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
     "resnet50": torchvision_resnet50,  # torchvision state_dict; ImageNet normalization in manifest
     "cifar_resnet110": cifar_resnet110,
     "cifar_resnet": cifar_resnet,  # any depth 6n + 2 via architecture_kwargs
+    **VIDEO_ARCHITECTURES,  # moving_fmnist_c2d, r3d_18, r2plus1d_18
 }
 
 
