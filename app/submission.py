@@ -36,6 +36,8 @@ def choose_model(store: JobStore, form: CertifyForm, kind: MediaKind) -> ServedM
     if model.info.kind != kind:
         raise ApiError(422, "model_media_mismatch",
                        f"Model {name!r} takes {model.info.kind} input, but the upload is {kind}.")
+    if kind == "image" and form.frames is not None:
+        raise ApiError(422, "invalid_option", "Option `frames` applies to video uploads only.")
     if form.sigma is None and model.sigma is None:
         raise ApiError(422, "invalid_option",
                        f"Model {name!r} records no training sigma; give `sigma` explicitly.")

@@ -13,6 +13,7 @@ MAX_N = 1_000_000
 MAX_N0 = 100_000
 MAX_BATCH_SIZE = 10_000
 MAX_GEOMETRY = 1024
+MAX_FRAMES = 1024
 GEOMETRY_FIELDS = ("resize", "patch_size", "patches", "stride")
 
 
@@ -55,6 +56,10 @@ class CertifyForm(BaseModel):
         default=None, ge=1, le=MAX_GEOMETRY, description="Grid of patches with this stride."
     )
     patch_seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    frames: int | None = Field(
+        default=None, ge=1, le=MAX_FRAMES,
+        description="Video only: frames in the certified tensor (default twice the model's clip).",
+    )
 
     @model_validator(mode="after")
     def _check_combinations(self) -> Self:

@@ -42,10 +42,10 @@ class ServiceSettings(BaseModel):
     jobs_index_max: int = Field(default=10_000, ge=1, description="Jobs kept in GET /jobs.")
     worker_models: str = Field(
         default="", description="Comma-separated models a worker serves (default: the default "
-        "image model)."
+        "image model, and the default video model when it is installed)."
     )
     default_image_model: str = "fmnist-cnn-s025"
-    default_video_model: str | None = None
+    default_video_model: str | None = "moving-fmnist-c2d-s025"
     api_url: str = Field(default="http://127.0.0.1:8000",
                          description="Where `certify submit` and `certify status` send requests.")
     api_key: str | None = Field(default=None, description="X-API-Key that the client commands send.")
@@ -62,4 +62,12 @@ class ServiceSettings(BaseModel):
 
     @property
     def served_models(self) -> tuple[str, ...]:
+        """Explicit models, else the default image model (and video model, when installed)."""
         return split_list(self.worker_models) or (self.default_image_model,)
+
+    @property
+    def optional_models(self) -> tuple[str, ...]:
+        """Defaults a worker serves only when they are installed (never named explicitly)."""
+        if split_list(self.worker_models) or self.default_video_model is None:
+            return ()
+        return (self.default_video_model,)

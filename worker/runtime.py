@@ -2,6 +2,7 @@
 
 import contextvars
 import json
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,9 +10,12 @@ import torch
 from redis import Redis
 
 from certify_core.models import LoadedModel, load_model
+from certify_core.models.loading import available_models
 from certify_jobs.contract import ServiceKeys
 from certify_settings import Settings
 from worker.decode_guard import DecodeLimits
+
+log = logging.getLogger(__name__)
 
 
 def choose_device(settings: Settings) -> torch.device:
@@ -31,7 +35,12 @@ class WorkerRuntime:
         device = choose_device(settings)
         models = {name: load_model(name, device, settings.model_dirs)
                   for name in settings.served_models}
-        # Registered names win over a path-like ref's own manifest name.
+        installed = available_models(settings.model_dirs)
+        for name in settings.optional_models:
+            if name in installed:
+                models[name] = load_model(name, device, settings.model_dirs)
+            else:
+                log.info("Default model %r is not installed; not serving it.", name)
         return cls(settings, redis, models, ServiceKeys())
 
     @property

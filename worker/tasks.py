@@ -11,6 +11,7 @@ from rq.job import Job
 from rq.timeouts import JobTimeoutException
 
 from certify_core import CertificationCanceled, CertifyError, CertifyOptions, certify
+from certify_core.certifier import certified_input_shape
 from certify_jobs.contract import (
     ATTEMPTS_META,
     PROGRESS_META,
@@ -62,7 +63,9 @@ def _certify(runtime: WorkerRuntime, job: Job, payload: JobPayload) -> dict[str,
         raise JobRefused("invalid_payload", f"Unknown certification options: {exc}.") from None
     options.validate()
     data = _load_upload(runtime, payload)
-    array, info = decode_guarded(payload.media_kind, data, model.input_shape, runtime.decode_limits)
+    # Video decodes to the whole certified frame tensor, not one clip.
+    shape = certified_input_shape(model, options)
+    array, info = decode_guarded(payload.media_kind, data, shape, runtime.decode_limits)
 
     def progress(done: int, total: int) -> None:
         job.meta[PROGRESS_META] = {"done": done, "total": total}

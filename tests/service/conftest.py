@@ -8,7 +8,7 @@ import httpx
 import pytest
 import redis
 
-from tests.service.model_fixture import write_test_model
+from tests.service.model_fixture import write_test_model, write_test_video_model
 from tests.service.processes import free_port, service_env, start_api, start_worker, stop, wait_for
 
 SHARED_REDIS = "redis://127.0.0.1:6379/12"
@@ -17,7 +17,7 @@ SAMPLE = Path(__file__).resolve().parents[2] / "certify_core" / "samples" / "fmn
 
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_test_model(tmp_path_factory.mktemp("models"))
+    return write_test_video_model(write_test_model(tmp_path_factory.mktemp("models")))
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +34,8 @@ def sample_png() -> bytes:
 def service(model_dir: Path, logs: Path) -> Iterator[dict[str, object]]:
     """A running worker and API; yields their env, base URL and processes."""
     redis.Redis.from_url(SHARED_REDIS).flushdb()
-    env = service_env(SHARED_REDIS, model_dir)
+    env = service_env(SHARED_REDIS, model_dir, CERTIFY_WORKER_MODELS="test-cnn,test-video",
+                      CERTIFY_DEFAULT_VIDEO_MODEL="test-video")
     worker = start_worker(env, logs / "worker.log")
     port = free_port()
     processes: list[subprocess.Popen[bytes]] = [worker]

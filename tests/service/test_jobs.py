@@ -88,7 +88,7 @@ def test_job_list_is_newest_first_paginated_and_filterable(
 
 def test_models_and_probes(client: httpx.Client) -> None:
     models = client.get("/models").json()
-    assert [m["name"] for m in models["models"]] == ["test-cnn"]
+    assert [m["name"] for m in models["models"]] == ["test-cnn", "test-video"]
     assert models["models"][0]["manifest"]["sigma"] == 0.25 and models["models"][0]["workers"] == 1
     assert client.get("/healthz").json() == {"status": "ok", "workers": None}
     assert client.get("/readyz").json()["workers"] == 1
