@@ -4,6 +4,9 @@ import argparse
 
 import uvicorn
 
+from certify_jobs.json_logs import uvicorn_log_config
+from certify_settings import load_settings
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m app")
@@ -11,8 +14,12 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     args = parser.parse_args()
+    settings = load_settings()
+    # Our middleware logs each request (route, status, duration) as JSON; uvicorn's
+    # own access line would repeat it in another format.
     uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_level="info")
+                workers=args.workers, log_level=settings.log_level.lower(), access_log=False,
+                log_config=uvicorn_log_config(settings.log_level, settings.log_format))
 
 
 if __name__ == "__main__":

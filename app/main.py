@@ -8,6 +8,7 @@ from redis import Redis
 
 from app.body_limit import BodySizeLimit
 from app.errors import install_error_handlers
+from app.metrics import install_metrics
 from app.routes_jobs import router as jobs_router
 from app.routes_system import router as system_router
 from app.store import JobStore
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     limit = settings.max_upload_bytes + FORM_OVERHEAD_BYTES
     app.add_middleware(BodySizeLimit, max_body_bytes=limit)
+    install_metrics(app)  # outermost middleware: counts 413s and errors too
     app.include_router(jobs_router)
     app.include_router(system_router)
     return app

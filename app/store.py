@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import logging
 import time
 import uuid
 from collections.abc import Iterator
@@ -17,9 +18,11 @@ from rq.serializers import JSONSerializer
 from app.job_views import job_view
 from app.schemas import JobView, ModelInfo
 from certify_jobs.contract import TASK_PATH, JobPayload, ServiceKeys
+from certify_jobs.json_logs import job_fields
 from certify_settings import Settings
 
 ABANDONED_SWEEP_S = 2.0
+log = logging.getLogger(__name__)
 
 
 def _text(value: object) -> str:
@@ -74,6 +77,7 @@ class JobStore:
             pipe.zadd(self.keys.jobs_index, {job_id: time.time()})
             pipe.zremrangebyrank(self.keys.jobs_index, 0, -settings.jobs_index_max - 1)
             pipe.execute()
+        log.info("job queued", extra={"event": "job_queued", **job_fields(job_id, payload.to_dict())})
 
     @staticmethod
     def new_job_id() -> str:

@@ -73,14 +73,13 @@ def run_api(args: argparse.Namespace) -> int:
 
 
 def run_worker_command(args: argparse.Namespace) -> int:
-    import logging
-
+    from certify_jobs.json_logs import configure_logging
     from worker.__main__ import run_worker
 
     settings = load_settings()
     if args.model:
         settings = settings.model_copy(update={"worker_models": ",".join(args.model)})
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    configure_logging(settings.log_level, settings.log_format)
     run_worker(settings, args.name, args.burst)
     return 0
 

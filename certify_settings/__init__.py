@@ -9,10 +9,11 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from certify_settings.operations import OperationsSettings
 from certify_settings.service import ServiceSettings
 
 
-class Settings(ServiceSettings, BaseSettings):
+class Settings(ServiceSettings, OperationsSettings, BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CERTIFY_", extra="ignore")
 
     model_dir: Path | None = Field(

@@ -5,7 +5,9 @@ import logging
 
 from redis import Redis
 
+from certify_jobs.json_logs import configure_logging
 from certify_settings import Settings, load_settings
+from worker.metrics import serve_metrics
 from worker.runtime import CURRENT_RUNTIME, WorkerRuntime
 from worker.service_worker import CertifyWorker
 
@@ -16,10 +18,12 @@ def run_worker(settings: Settings, name: str | None = None, burst: bool = False)
     runtime = WorkerRuntime.start(settings, redis)
     CURRENT_RUNTIME.set(runtime)
     worker = CertifyWorker(runtime, name=name)
+    device = str(next(iter(runtime.models.values())).device)
     logging.getLogger(__name__).info(
-        "Worker %s serving %s on %s", worker.name, sorted(runtime.models),
-        next(iter(runtime.models.values())).device,
+        "Worker %s serving %s on %s", worker.name, sorted(runtime.models), device,
+        extra={"event": "worker_started", "worker": worker.name, "device": device},
     )
+    serve_metrics(settings, worker.name, device, sorted(runtime.models))
     return bool(worker.work(burst=burst, logging_level="INFO", with_scheduler=False))
 
 
@@ -28,8 +32,9 @@ def main() -> None:
     parser.add_argument("--name", default=None)
     parser.add_argument("--burst", action="store_true", help="exit when the queue is empty")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    run_worker(load_settings(), args.name, args.burst)
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    run_worker(settings, args.name, args.burst)
 
 
 if __name__ == "__main__":

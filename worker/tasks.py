@@ -23,6 +23,7 @@ from certify_jobs.contract import (
 )
 from certify_media.errors import MediaError
 from worker.decode_guard import decode_guarded
+from worker.metrics import observed_task
 from worker.runtime import CURRENT_RUNTIME, WorkerRuntime
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ def _certify(runtime: WorkerRuntime, job: Job, payload: JobPayload) -> dict[str,
     return certificate.to_dict()
 
 
+@observed_task  # job log lines (id, model, method, durations) and worker metrics
 def run_certification(payload_data: dict[str, Any]) -> dict[str, Any]:
     """Every expected ending is returned as an outcome; only crashes reach rq's failure path."""
     runtime = CURRENT_RUNTIME.get()

@@ -1,0 +1,139 @@
+"""Prometheus metrics of the API: requests by route and status, and the queue's state.
+
+`GET /metrics` serves them in the text format. Each app gets its own registry,
+so several apps in one process (tests) do not collide. Queue gauges are read
+from Redis at scrape time; while Redis is away only `certify_redis_up 0` is
+reported. Run one uvicorn process per API container: each process keeps its
+own counters, and Prometheus scrapes each container.
+"""
+
+import logging
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+from fastapi import FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import generate_latest
+from prometheus_client.registry import Collector
+from rq.job import Job
+from rq.registry import StartedJobRegistry
+from rq.serializers import JSONSerializer
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.store import JobStore
+
+log = logging.getLogger("app.requests")
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+QUIET_ROUTES = frozenset({"/metrics", "/healthz", "/readyz"})  # probes: logged at DEBUG only
+
+
+class RequestMetrics:
+    """ASGI middleware: count and time every request under its route template."""
+
+    def __init__(self, app: ASGIApp, registry: CollectorRegistry) -> None:
+        self.app = app
+        self.requests = Counter("certify_api_requests", "HTTP requests answered.",
+                                ("method", "route", "status"), registry=registry)
+        self.latency = Histogram("certify_api_request_duration_seconds",
+                                 "Time to answer an HTTP request.", ("method", "route", "status"),
+                                 buckets=LATENCY_BUCKETS, registry=registry)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500  # what the client sees if the app raises before answering
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            self._observe(scope, status, time.perf_counter() - start)
+
+    def _observe(self, scope: Scope, status: int, elapsed: float) -> None:
+        route = getattr(scope.get("route"), "path", None) or "unmatched"
+        method = str(scope.get("method", ""))
+        self.requests.labels(method, route, str(status)).inc()
+        self.latency.labels(method, route, str(status)).observe(elapsed)
+        level = logging.DEBUG if route in QUIET_ROUTES else logging.INFO
+        log.log(level, "%s %s %d", method, route, status, extra={
+            "event": "http_request", "method": method, "route": route, "status": status,
+            "duration_s": round(elapsed, 6)})
+
+
+def _gauge(name: str, documentation: str, value: float, queue: str) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(name, documentation, labels=["queue"])
+    family.add_metric([queue], value)
+    return family
+
+
+class QueueCollector(Collector):
+    """Queue depth, oldest queued job's age, running jobs and live workers, read at scrape time."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+
+    def collect(self) -> Iterator[Metric]:
+        store: JobStore | None = getattr(self.app.state, "store", None)
+        up = GaugeMetricFamily("certify_redis_up", "1 when the API reached Redis at this scrape.")
+        if store is None:
+            up.add_metric([], 0)
+            yield up
+            return
+        try:
+            gauges = list(self._queue_gauges(store))
+        except Exception as exc:  # Redis away: report it, never fail the scrape
+            log.debug("queue metrics unavailable: %s", exc)
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+        yield from gauges
+
+    def _queue_gauges(self, store: JobStore) -> Iterator[GaugeMetricFamily]:
+        queue = store.queue
+        yield _gauge("certify_queue_depth", "Jobs waiting in the queue.", queue.count, queue.name)
+        yield _gauge("certify_queue_oldest_job_age_seconds",
+                     "Seconds the oldest waiting job has been queued (0 when none waits).",
+                     _oldest_age(store), queue.name)
+        running = StartedJobRegistry(queue=queue).count
+        yield _gauge("certify_jobs_running", "Jobs a worker has started and not ended.", running,
+                     queue.name)
+        yield _gauge("certify_workers", "Workers registered on the queue.", store.live_workers(),
+                     queue.name)
+
+
+def _oldest_age(store: JobStore) -> float:
+    for job_id in store.queue.get_job_ids(0, 5):
+        job = Job.fetch_many([job_id], connection=store.redis, serializer=JSONSerializer)[0]
+        if job is not None and job.enqueued_at is not None:
+            enqueued = job.enqueued_at
+            if enqueued.tzinfo is None:
+                enqueued = enqueued.replace(tzinfo=UTC)
+            return max((datetime.now(UTC) - enqueued).total_seconds(), 0.0)
+    return 0.0
+
+
+def install_metrics(app: FastAPI) -> None:
+    """Add the request middleware, the queue collector and `GET /metrics` to `app`."""
+    registry = CollectorRegistry()
+    registry.register(QueueCollector(app))
+    app.state.metrics_registry = registry
+    app.add_middleware(RequestMetrics, registry=registry)
+
+    @app.get("/metrics", tags=["health"], response_class=Response,
+             responses={200: {"content": {CONTENT_TYPE_LATEST: {}},
+                              "description": "Prometheus text format."}})
+    def metrics(request: Request) -> Response:
+        """Prometheus metrics: requests by route and status, queue depth and age, workers."""
+        body = generate_latest(request.app.state.metrics_registry)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,114 @@
+"""Structured logs: one JSON object per line, for the API and the workers alike.
+
+Fields given as `extra={...}` (job_id, model, method, durations) become keys of
+the object. Secrets and media never reach a line: values of keys that name a
+secret are replaced, bytes are replaced by their length, Redis URLs lose their
+password, and over-long messages are cut.
+"""
+
+import json
+import logging
+import re
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+SECRET_KEY = re.compile(r"(api[_-]?key|password|secret|token|authorization|cookie)", re.IGNORECASE)
+URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s]+@", re.IGNORECASE)
+MAX_MESSAGE_CHARS = 2000
+# Attributes every LogRecord has; anything else came in through `extra`.
+STANDARD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
+    "message", "asctime", "taskName", "color_message",
+}
+
+
+def scrub_text(text: str) -> str:
+    text = URL_PASSWORD.sub(r"\1***@", text)
+    if len(text) > MAX_MESSAGE_CHARS:
+        return text[:MAX_MESSAGE_CHARS] + f"... [{len(text) - MAX_MESSAGE_CHARS} chars cut]"
+    return text
+
+
+def scrub_value(key: str, value: Any) -> Any:
+    if SECRET_KEY.search(key):
+        return "[redacted]"
+    if isinstance(value, bytes | bytearray | memoryview):
+        return f"[{len(value)} bytes]"
+    if isinstance(value, str):
+        return scrub_text(value)
+    if isinstance(value, dict):
+        return {str(k): scrub_value(str(k), v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrub_value(key, v) for v in value]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return scrub_text(str(value))
+
+
+class JsonFormatter(logging.Formatter):
+    """`{"ts", "level", "logger", "message", ...extra}` on one line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": scrub_text(record.getMessage()),
+        }
+        for key, value in vars(record).items():
+            if key not in STANDARD_ATTRIBUTES and not key.startswith("_"):
+                entry[key] = scrub_value(key, value)
+        if record.exc_info:
+            entry["exception"] = scrub_text(self.formatException(record.exc_info))
+        return json.dumps(entry, default=str)
+
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
+
+def make_handler(log_format: str) -> logging.Handler:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT))
+    return handler
+
+
+def configure_logging(level: str = "INFO", log_format: str = "json") -> None:
+    """Route every logger of this process (rq's included) through one handler on the root."""
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(make_handler(log_format))
+    root.setLevel(level.upper())
+
+
+def uvicorn_log_config(level: str = "INFO", log_format: str = "json") -> dict[str, Any]:
+    """A `log_config` for uvicorn.run: its loggers propagate to our root handler."""
+    formatter = ({"()": f"{__name__}.JsonFormatter"} if log_format == "json"
+                 else {"format": TEXT_FORMAT})
+    handler = {"class": "logging.StreamHandler", "formatter": "default",
+               "stream": "ext://sys.stderr"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"default": formatter},
+        "handlers": {"default": handler},
+        "root": {"handlers": ["default"], "level": level.upper()},
+        "loggers": {name: {"handlers": [], "level": level.upper(), "propagate": True}
+                    for name in ("uvicorn", "uvicorn.error", "uvicorn.access")},
+    }
+
+
+def job_fields(job_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """What a log line says about a job: never the upload's bytes or the caller's key."""
+    given = payload.get("options")
+    options: dict[str, Any] = given if isinstance(given, dict) else {}
+    return {
+        "job_id": job_id,
+        "model": payload.get("model"),
+        "method": options.get("method", "cohen"),
+        "media_kind": payload.get("media_kind"),
+        "media_type": payload.get("media_type"),
+        "upload_bytes": payload.get("upload_bytes"),
+        "n0": options.get("n0"),
+        "n": options.get("n"),
+    }

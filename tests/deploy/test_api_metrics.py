@@ -1,0 +1,95 @@
+"""The API's /metrics in-process: request series by route and status, queue gauges, Redis down."""
+
+import asyncio
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import redis
+from fastapi import FastAPI
+from prometheus_client.parser import text_string_to_metric_families
+
+from app.main import create_app
+from certify_jobs.contract import JobPayload
+from certify_settings import Settings
+
+QUEUE_REDIS = "redis://127.0.0.1:6379/14"
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def value(text: str, name: str, **labels: str) -> float:
+    return samples(text)[(name, tuple(sorted(labels.items())))]
+
+
+class AppClient:
+    """Requests into the app in-process, with its lifespan (Redis connection) running."""
+
+    def __init__(self, app: FastAPI, runner: asyncio.Runner) -> None:
+        self.app, self.runner = app, runner
+        self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+
+    def get(self, path: str) -> httpx.Response:
+        return self.runner.run(self.http.get(path))
+
+
+def running(settings: Settings) -> Iterator[AppClient]:
+    app = create_app(settings)
+    with asyncio.Runner() as runner:
+        lifespan = app.router.lifespan_context(app)
+        runner.run(lifespan.__aenter__())
+        client = AppClient(app, runner)
+        try:
+            yield client
+        finally:
+            runner.run(client.http.aclose())
+            runner.run(lifespan.__aexit__(None, None, None))
+
+
+@pytest.fixture
+def client() -> Iterator[AppClient]:
+    redis.Redis.from_url(QUEUE_REDIS).flushdb()
+    yield from running(Settings(redis_url=QUEUE_REDIS, queue_name="metrics-test"))
+
+
+def test_requests_are_counted_by_route_template_and_status(client: AppClient) -> None:
+    client.get("/healthz")
+    client.get("/jobs/" + "0" * 32)
+    client.get("/no/such/route")
+    text = client.get("/metrics").text
+    assert value(text, "certify_api_requests_total", method="GET", route="/healthz",
+                 status="200") == 1
+    assert value(text, "certify_api_requests_total", method="GET", route="/jobs/{job_id}",
+                 status="404") == 1
+    assert value(text, "certify_api_requests_total", method="GET", route="unmatched",
+                 status="404") == 1
+    assert value(text, "certify_api_request_duration_seconds_count", method="GET",
+                 route="/healthz", status="200") == 1
+
+
+def test_queue_depth_and_oldest_job_age(client: AppClient) -> None:
+    text = client.get("/metrics").text
+    assert value(text, "certify_redis_up") == 1
+    assert value(text, "certify_queue_depth", queue="metrics-test") == 0
+    assert value(text, "certify_queue_oldest_job_age_seconds", queue="metrics-test") == 0
+    store = client.app.state.store
+    payload = JobPayload("k", "s", 1, "image/png", "image", "m", {"n": 10}, 1)
+    for _ in range(2):
+        store.enqueue(payload, store.new_job_id())
+    time.sleep(0.3)
+    text = client.get("/metrics").text
+    assert value(text, "certify_queue_depth", queue="metrics-test") == 2
+    assert 0.2 < value(text, "certify_queue_oldest_job_age_seconds", queue="metrics-test") < 30
+    assert value(text, "certify_workers", queue="metrics-test") == 0
+
+
+def test_metrics_answer_while_redis_is_away() -> None:
+    for client in running(Settings(redis_url="redis://127.0.0.1:1/0")):
+        response = client.get("/metrics")
+    assert response.status_code == 200
+    assert value(response.text, "certify_redis_up") == 0
+    assert "certify_queue_depth" not in response.text

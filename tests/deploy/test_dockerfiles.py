@@ -1,0 +1,91 @@
+"""The Dockerfiles: hadolint finds nothing, and BuildKit's parse shows what the images promise."""
+
+import importlib.metadata as metadata
+import re
+import subprocess
+import sys
+
+from tests.deploy.tools import REPO, hadolint, instructions, last
+
+API_PACKAGES = {"app", "certify_jobs", "certify_settings", "certify_media"}
+
+
+def test_hadolint_finds_nothing() -> None:
+    linted = hadolint(REPO / "docker" / "api.Dockerfile", REPO / "docker" / "worker.Dockerfile")
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+
+
+def _copied(commands: list) -> set[str]:
+    return {c.value[0] for c in commands if c.cmd.upper() == "COPY"}
+
+
+def test_both_images_run_as_a_non_root_user_with_a_health_check() -> None:
+    for name in ("api.Dockerfile", "worker.Dockerfile"):
+        commands = instructions(name)
+        user = last(commands, "USER").value[0]
+        assert user.split(":")[0] not in ("root", "0"), name
+        # The USER line comes after every RUN: nothing later runs as root.
+        order = [c.cmd.upper() for c in commands]
+        assert max(i for i, c in enumerate(order) if c == "RUN") < order.index("USER"), name
+        check = last(commands, "HEALTHCHECK")
+        assert check.value[0] == "CMD" and any(f.startswith("--interval") for f in check.flags)
+
+
+def test_api_image_is_slim_python_without_torch() -> None:
+    commands = instructions("api.Dockerfile")
+    assert re.fullmatch(r"python:3\.1[1-9]-slim.*", last(commands, "FROM").value[0])
+    runs = " ".join(c.value[0] for c in commands if c.cmd.upper() == "RUN")
+    assert "torch" not in runs and "--no-deps ." in runs
+    assert {path for path in _copied(commands) if "/" not in path} - {
+        "pyproject.toml", "README.md"} == API_PACKAGES
+    assert last(commands, "CMD").value == ("python", "-m", "app", "--host", "0.0.0.0",
+                                           "--port", "8000")
+
+
+def test_worker_image_is_cuda_with_the_projects_torch_build() -> None:
+    commands = instructions("worker.Dockerfile")
+    default_base = next(c.value[0] for c in commands if c.cmd.upper() == "ARG")
+    assert re.fullmatch(r"CUDA_BASE=nvidia/cuda:[\d.]+-runtime-ubuntu[\d.]+", default_base)
+    runs = " ".join(c.value[0] for c in commands if c.cmd.upper() == "RUN")
+    makefile = (REPO / "Makefile").read_text()
+    pins = re.findall(r"torch(?:vision)?==[\d.]+", makefile)
+    assert pins and all(pin in runs for pin in pins)
+    assert last(commands, "CMD").value == ("python", "-m", "worker.per_gpu")
+
+
+def _distribution(requirement: str) -> str:
+    return re.split(r"[<>=!~;\[ ]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def _closure(names: set[str]) -> set[str]:
+    seen: set[str] = set()
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            requirements = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:  # a dependency for other Pythons or platforms
+            continue
+        for requirement in requirements:
+            if "extra ==" not in requirement:
+                todo.append(_distribution(requirement))
+    return seen
+
+
+def test_api_requirements_cover_everything_the_api_imports() -> None:
+    code = ("import sys, app.main, app.__main__; app.main.create_app(); "
+            "print('\\n'.join({m.split('.')[0] for m in sys.modules}))")
+    modules = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             cwd=REPO, check=True, timeout=120).stdout.split()
+    assert "torch" not in modules
+    listed = {_distribution(line) for line in (REPO / "docker" / "requirements-api.txt")
+              .read_text().splitlines() if line.strip() and not line.startswith("#")}
+    owners = metadata.packages_distributions()
+    imported = {_distribution(d) for module in modules for d in owners.get(module, [])}
+    # Not needed in the image: our own package, setuptools' import hook, and
+    # OpenTelemetry, which FastAPI's dependencies import only when it is installed.
+    optional = {"certify-service", "setuptools", "opentelemetry-api"}
+    assert imported - optional <= _closure(listed)
