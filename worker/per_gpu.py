@@ -30,7 +30,7 @@ def visible_gpus(env: dict[str, str]) -> list[str]:
     device = env.get("CERTIFY_DEVICE", "")
     if device and not device.startswith("cuda"):
         return []
-    smi = shutil.which("nvidia-smi")
+    smi = shutil.which("nvidia-smi", path=env.get("PATH"))
     if smi is None:
         return []
     listed = subprocess.run([smi, "--query-gpu=index", "--format=csv,noheader"],
