@@ -61,8 +61,13 @@ def submit(
         earlier = store.claim_idempotency(principal, idempotency_key, job_id)
         if earlier is not None:
             return _accepted(response, earlier, _existing(store, earlier).status)
-    payload = build_payload(store, data, media_type, kind, model.info.name, form)
-    store.enqueue(payload, job_id)
+    try:
+        store.enqueue(build_payload(store, data, media_type, kind, model.info.name, form), job_id)
+    except Exception:
+        # The key must not point at a job that was never queued: let the retry create it.
+        if idempotency_key is not None:
+            store.release_idempotency(principal, idempotency_key)
+        raise
     return _accepted(response, job_id, "queued")
 
 

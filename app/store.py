@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis import Redis
-from rq import Queue, Retry, Worker
+from rq import Queue, Retry, worker_registration
 from rq.job import Job
 from rq.registry import StartedJobRegistry
 from rq.serializers import JSONSerializer
@@ -59,7 +59,7 @@ class JobStore:
 
     def claim_idempotency(self, principal: str, key: str, job_id: str) -> str | None:
         """Reserve `key` for `job_id`; returns the earlier job id when the key was used."""
-        redis_key = self.keys.idempotency(principal, hashlib.sha256(key.encode()).hexdigest())
+        redis_key = self._idempotency_key(principal, key)
         if self.redis.set(redis_key, job_id, nx=True, ex=self.settings.idempotency_ttl_s):
             return None
         earlier = self.redis.get(redis_key)
@@ -136,7 +136,19 @@ class JobStore:
 
     # -- workers and models -----------------------------------------------------
     def live_workers(self) -> int:
-        return int(Worker.count(queue=self.queue))
+        """Registered workers whose own key has not expired (a killed worker's has)."""
+        keys = list(worker_registration.get_keys(queue=self.queue))
+        with self.redis.pipeline() as pipe:
+            for key in keys:
+                pipe.exists(key)
+            return sum(1 for alive in pipe.execute() if alive)
+
+    def release_idempotency(self, principal: str, key: str) -> None:
+        self.redis.delete(self._idempotency_key(principal, key))
+
+    def _idempotency_key(self, principal: str, key: str) -> str:
+        # Hashed: the client's key may be any header text.
+        return self.keys.idempotency(principal, hashlib.sha256(key.encode()).hexdigest())
 
     def served_models(self) -> dict[str, ServedModel]:
         by_name: dict[str, dict[str, Any]] = {}
