@@ -1,9 +1,14 @@
-"""`certify local`: certify image files on this machine, one model load for all."""
+"""`certify local`: certify image and video files on this machine, one model load per kind.
+
+Without `--model`, images go to the default image model and videos (sniffed
+from their bytes, not their names) to the default video model.
+"""
 
 import argparse
 import json
 import secrets
 from pathlib import Path
+from typing import Any
 
 from certify_cli.options import add_certify_options, options_from_args
 
@@ -19,13 +24,16 @@ def parse_shape(text: str) -> tuple[int, ...]:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = subparsers.add_parser("local", help="certify image files locally")
+    parser = subparsers.add_parser("local", help="certify image and video files locally")
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     parser.add_argument("--model", default=None,
                         help="registered model name, model directory, or .pt2/TorchScript file")
     parser.add_argument("--input-shape", type=parse_shape, default=None,
                         help="C,H,W of a bare model file without a manifest")
     add_certify_options(parser)
+    parser.add_argument("--frame-policy", choices=("uniform", "fps"), default="uniform",
+                        help="video: T frames spread evenly over the video, or sampled at --fps")
+    parser.add_argument("--fps", type=float, default=None, help="video: rate of the 'fps' policy")
     parser.add_argument("--seed", type=int, default=None,
                         help="noise seed (default: drawn at random and recorded)")
     parser.add_argument("--device", default=None, help="torch device (default: cuda if available)")
@@ -33,20 +41,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.set_defaults(handler=run_local)
 
 
-def format_certificate(path: Path, cert: dict[str, object]) -> str:
+def format_certificate(path: Path, cert: dict[str, Any]) -> str:
     if cert["abstained"]:
         verdict = "abstain"
     else:
         verdict = f"label={cert['label']} ({cert['label_name']}) radius={cert['radius']:.4f}"
     return (f"{path}: {verdict} p_lower={cert['p_lower']:.4f} n_a={cert['n_a']}/{cert['n']} "
             f"sigma={cert['sigma']} method={cert['method']} seed={cert['seed']} "
-            f"time={cert['elapsed_s']:.2f}s")
+            f"time={cert['elapsed_s']:.2f}s{_video_note(cert)}")
+
+
+def _video_note(cert: dict[str, Any]) -> str:
+    """For videos: the certified tensor's shape and which decoded frames it holds."""
+    info = cert.get("input") or {}
+    if "frame_indices" not in info:
+        return ""
+    shape = "x".join(str(v) for v in info["shape"])
+    frames = ",".join(str(i) for i in info["frame_indices"])
+    return f" input={shape} frames=[{frames}]"
 
 
 def run_local(args: argparse.Namespace) -> int:
     from certify_cli.errors import CommandError
-    from certify_cli.runtime import choose_device, decode_for_model, open_model
-    from certify_core import certify
+    from certify_cli.runtime import choose_device, decode_for_model, open_model, upload_kind
+    from certify_core import LoadedModel, certify
 
     options = options_from_args(args)
     if args.seed is not None and args.seed < 0:
@@ -54,9 +72,16 @@ def run_local(args: argparse.Namespace) -> int:
     for path in args.paths:
         if not path.is_file():
             raise CommandError(f"No such file: {path}")
-    model = open_model(args.model, choose_device(args.device), args.input_shape)
+    device = choose_device(args.device)
+    models: dict[str, LoadedModel] = {}
     for path in args.paths:
-        tensor, info = decode_for_model(path.read_bytes(), model)
+        data = path.read_bytes()
+        kind = "any" if args.model is not None else (upload_kind(data) or "image")
+        if kind not in models:
+            models[kind] = open_model(args.model, device, args.input_shape, kind=kind)
+        model = models[kind]
+        tensor, info = decode_for_model(data, model, options=options,
+                                        frame_policy=args.frame_policy, fps=args.fps)
         seed = args.seed if args.seed is not None else secrets.randbits(62)
         cert = certify(model, tensor, options, seed=seed, input_info=info).to_dict()
         print(json.dumps(cert) if args.json else format_certificate(path, cert), flush=True)

@@ -25,6 +25,9 @@ def add_certify_options(parser: argparse.ArgumentParser) -> None:
     layout.add_argument("--patches", type=int, default=None, help="K patches at seeded random offsets")
     layout.add_argument("--stride", type=int, default=None, help="grid of patches with stride T")
     group.add_argument("--patch-seed", type=int, default=0, help="seed of the random patch offsets")
+    group.add_argument("--frames", type=int, default=None,
+                       help="video: frames T in the certified tensor (default: twice the model's "
+                            "clip length); --patch-size is then the clip length")
 
 
 def options_from_args(args: argparse.Namespace) -> CertifyOptions:
@@ -32,7 +35,7 @@ def options_from_args(args: argparse.Namespace) -> CertifyOptions:
         method=args.method, aggregate=args.aggregate, noise=args.noise, scores=args.scores,
         sigma=args.sigma, n0=args.n0, n=args.n, alpha=args.alpha, batch_size=args.batch_size,
         resize=args.resize, patch_size=args.patch_size, patches=args.patches,
-        stride=args.stride, patch_seed=args.patch_seed,
+        stride=args.stride, patch_seed=args.patch_seed, frames=getattr(args, "frames", None),
     )
     options.validate()
     return options

@@ -46,7 +46,8 @@ def _register_train(subparsers: argparse._SubParsersAction) -> None:  # type: ig
 
 def _register_evaluate(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     evaluate = subparsers.add_parser("evaluate", help="certify a test set and write metrics")
-    evaluate.add_argument("--dataset", default="fashion-mnist", choices=("fashion-mnist",))
+    evaluate.add_argument("--dataset", default="fashion-mnist",
+                          choices=("fashion-mnist", "moving-fashion-mnist"))
     evaluate.add_argument("--model", default=None, help="registered name or model directory")
     add_certify_options(evaluate)
     evaluate.add_argument("--count", type=int, default=500, help="test images to certify")
@@ -104,15 +105,14 @@ def run_evaluate(args: argparse.Namespace) -> int:
     import torch
 
     from certify_cli.evaluate_run import evaluate_dataset
-    from certify_cli.runtime import choose_device, open_model
-    from certify_core.datasets import load_dataset
+    from certify_cli.runtime import choose_device, open_evaluation
 
     options = options_from_args(args)
     for name in ("count", "skip", "threads"):
         _positive(name, getattr(args, name))
     torch.set_num_threads(args.threads)
-    data = load_dataset(args.dataset, "test")
-    model = open_model(args.model, choose_device(args.device))
+    model, data = open_evaluation(args.dataset, args.model, choose_device(args.device), options,
+                                  args.skip * args.count)
     args.out.mkdir(parents=True, exist_ok=True)
     summary = evaluate_dataset(model, data, options, args, run_info(args, model, options))
     print(summary_markdown([summary]), end="")

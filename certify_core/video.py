@@ -17,6 +17,7 @@ from certify_core.errors import InvalidOptionError
 from certify_core.lift import LiftNorm
 from certify_core.options import CertifyOptions
 
+DEFAULT_VIDEO_MODEL = "moving-fmnist-c2d-s025"
 DEFAULT_FRAMES_PER_CLIP = 2
 IDENTITY_LIFT = LiftNorm(1.0, 1.0, "identity")
 
