@@ -111,3 +111,23 @@ def test_redis_outage_gives_503_and_the_api_recovers(
                 stop(restarted)
     finally:
         stop(api)
+
+
+def test_a_job_over_its_time_limit_fails_with_a_reason(
+    service: dict[str, object], logs: Path, sample_png: bytes
+) -> None:
+    env = {**service["env"], "CERTIFY_JOB_TIMEOUT_S": "2"}  # type: ignore[dict-item]
+    port = free_port()
+    api = start_api(env, port, logs / "timeout-api.log")
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+            job = client.post("/certify", files={"file": ("a.png", sample_png)},
+                              data={"n": "1000000", "batch_size": "100"}).json()["job_id"]
+            view = poll_job(client, job, timeout=30)
+            assert view["status"] == "failed" and view["error"]["code"] == "job_timeout", view
+            # The worker survived its own alarm and takes the next job.
+            after = client.post("/certify", files={"file": ("a.png", sample_png)},
+                                data={"n": "100", "n0": "10"}).json()["job_id"]
+            assert poll_job(client, after)["status"] == "succeeded"
+    finally:
+        stop(api)
