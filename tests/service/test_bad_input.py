@@ -1,5 +1,6 @@
 """Bad uploads and requests get the right 4xx and error body; the worker keeps serving."""
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -94,3 +95,25 @@ def test_api_keys(keyed_api: str, sample_png: bytes) -> None:
     with httpx.Client(base_url=keyed_api, headers={"X-API-Key": "key-two"}) as good:
         job = post(good, sample_png).json()["job_id"]
         assert poll_job(good, job)["status"] == "succeeded"
+
+
+def test_the_worker_runs_only_the_allow_listed_task(
+    client: httpx.Client, tmp_path: Path, sample_png: bytes
+) -> None:
+    import redis
+    from rq import Queue
+    from rq.serializers import JSONSerializer
+
+    from tests.service.conftest import SHARED_REDIS
+
+    victim = tmp_path / "keep-me"
+    victim.write_text("still here")
+    # Anyone who can write to Redis could enqueue this; the worker must refuse it.
+    queue = Queue("certify", connection=redis.Redis.from_url(SHARED_REDIS),
+                  serializer=JSONSerializer)
+    job = queue.enqueue("os.remove", str(victim), job_id=uuid.uuid4().hex)
+    view = poll_job(client, job.id)
+    assert view["status"] == "failed" and view["error"]["code"] == "internal_error"
+    assert victim.exists()
+    assert "TaskNotAllowed" in (job.latest_result().exc_string or "")
+    assert poll_job(client, post(client, sample_png).json()["job_id"])["status"] == "succeeded"
