@@ -1,0 +1,43 @@
+"""JSON log lines: extra fields become keys; secrets, URL passwords and bytes never appear."""
+
+import json
+import logging
+
+from certify_jobs.json_logs import JsonFormatter, job_fields
+
+
+def formatted(message: str, *args: object, **extra: object) -> dict[str, object]:
+    record = logging.LogRecord("t", logging.INFO, __file__, 1, message, args, None)
+    for key, value in extra.items():
+        setattr(record, key, value)
+    line = JsonFormatter().format(record)
+    assert "\n" not in line
+    parsed: dict[str, object] = json.loads(line)
+    return parsed
+
+
+def test_extra_fields_are_keys_and_secrets_are_redacted() -> None:
+    entry = formatted("connecting to %s", "redis://:hunter2secret@redis:6379/0", job_id="abc",
+                      api_key="k-123", headers={"X-API-Key": "k-456", "accept": "*/*"},
+                      upload=b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, duration_s=1.5)
+    assert entry["message"] == "connecting to redis://:***@redis:6379/0"
+    assert entry["job_id"] == "abc" and entry["duration_s"] == 1.5 and entry["level"] == "info"
+    assert entry["api_key"] == "[redacted]"
+    assert entry["headers"] == {"X-API-Key": "[redacted]", "accept": "*/*"}
+    assert entry["upload"] == "[108 bytes]"
+    text = json.dumps(entry)
+    assert "hunter2secret" not in text and "k-123" not in text and "k-456" not in text
+
+
+def test_long_messages_are_cut() -> None:
+    entry = formatted("x" * 10_000)
+    assert len(str(entry["message"])) < 2100 and str(entry["message"]).endswith("chars cut]")
+
+
+def test_job_fields_name_the_job_not_its_bytes() -> None:
+    payload = {"upload_key": "certify:upload:ff", "upload_sha256": "ff", "upload_bytes": 10,
+               "media_type": "image/png", "media_kind": "image", "model": "m",
+               "options": {"method": "smooth-reduce", "n": 100, "n0": 10}, "seed": 42}
+    assert job_fields("j1", payload) == {
+        "job_id": "j1", "model": "m", "method": "smooth-reduce", "media_kind": "image",
+        "media_type": "image/png", "upload_bytes": 10, "n0": 10, "n": 100}
