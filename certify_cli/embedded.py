@@ -112,7 +112,8 @@ def serve(host: str, port: int, redis_url: str | None) -> int:
             if redis_url is None:
                 redis_process, redis_url = start_private_redis(Path(workdir))
                 children.append(redis_process)
-            env = {**os.environ, "CERTIFY_REDIS_URL": redis_url}
+            # Text logs in a terminal unless asked otherwise; deployments log JSON.
+            env = {"CERTIFY_LOG_FORMAT": "text", **os.environ, "CERTIFY_REDIS_URL": redis_url}
             children.append(subprocess.Popen([sys.executable, "-m", "worker"], env=env))
             children.append(subprocess.Popen(
                 [sys.executable, "-m", "app", "--host", host, "--port", str(port)], env=env))
