@@ -105,7 +105,8 @@ class QueueCollector(Collector):
         yield _gauge("certify_queue_oldest_job_age_seconds",
                      "Seconds the oldest waiting job has been queued (0 when none waits).",
                      _oldest_age(store), queue.name)
-        running = StartedJobRegistry(queue=queue).count
+        # No cleanup here: a scrape must not change the registries (the API sweeps them itself).
+        running = StartedJobRegistry(queue=queue).get_job_count(cleanup=False)
         yield _gauge("certify_jobs_running", "Jobs a worker has started and not ended.", running,
                      queue.name)
         yield _gauge("certify_workers", "Workers registered on the queue.", store.live_workers(),

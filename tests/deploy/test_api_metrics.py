@@ -85,6 +85,7 @@ def test_queue_depth_and_oldest_job_age(client: AppClient) -> None:
     assert value(text, "certify_queue_depth", queue="metrics-test") == 2
     assert 0.2 < value(text, "certify_queue_oldest_job_age_seconds", queue="metrics-test") < 30
     assert value(text, "certify_workers", queue="metrics-test") == 0
+    assert value(text, "certify_jobs_running", queue="metrics-test") == 0
 
 
 def test_metrics_answer_while_redis_is_away() -> None:
