@@ -1,4 +1,8 @@
-"""One shared API + worker on the local Redis (DB 12) for the service tests."""
+"""One shared API + worker on a private Redis for the service tests.
+
+Private (its own redis-server on a free port) so that test runs of several
+people on one machine cannot flush or steal each other's jobs.
+"""
 
 import subprocess
 from collections.abc import Iterator
@@ -6,12 +10,18 @@ from pathlib import Path
 
 import httpx
 import pytest
-import redis
 
 from tests.service.model_fixture import write_test_model, write_test_video_model
-from tests.service.processes import free_port, service_env, start_api, start_worker, stop, wait_for
+from tests.service.processes import (
+    free_port,
+    service_env,
+    start_api,
+    start_redis,
+    start_worker,
+    stop,
+    wait_for,
+)
 
-SHARED_REDIS = "redis://127.0.0.1:6379/12"
 SAMPLE = Path(__file__).resolve().parents[2] / "certify_core" / "samples" / "fmnist-ankle-boot.png"
 
 
@@ -31,13 +41,21 @@ def sample_png() -> bytes:
 
 
 @pytest.fixture(scope="session")
-def service(model_dir: Path, logs: Path) -> Iterator[dict[str, object]]:
-    """A running worker and API; yields their env, base URL and processes."""
+def redis_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`redis://127.0.0.1:PORT` of a private redis-server; tests pick their own DB."""
+    port = free_port()
+    process = start_redis(port, tmp_path_factory.mktemp("redis"))
     try:
-        redis.Redis.from_url(SHARED_REDIS, socket_connect_timeout=1).flushdb()
-    except redis.exceptions.ConnectionError:
-        pytest.skip(f"the service tests need Redis at {SHARED_REDIS}")
-    env = service_env(SHARED_REDIS, model_dir, CERTIFY_WORKER_MODELS="test-cnn,test-video",
+        yield f"redis://127.0.0.1:{port}"
+    finally:
+        stop(process)
+
+
+@pytest.fixture(scope="session")
+def service(redis_base: str, model_dir: Path, logs: Path) -> Iterator[dict[str, object]]:
+    """A running worker and API on DB 0; yields their env, base URL and processes."""
+    redis_url = f"{redis_base}/0"
+    env = service_env(redis_url, model_dir, CERTIFY_WORKER_MODELS="test-cnn,test-video",
                       CERTIFY_DEFAULT_VIDEO_MODEL="test-video")
     worker = start_worker(env, logs / "worker.log")
     port = free_port()
@@ -46,7 +64,7 @@ def service(model_dir: Path, logs: Path) -> Iterator[dict[str, object]]:
         processes.append(start_api(env, port, logs / "api.log"))
         url = f"http://127.0.0.1:{port}"
         wait_for(lambda: httpx.get(f"{url}/readyz").status_code == 200, 90, "worker ready", worker)
-        yield {"env": env, "url": url, "worker": worker}
+        yield {"env": env, "url": url, "worker": worker, "redis_url": redis_url}
     finally:
         for process in reversed(processes):
             stop(process)

@@ -10,6 +10,8 @@ from typing import Any
 
 import httpx
 
+from certify_cli.embedded import find_redis_server
+
 REPO = Path(__file__).resolve().parents[2]
 TERMINAL = ("succeeded", "failed", "canceled")
 
@@ -58,7 +60,7 @@ def start_api(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[byt
 
 
 def start_redis(port: int, workdir: Path) -> subprocess.Popen[bytes]:
-    argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+    argv = [find_redis_server(), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
             "--appendonly", "no", "--dir", str(workdir)]
     process = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
     wait_for(lambda: _redis_up(port), 10, "redis start", process)

@@ -98,18 +98,16 @@ def test_api_keys(keyed_api: str, sample_png: bytes) -> None:
 
 
 def test_the_worker_runs_only_the_allow_listed_task(
-    client: httpx.Client, tmp_path: Path, sample_png: bytes
+    client: httpx.Client, service: dict[str, object], tmp_path: Path, sample_png: bytes
 ) -> None:
     import redis
     from rq import Queue
     from rq.serializers import JSONSerializer
 
-    from tests.service.conftest import SHARED_REDIS
-
     victim = tmp_path / "keep-me"
     victim.write_text("still here")
     # Anyone who can write to Redis could enqueue this; the worker must refuse it.
-    queue = Queue("certify", connection=redis.Redis.from_url(SHARED_REDIS),
+    queue = Queue("certify", connection=redis.Redis.from_url(str(service["redis_url"])),
                   serializer=JSONSerializer)
     job = queue.enqueue("os.remove", str(victim), job_id=uuid.uuid4().hex)
     view = poll_job(client, job.id)

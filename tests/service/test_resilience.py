@@ -22,12 +22,11 @@ from tests.service.processes import (
 )
 
 pytestmark = pytest.mark.integration
-KILL_REDIS = "redis://127.0.0.1:6379/13"
 MEDIUM = {"n": "3000", "n0": "20", "batch_size": "100"}
 
 
-def _kill_worker_running(job_id: str) -> int:
-    connection = redis.Redis.from_url(KILL_REDIS)
+def _kill_worker_running(job_id: str, redis_url: str) -> int:
+    connection = redis.Redis.from_url(redis_url)
     for worker in Worker.all(connection=connection):
         if worker.get_current_job_id() == job_id:
             os.kill(worker.pid, signal.SIGKILL)
@@ -35,19 +34,25 @@ def _kill_worker_running(job_id: str) -> int:
     raise AssertionError(f"no worker is running {job_id}")
 
 
-def _submit_and_kill(client: httpx.Client, sample_png: bytes) -> tuple[str, int]:
+def _submit_and_kill(client: httpx.Client, sample_png: bytes, redis_url: str) -> tuple[str, int]:
     job = client.post("/certify", files={"file": ("a.png", sample_png)}, data=MEDIUM).json()
     job_id = job["job_id"]
     wait_for(lambda: (client.get(f"/jobs/{job_id}").json().get("progress") or {}).get("done", 0)
              > 0, 60, "the job to make progress")
-    return job_id, _kill_worker_running(job_id)
+    return job_id, _kill_worker_running(job_id, redis_url)
 
 
 @pytest.fixture
-def two_workers(model_dir: Path, logs: Path) -> Iterator[tuple[httpx.Client, httpx.Client]]:
+def kill_redis(redis_base: str) -> str:
+    return f"{redis_base}/1"
+
+
+@pytest.fixture
+def two_workers(
+    kill_redis: str, model_dir: Path, logs: Path
+) -> Iterator[tuple[httpx.Client, httpx.Client]]:
     """Two workers, an API that retries lost jobs once and one that never retries."""
-    redis.Redis.from_url(KILL_REDIS).flushdb()
-    env = service_env(KILL_REDIS, model_dir)
+    env = service_env(kill_redis, model_dir)
     processes = [start_worker(env, logs / "kill-w1.log"), start_worker(env, logs / "kill-w2.log")]
     ports = free_port(), free_port()
     try:
@@ -64,15 +69,15 @@ def two_workers(model_dir: Path, logs: Path) -> Iterator[tuple[httpx.Client, htt
 
 
 def test_killed_worker_job_is_retried_then_failed_with_a_reason(
-    two_workers: tuple[httpx.Client, httpx.Client], sample_png: bytes
+    two_workers: tuple[httpx.Client, httpx.Client], kill_redis: str, sample_png: bytes
 ) -> None:
     retrying, failing = two_workers
-    job_id, _ = _submit_and_kill(retrying, sample_png)
+    job_id, _ = _submit_and_kill(retrying, sample_png, kill_redis)
     retried = poll_job(retrying, job_id, timeout=90)
     assert retried["status"] == "succeeded" and retried["attempts"] == 2, retried
 
     # Without retries left the job must not stay "running": it fails and says why.
-    job_id, _ = _submit_and_kill(failing, sample_png)
+    job_id, _ = _submit_and_kill(failing, sample_png, kill_redis)
     lost = poll_job(failing, job_id, timeout=60)
     assert lost["status"] == "failed" and lost["error"]["code"] == "worker_lost", lost
 
