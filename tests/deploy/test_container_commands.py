@@ -61,7 +61,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                   "--dir", str(root)]
     processes = [start(redis_argv, {}, root / "redis.log")]
     try:
-        wait_for(lambda: (root / "appendonlydir").exists(), 10, "redis AOF", processes[0])
+        aof = (root / "appendonlydir", root / "appendonly.aof")  # Redis >= 7, Redis 6
+        wait_for(lambda: any(path.exists() for path in aof), 10, "redis AOF", processes[0])
         worker_env = native_env(services["worker-cpu"], swaps)
         worker_cmd = last(instructions("worker.Dockerfile"), "CMD").value
         processes.append(start(native(worker_cmd, swaps), worker_env, root / "worker.log"))
