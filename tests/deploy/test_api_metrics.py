@@ -3,18 +3,17 @@
 import asyncio
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
-import redis
 from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.main import create_app
 from certify_jobs.contract import JobPayload
 from certify_settings import Settings
-
-QUEUE_REDIS = "redis://127.0.0.1:6379/14"
+from tests.service.processes import free_port, start_redis, stop
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -51,9 +50,14 @@ def running(settings: Settings) -> Iterator[AppClient]:
 
 
 @pytest.fixture
-def client() -> Iterator[AppClient]:
-    redis.Redis.from_url(QUEUE_REDIS).flushdb()
-    yield from running(Settings(redis_url=QUEUE_REDIS, queue_name="metrics-test"))
+def client(tmp_path: Path) -> Iterator[AppClient]:
+    port = free_port()
+    server = start_redis(port, tmp_path)
+    try:
+        url = f"redis://127.0.0.1:{port}/0"
+        yield from running(Settings(redis_url=url, queue_name="metrics-test"))
+    finally:
+        stop(server)
 
 
 def test_requests_are_counted_by_route_template_and_status(client: AppClient) -> None:
