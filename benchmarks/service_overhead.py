@@ -8,11 +8,12 @@
     bounded time or request count: latency percentiles and throughput; then
     the same load on GET /healthz (touches nothing) as the machine's baseline.
 
-Starts its own worker and API (one uvicorn process) on the given Redis DB.
+Starts its own redis-server (unless --redis-url is given), worker and API (one
+uvicorn process).
 The load generator shares the machine's cores with the server, so (b) is a
 lower bound on what a dedicated host serves.
 
-    python benchmarks/service_overhead.py [--redis-url redis://127.0.0.1:6379/14]
+    python benchmarks/service_overhead.py [--redis-url redis://HOST:PORT/DB]
         [--model fmnist-cnn-s025] [--jobs 10] [--clients 50] [--seconds 10]
 """
 
@@ -22,19 +23,21 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
-import redis
+
+from certify_cli.embedded import free_port, start_private_redis
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "certify_core" / "samples" / "fmnist-ankle-boot.png"
 
 
-def start_service(args: argparse.Namespace) -> list[subprocess.Popen[bytes]]:
-    env = {**os.environ, "CERTIFY_REDIS_URL": args.redis_url, "CERTIFY_WORKER_MODELS": args.model,
+def start_service(args: argparse.Namespace, redis_url: str) -> list[subprocess.Popen[bytes]]:
+    env = {**os.environ, "CERTIFY_REDIS_URL": redis_url, "CERTIFY_WORKER_MODELS": args.model,
            "CERTIFY_DEFAULT_IMAGE_MODEL": args.model, "PYTHONPATH": str(REPO)}
     commands = [["-m", "worker"], ["-m", "app", "--port", str(args.port)]]
     return [subprocess.Popen([sys.executable, *command], env=env, cwd=REPO,
@@ -113,18 +116,28 @@ async def measure_polling(url: str, path: str, clients: int, seconds: float,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
+    parser.add_argument("--redis-url", default=None, help="default: a private redis-server")
     parser.add_argument("--model", default="fmnist-cnn-s025")
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--port", type=int, default=None, help="default: a free port")
     parser.add_argument("--jobs", type=int, default=10)
     parser.add_argument("--n", type=int, default=500)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--max-requests", type=int, default=20_000)
     args = parser.parse_args()
-    redis.Redis.from_url(args.redis_url).flushdb()
+    args.port = args.port or free_port()
     url = f"http://127.0.0.1:{args.port}"
-    processes = start_service(args)
+    with tempfile.TemporaryDirectory() as workdir:
+        processes: list[subprocess.Popen[bytes]] = []
+        redis_url = args.redis_url
+        if redis_url is None:
+            server, redis_url = start_private_redis(Path(workdir))
+            processes.append(server)
+        processes += start_service(args, redis_url)
+        run(args, url, processes)
+
+
+def run(args: argparse.Namespace, url: str, processes: list[subprocess.Popen[bytes]]) -> None:
     try:
         wait_ready(url)
         line = measure_overhead(url, args.jobs, args.n)
