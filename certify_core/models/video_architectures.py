@@ -15,7 +15,6 @@ from collections.abc import Callable
 
 import torch
 from torch import nn
-from torchvision.models import video as tv_video
 
 KINETICS_MEAN = (0.43216, 0.394666, 0.37645)
 KINETICS_STD = (0.22803, 0.22145, 0.216989)
@@ -54,11 +53,15 @@ def moving_fmnist_c2d(num_classes: int = 10, in_channels: int = 1, width: int = 
 
 def r3d_18(num_classes: int = 400) -> nn.Module:
     """torchvision ResNet3D-18 (expects 3-channel clips, Kinetics-normalized)."""
+    from torchvision.models import video as tv_video  # lazily: torchvision pulls in Pillow
+
     return tv_video.r3d_18(weights=None, num_classes=num_classes)
 
 
 def r2plus1d_18(num_classes: int = 400) -> nn.Module:
     """torchvision R(2+1)D-18 (expects 3-channel clips, Kinetics-normalized)."""
+    from torchvision.models import video as tv_video  # lazily: torchvision pulls in Pillow
+
     return tv_video.r2plus1d_18(weights=None, num_classes=num_classes)
 
 
