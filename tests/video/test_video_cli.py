@@ -74,3 +74,15 @@ def test_bad_video_and_kind_mismatch_are_one_line_errors(
     assert main(["local", str(truncated), "--n", "10"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("certify: error:") and "Traceback" not in err
+
+
+def test_evaluate_on_moving_fashion_mnist(tmp_path: Path) -> None:
+    code = main(["evaluate", "--dataset", "moving-fashion-mnist", "--count", "2", "--n", "20",
+                 "--n0", "5", "--method", "smooth-reduce", "--noise", "independent",
+                 "--out", str(tmp_path)])
+    assert code == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["run"]["model"] == "moving-fmnist-c2d-s025"
+    assert summary["metrics"]["images"] == 2
+    header = (tmp_path / "certify.tsv").read_text().splitlines()[0].split("\t")
+    assert header[:4] == ["idx", "label", "predict", "radius"]
