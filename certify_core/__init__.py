@@ -5,7 +5,14 @@ access. Inputs are tensors in [0, 1] pixel space; models map them to logits.
 """
 
 from certify_core.base_classifier import BaseClassifier
-from certify_core.certifier import build_classifier, certify, predict, smooth_certify
+from certify_core.certifier import (
+    build_classifier,
+    certified_input_shape,
+    certify,
+    predict,
+    smooth_certify,
+)
+from certify_core.clips import ClipGeometry, clip_lift_norm, grid_clips, random_clips
 from certify_core.errors import (
     CertificationCanceled,
     CertifyError,
@@ -19,13 +26,16 @@ from certify_core.lift import LiftNorm, geometry_lift_norm
 from certify_core.models import LoadedModel, ModelManifest, load_model
 from certify_core.options import CertifyOptions
 from certify_core.results import Certificate, ModelRef, Prediction
+from certify_core.video import DEFAULT_VIDEO_MODEL, video_input_shape
 
 __all__ = [
+    "DEFAULT_VIDEO_MODEL",
     "BaseClassifier",
     "Certificate",
     "CertificationCanceled",
     "CertifyError",
     "CertifyOptions",
+    "ClipGeometry",
     "InputShapeError",
     "InvalidOptionError",
     "LiftNorm",
@@ -37,11 +47,16 @@ __all__ = [
     "PatchGeometry",
     "Prediction",
     "build_classifier",
+    "certified_input_shape",
     "certify",
+    "clip_lift_norm",
     "geometry_lift_norm",
+    "grid_clips",
     "grid_geometry",
     "load_model",
     "predict",
+    "random_clips",
     "random_geometry",
     "smooth_certify",
+    "video_input_shape",
 ]
