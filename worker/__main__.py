@@ -24,7 +24,10 @@ def run_worker(settings: Settings, name: str | None = None, burst: bool = False)
         extra={"event": "worker_started", "worker": worker.name, "device": device},
     )
     serve_metrics(settings, worker.name, device, sorted(runtime.models))
-    return bool(worker.work(burst=burst, logging_level="INFO", with_scheduler=False))
+    try:
+        return bool(worker.work(burst=burst, logging_level="INFO", with_scheduler=False))
+    finally:
+        runtime.images.close()
 
 
 def main() -> None:

@@ -1,21 +1,26 @@
 """Decode untrusted uploads outside the worker's own process.
 
-Images go to `worker.decode_child`, video to `certify_media.decode_video`
-(which runs its own guarded child). Every way a child can end becomes an
-array or a `MediaError` with the same codes as the video guard.
+Images go to a long-lived `worker.decode_server` process, which forks one
+limited child per upload; video goes to `certify_media.decode_video`, which
+runs its own guarded child. Every way a child can end becomes an array or a
+`MediaError` with the same codes as the video guard.
 """
 
-import json
 import math
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from certify_media.errors import MediaError
+from worker.decode_server import read_frame, write_frame
+
+# Beyond the decode's own limit, which the server enforces: time to fork and answer.
+SERVER_GRACE_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -25,39 +30,66 @@ class DecodeLimits:
     max_pixels: int
 
 
-def _child_env() -> dict[str, str]:
+def _server_env() -> dict[str, str]:
     # One BLAS thread: thread pools reserve address space that RLIMIT_AS counts.
     return {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
             "MKL_NUM_THREADS": "1"}
 
 
+class ImageDecodeServer:
+    """The worker's handle on its decoder process, started on first use and after a failure."""
+
+    def __init__(self) -> None:
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self._running()
+
+    def _running(self) -> subprocess.Popen[bytes]:
+        if self._process is not None and self._process.poll() is not None:
+            self.close()  # it died between uploads: replace it quietly
+        if self._process is None:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "worker.decode_server"], stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, env=_server_env())
+        return self._process
+
+    def decode(
+        self, data: bytes, shape: tuple[int, ...], limits: DecodeLimits
+    ) -> tuple[dict[str, Any], bytes]:
+        process = self._running()
+        assert process.stdin is not None and process.stdout is not None
+        request = {"shape": list(shape), "max_pixels": limits.max_pixels,
+                   "memory_bytes": limits.memory_bytes, "timeout_s": limits.timeout_s,
+                   "cpu_seconds": math.ceil(limits.timeout_s)}
+        try:
+            write_frame(process.stdin.fileno(), request, data)
+            deadline = time.monotonic() + limits.timeout_s + SERVER_GRACE_S
+            return read_frame(process.stdout.fileno(), deadline)
+        except (OSError, EOFError, TimeoutError, ValueError):
+            self.close()  # a server that misbehaved is replaced for the next upload
+            raise MediaError("decoder_crashed", "The image decoder process failed.") from None
+
+    def close(self) -> None:
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+            for stream in (self._process.stdin, self._process.stdout):
+                if stream is not None:
+                    stream.close()
+            self._process = None
+
+
 def decode_guarded(
-    kind: str, data: bytes, shape: tuple[int, ...], limits: DecodeLimits
+    kind: str, data: bytes, shape: tuple[int, ...], limits: DecodeLimits,
+    images: ImageDecodeServer,
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    """Decode `data` in a child process; the array has exactly `shape` on success."""
+    """Decode `data` outside this process; the array has exactly `shape` on success."""
     if kind == "video":
         return _decode_video(data, shape, limits)
-    argv = [sys.executable, "-m", "worker.decode_child", ",".join(map(str, shape)),
-            str(limits.max_pixels), str(limits.memory_bytes), str(math.ceil(limits.timeout_s))]
-    try:
-        done = subprocess.run(argv, input=data, capture_output=True, timeout=limits.timeout_s,
-                              env=_child_env(), check=False)
-    except subprocess.TimeoutExpired:
-        raise MediaError("decoder_timeout",
-                         f"Decoding the upload took longer than {limits.timeout_s:g} s.") from None
-    if done.returncode != 0:
-        raise MediaError("decoder_crashed", "The decoder process died on this upload "
-                         f"(exit status {done.returncode}); the file is probably malformed.")
-    return _parse(done.stdout, shape)
-
-
-def _parse(stdout: bytes, shape: tuple[int, ...]) -> tuple[np.ndarray, dict[str, Any]]:
-    head, _, body = stdout.partition(b"\n")
-    try:
-        header = json.loads(head)
-    except ValueError:
-        detail = "The decoder process gave no readable answer."
-        raise MediaError("decoder_crashed", detail) from None
+    if len(shape) != 3:
+        raise MediaError("model_media_mismatch", f"The model takes input {shape}, not an image.")
+    header, body = images.decode(data, shape, limits)
     if "code" in header:
         raise MediaError(str(header["code"]), str(header["detail"]))
     array = np.frombuffer(body, dtype="<f4")

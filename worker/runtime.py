@@ -13,7 +13,7 @@ from certify_core.models import LoadedModel, load_model
 from certify_core.models.loading import available_models
 from certify_jobs.contract import ServiceKeys
 from certify_settings import Settings
-from worker.decode_guard import DecodeLimits
+from worker.decode_guard import DecodeLimits, ImageDecodeServer
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,7 @@ class WorkerRuntime:
     redis: Redis
     models: dict[str, LoadedModel]
     keys: ServiceKeys
+    images: ImageDecodeServer
 
     @classmethod
     def start(cls, settings: Settings, redis: Redis) -> "WorkerRuntime":
@@ -41,7 +42,9 @@ class WorkerRuntime:
                 models[name] = load_model(name, device, settings.model_dirs)
             else:
                 log.info("Default model %r is not installed; not serving it.", name)
-        return cls(settings, redis, models, ServiceKeys())
+        images = ImageDecodeServer()
+        images.start()  # before the first job, so that job does not wait for it
+        return cls(settings, redis, models, ServiceKeys(), images)
 
     @property
     def decode_limits(self) -> DecodeLimits:

@@ -66,7 +66,8 @@ def _certify(runtime: WorkerRuntime, job: Job, payload: JobPayload) -> dict[str,
     data = _load_upload(runtime, payload)
     # Video decodes to the whole certified frame tensor, not one clip.
     shape = certified_input_shape(model, options)
-    array, info = decode_guarded(payload.media_kind, data, shape, runtime.decode_limits)
+    array, info = decode_guarded(
+        payload.media_kind, data, shape, runtime.decode_limits, runtime.images)
 
     def progress(done: int, total: int) -> None:
         job.meta[PROGRESS_META] = {"done": done, "total": total}
