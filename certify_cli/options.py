@@ -1,8 +1,21 @@
 """The certification options shared by `local`, `evaluate` and `submit`."""
 
 import argparse
+from typing import TYPE_CHECKING, get_args
 
-from certify_core.options import AGGREGATES, METHODS, NOISE_MODES, SCORES, CertifyOptions
+from certify_jobs.options import CertifyForm
+
+if TYPE_CHECKING:  # the library (and torch) loads only when a command runs
+    from certify_core.options import CertifyOptions
+
+
+def _choices(field: str) -> tuple[str, ...]:
+    """The allowed values of a choice option, from the one torch-free form definition."""
+    return get_args(CertifyForm.model_fields[field].annotation)
+
+
+METHODS, AGGREGATES = _choices("method"), _choices("aggregate")
+NOISE_MODES, SCORES = _choices("noise"), _choices("scores")
 
 
 def add_certify_options(parser: argparse.ArgumentParser) -> None:
@@ -30,7 +43,9 @@ def add_certify_options(parser: argparse.ArgumentParser) -> None:
                             "clip length); --patch-size is then the clip length")
 
 
-def options_from_args(args: argparse.Namespace) -> CertifyOptions:
+def options_from_args(args: argparse.Namespace) -> "CertifyOptions":
+    from certify_core.options import CertifyOptions
+
     options = CertifyOptions(
         method=args.method, aggregate=args.aggregate, noise=args.noise, scores=args.scores,
         sigma=args.sigma, n0=args.n0, n=args.n, alpha=args.alpha, batch_size=args.batch_size,

@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from certify_cli.evaluate_run import TSV_NAME
 from certify_cli.options import add_certify_options, options_from_args
 
 DEFAULT_RADII = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
@@ -166,7 +165,7 @@ def summary_markdown(summaries: list[dict[str, Any]]) -> str:
 
 def run_plot(args: argparse.Namespace) -> int:
     from certify_cli.errors import CommandError
-    from certify_cli.evaluate_run import plot_runs
+    from certify_cli.evaluate_run import TSV_NAME, plot_runs
 
     for run in args.runs:
         if not (run / TSV_NAME).is_file():

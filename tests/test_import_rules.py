@@ -30,3 +30,8 @@ def test_import_linter_contracts_hold() -> None:
     result = subprocess.run([str(lint)], capture_output=True, text=True, cwd=ROOT, timeout=300,
                             check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_command_line_parses_without_torch() -> None:
+    """`certify api` and `certify submit` should not pay for loading torch."""
+    assert "torch" not in imported_after("from certify_cli.main import build_parser; build_parser()")
