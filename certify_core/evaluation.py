@@ -165,11 +165,11 @@ def _parse_row(record: dict[str, str]) -> EvalRow:
 
 
 def certified_accuracy_curve(
-    rows: Sequence[EvalRow], max_radius: float, points: int = 200
+    rows: Sequence[EvalRow], max_radius: float, points: int = 200, naive: bool = False
 ) -> tuple[list[float], list[float]]:
     """(radii, certified accuracy) on an even grid from 0 to `max_radius`, for plots."""
     validate_radii([max_radius])
     if points < 2:
         raise InvalidOptionError(f"Expected `points` >= 2, got {points}.")
     grid = [max_radius * i / (points - 1) for i in range(points)]
-    return grid, [certified_accuracy(rows, r) for r in grid]
+    return grid, [certified_accuracy(rows, r, naive) for r in grid]
