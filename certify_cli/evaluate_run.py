@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from certify_core.certifier import certify
-from certify_core.datasets import ImageDataset
+from certify_core.datasets import LabeledDataset
 from certify_core.evaluation import EvalRow, TsvWriter, read_tsv, summarize
 from certify_core.models import LoadedModel
 from certify_core.options import CertifyOptions
@@ -32,7 +32,7 @@ def row_from_certificate(idx: int, label: int, cert: Certificate, naive: bool) -
 
 
 def certify_rows(
-    model: LoadedModel, data: ImageDataset, options: CertifyOptions, args: argparse.Namespace
+    model: LoadedModel, data: LabeledDataset, options: CertifyOptions, args: argparse.Namespace
 ) -> list[EvalRow]:
     """Certify every `skip`-th test image, writing each TSV row as soon as it is known."""
     from tqdm import tqdm
@@ -54,7 +54,7 @@ def certify_rows(
 
 
 def evaluate_dataset(
-    model: LoadedModel, data: ImageDataset, options: CertifyOptions,
+    model: LoadedModel, data: LabeledDataset, options: CertifyOptions,
     args: argparse.Namespace, run: dict[str, Any],
 ) -> dict[str, Any]:
     """Certify, then write summary.json and summary.md computed from the TSV itself."""

@@ -33,10 +33,10 @@ class DatasetError(CertifyError):
 
 
 @dataclass(frozen=True)
-class ImageDataset:
-    """uint8 images (N, C, H, W), int64 labels (N,), and the class names."""
+class LabeledDataset:
+    """uint8 inputs (N, C, H, W) images or (N, C, T, H, W) videos, int64 labels, class names."""
 
-    images: np.ndarray
+    inputs: np.ndarray
     labels: np.ndarray
     class_names: tuple[str, ...]
 
@@ -44,9 +44,9 @@ class ImageDataset:
         return int(self.labels.shape[0])
 
     def tensors(self, start: int = 0, stop: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Images as float32 in [0, 1] and labels as int64, for rows start:stop."""
-        images = torch.from_numpy(self.images[start:stop].astype(np.float32) / 255.0)
-        return images, torch.from_numpy(self.labels[start:stop])
+        """Inputs as float32 in [0, 1] and labels as int64, for rows start:stop."""
+        inputs = torch.from_numpy(self.inputs[start:stop].astype(np.float32) / 255.0)
+        return inputs, torch.from_numpy(self.labels[start:stop])
 
 
 def _read_idx(path: Path, magic: int) -> np.ndarray:
@@ -67,7 +67,7 @@ def _read_idx(path: Path, magic: int) -> np.ndarray:
     return body.reshape(dims)
 
 
-def load_fashion_mnist(split: Split = "test", root: Path = FASHION_MNIST_DIR) -> ImageDataset:
+def load_fashion_mnist(split: Split = "test", root: Path = FASHION_MNIST_DIR) -> LabeledDataset:
     """The `train` (60,000) or `test` (10,000) split of Fashion-MNIST."""
     if split not in _PREFIX:
         raise DatasetError(f"Expected `split` in {list(_PREFIX)}, got {split!r}.")
@@ -76,12 +76,12 @@ def load_fashion_mnist(split: Split = "test", root: Path = FASHION_MNIST_DIR) ->
     labels = _read_idx(root / f"{prefix}-labels-idx1-ubyte.gz", _LABEL_MAGIC)
     if images.shape[0] != labels.shape[0]:
         raise DatasetError(f"{images.shape[0]} images but {labels.shape[0]} labels in {root}.")
-    return ImageDataset(
+    return LabeledDataset(
         images[:, None, :, :].copy(), labels.astype(np.int64), FASHION_MNIST_CLASSES
     )
 
 
-def load_dataset(name: str, split: Split = "test") -> ImageDataset:
+def load_dataset(name: str, split: Split = "test") -> LabeledDataset:
     """A data set by command-line name."""
     if name != "fashion-mnist":
         raise DatasetError(f"Expected `dataset` in {list(DATASETS)}, got {name!r}.")

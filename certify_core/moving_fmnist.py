@@ -7,13 +7,11 @@ edges; the label is the item's class. Test videos use only the test split
 Videos are uint8 (N, 1, T, canvas, canvas); `tensors` gives [0, 1] floats.
 """
 
-from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-import torch
 
-from certify_core.datasets import FASHION_MNIST_CLASSES, load_fashion_mnist
+from certify_core.datasets import FASHION_MNIST_CLASSES, LabeledDataset, load_fashion_mnist
 from certify_core.errors import InvalidOptionError
 
 ITEM = 28
@@ -22,23 +20,6 @@ DEFAULT_CANVAS = 36
 MAX_SPEED = 2
 # Different streams for the two splits, so train and test trajectories differ too.
 _SPLIT_SALT = {"train": 0x5EED, "test": 0x7E57}
-
-
-@dataclass(frozen=True)
-class VideoDataset:
-    """uint8 videos (N, C, T, H, W), int64 labels (N,), and the class names."""
-
-    videos: np.ndarray
-    labels: np.ndarray
-    class_names: tuple[str, ...]
-
-    def __len__(self) -> int:
-        return int(self.labels.shape[0])
-
-    def tensors(self, start: int = 0, stop: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Videos as float32 in [0, 1] and labels as int64, for rows start:stop."""
-        videos = torch.from_numpy(self.videos[start:stop].astype(np.float32) / 255.0)
-        return videos, torch.from_numpy(self.labels[start:stop])
 
 
 def bounce_path(start: int, velocity: int, frames: int, extent: int) -> np.ndarray:
@@ -78,13 +59,13 @@ def render_videos(items: np.ndarray, paths: np.ndarray, canvas: int) -> np.ndarr
 
 def make_moving_videos(
     images: np.ndarray, labels: np.ndarray, frames: int, canvas: int, seed: int
-) -> VideoDataset:
+) -> LabeledDataset:
     """Videos of the given items (uint8 (N, 28, 28) or (N, 1, 28, 28)), one per item."""
     if canvas < ITEM or frames < 1:
         raise InvalidOptionError(f"Expected canvas >= {ITEM} and frames >= 1, got {canvas}, {frames}.")
     items = images.reshape(-1, ITEM, ITEM)
     paths = trajectories(len(items), frames, canvas, seed)
-    return VideoDataset(render_videos(items, paths, canvas), labels.astype(np.int64), FASHION_MNIST_CLASSES)
+    return LabeledDataset(render_videos(items, paths, canvas), labels.astype(np.int64), FASHION_MNIST_CLASSES)
 
 
 def load_moving_fashion_mnist(
@@ -93,10 +74,10 @@ def load_moving_fashion_mnist(
     frames: int = DEFAULT_FRAMES,
     canvas: int = DEFAULT_CANVAS,
     seed: int = 0,
-) -> VideoDataset:
+) -> LabeledDataset:
     """The first `count` items of a Fashion-MNIST split as moving videos."""
     source = load_fashion_mnist(split)
     stop = len(source) if count is None else min(count, len(source))
     return make_moving_videos(
-        source.images[:stop], source.labels[:stop], frames, canvas, seed ^ _SPLIT_SALT[split]
+        source.inputs[:stop], source.labels[:stop], frames, canvas, seed ^ _SPLIT_SALT[split]
     )

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from certify_core.datasets import ImageDataset
+from certify_core.datasets import LabeledDataset
 from certify_core.errors import InvalidOptionError
 from certify_core.models.architectures import NormalizeLayer, build_architecture
 from certify_core.models.loading import sha256_file
@@ -99,7 +99,7 @@ def build_model(config: TrainConfig, normalization: Normalization, classes: int)
 
 
 def train_model(
-    config: TrainConfig, data: ImageDataset, progress: StepProgress | None = None
+    config: TrainConfig, data: LabeledDataset, progress: StepProgress | None = None
 ) -> tuple[nn.Sequential, Normalization]:
     """Train on `data`; returns the network (normalization first) and its normalization."""
     config.validate()
@@ -144,7 +144,7 @@ def accuracy(
 
 
 def test_accuracies(
-    model: nn.Module, test: ImageDataset, sigma: float, seed: int, count: int
+    model: nn.Module, test: LabeledDataset, sigma: float, seed: int, count: int
 ) -> dict[str, Any]:
     """Clean and noisy accuracy on the first `count` test images, as recorded in manifests."""
     images, labels = test.tensors(0, count)
@@ -158,7 +158,7 @@ def test_accuracies(
 
 def save_model(
     out_dir: Path, name: str, model: nn.Sequential, normalization: Normalization,
-    config: TrainConfig, data: ImageDataset, metrics: dict[str, Any], dataset_name: str,
+    config: TrainConfig, data: LabeledDataset, metrics: dict[str, Any], dataset_name: str,
 ) -> ModelManifest:
     """Write `weights.pt` (the network without its normalization layer) and `manifest.json`."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -168,7 +168,7 @@ def save_model(
     torch.save(state, weights)
     manifest = ModelManifest(
         name=name, format="state_dict", weights=WEIGHTS_NAME,
-        input_shape=tuple(int(v) for v in data.images.shape[1:]),
+        input_shape=tuple(int(v) for v in data.inputs.shape[1:]),
         class_names=data.class_names, sigma=config.sigma, architecture=config.architecture,
         architecture_kwargs={"num_classes": len(data.class_names)},
         normalization=normalization,

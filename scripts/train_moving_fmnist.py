@@ -66,7 +66,7 @@ def train(args: argparse.Namespace) -> tuple[torch.nn.Module, dict[str, float]]:
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, args.lr, total_steps=args.steps)
     start = time.perf_counter()
     for step in range(args.steps):
-        videos, targets = batch_views(source.images, source.labels, rng, args.batch, args.sigma)
+        videos, targets = batch_views(source.inputs, source.labels, rng, args.batch, args.sigma)
         loss = F.cross_entropy(model(videos), targets)
         optimizer.zero_grad()
         loss.backward()

@@ -30,7 +30,7 @@ def test_non_idx_file_is_refused(tmp_path: Path) -> None:
                     reason="apt-get install -y dataset-fashion-mnist")
 def test_test_split_shapes_and_range() -> None:
     data = load_fashion_mnist("test")
-    assert data.images.shape == (10_000, 1, 28, 28)
+    assert data.inputs.shape == (10_000, 1, 28, 28)
     assert data.class_names == FASHION_MNIST_CLASSES
     images, labels = data.tensors(0, 5)
     assert images.shape == (5, 1, 28, 28)

@@ -16,7 +16,7 @@ SAMPLE = Path(__file__).resolve().parents[2] / "certify_core" / "samples" / "fmn
 def write_moving_item(path: Path, index: int, fmt: str, codec: str) -> int:
     """Encode a moving-Fashion-MNIST test video (16 frames, 36 x 36) as a real file."""
     dataset = load_moving_fashion_mnist("test", count=index + 1)
-    frames = dataset.videos[index, 0]
+    frames = dataset.inputs[index, 0]
     with av.open(str(path), "w", format=fmt) as container:
         stream = container.add_stream(codec, rate=8)
         stream.width, stream.height, stream.pix_fmt = 36, 36, "yuv420p"

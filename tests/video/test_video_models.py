@@ -40,18 +40,18 @@ def test_torchvision_video_resnets_load_from_a_state_dict(tmp_path: Path, arch: 
 def test_moving_fashion_mnist_is_seeded_and_uses_the_test_split() -> None:
     first = load_moving_fashion_mnist("test", count=5, frames=6, seed=1)
     again = load_moving_fashion_mnist("test", count=5, frames=6, seed=1)
-    np.testing.assert_array_equal(first.videos, again.videos)
-    assert first.videos.shape == (5, 1, 6, 36, 36) and first.videos.dtype == np.uint8
+    np.testing.assert_array_equal(first.inputs, again.inputs)
+    assert first.inputs.shape == (5, 1, 6, 36, 36) and first.inputs.dtype == np.uint8
     from certify_core.datasets import load_fashion_mnist
 
-    items = load_fashion_mnist("test").images[:5, 0]
-    for video, item in zip(first.videos, items, strict=True):
+    items = load_fashion_mnist("test").inputs[:5, 0]
+    for video, item in zip(first.inputs, items, strict=True):
         frame = video[0, 0]
         ys, xs = np.nonzero(frame)
         y, x = ys.min(), xs.min()
         window = frame[y:y + 28, x:x + 28]
         assert window.sum() == item.sum()  # the test item, whole, on a black canvas
-    moved = [np.abs(v[0, 1:].astype(int) - v[0, :-1]).sum() > 0 for v in first.videos]
+    moved = [np.abs(v[0, 1:].astype(int) - v[0, :-1]).sum() > 0 for v in first.inputs]
     assert all(moved)
     assert list(bounce_path(3, 2, 6, 5)) == [3, 5, 3, 1, 1, 3]
 
