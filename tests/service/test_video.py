@@ -1,10 +1,12 @@
 """Video uploads take the same path: sniffed, routed to a video model, decoded guarded."""
 
+from collections.abc import Callable
+
 import httpx
 import pytest
 
 from tests.service.processes import poll_job
-from tests.video.media import encode_video
+from tests.video.media import encode_audio_only, encode_video
 
 pytestmark = pytest.mark.integration
 SMALL = {"n": "100", "n0": "10", "batch_size": "50"}
@@ -31,3 +33,29 @@ def test_media_and_model_must_match(client: httpx.Client, sample_png: bytes) -> 
                                   data={**SMALL, "frames": "4"})
     assert frames_on_image.status_code == 422
     assert frames_on_image.json()["error"] == "invalid_option"
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "status", "codes"),
+    [
+        # told apart at upload: not a video container at all
+        ("text.mp4", lambda: b"this is plain text with a video extension", 415, {"unsupported_media_type"}),
+        # looks like a container, so only the guarded decoder can tell
+        ("cut.mp4", lambda: encode_video("mp4", "libx264", frames=12, size=(32, 32))[:700], 202,
+         {"truncated_video", "corrupt_video"}),
+        ("audio.mkv", encode_audio_only, 202, {"no_video_stream"}),
+    ],
+)
+def test_hostile_videos_fail_cleanly_and_the_worker_goes_on(
+    client: httpx.Client, name: str, make: Callable[[], bytes], status: int, codes: set[str]
+) -> None:
+    response = client.post("/certify", files={"file": (name, make())}, data=SMALL)
+    assert response.status_code == status, response.text
+    if status != 202:
+        assert response.json()["error"] in codes and response.json()["detail"]
+    else:
+        view = poll_job(client, response.json()["job_id"])
+        assert view["status"] == "failed" and view["error"]["code"] in codes, view
+    good = client.post("/certify", files={"file": ("v.webm", encode_video(
+        "matroska", "libvpx-vp9", frames=8, size=(40, 30)))}, data={**SMALL, "frames": "6"})
+    assert poll_job(client, good.json()["job_id"])["status"] == "succeeded"
