@@ -17,14 +17,16 @@ import numpy as np
 import torch
 
 from certify_core.base_classifier import BaseClassifier
+from certify_core.clips import ClipGeometry, clip_lift_norm
 from certify_core.errors import InputShapeError, InvalidOptionError
+from certify_core.geometry import PatchGeometry
 from certify_core.lift import LiftNorm, geometry_lift_norm
 from certify_core.models.loading import LoadedModel
 from certify_core.options import CertifyOptions
 from certify_core.results import Certificate, ModelRef, Prediction
 from certify_core.sampling import CancelCheck, NoiseStream, sample_counts
 from certify_core.statistics import certified_radius, clopper_pearson_lower, predict_p_value
-from certify_core.video import video_classifier, video_input_shape
+from certify_core.video import video_geometry, video_input_shape
 
 Progress = Callable[[int, int], None]
 IDENTITY_LIFT = LiftNorm(1.0, 1.0, "identity")
@@ -106,17 +108,21 @@ def _resolve_sigma(options: CertifyOptions, model: LoadedModel) -> float:
 def build_classifier(model: LoadedModel, options: CertifyOptions) -> tuple[BaseClassifier, LiftNorm]:
     """The base classifier for `options`, and the lift norm its radius is divided by."""
     options.validate()
+    geometry: PatchGeometry | ClipGeometry | None
     if model.manifest.kind == "video":
-        return video_classifier(model.module, model.num_classes, model.input_shape, options)
-    if options.frames is not None:
+        geometry = video_geometry(model.input_shape, options)
+    elif options.frames is not None:
         raise InvalidOptionError("Option `frames` applies to video models only.")
-    size = (model.input_shape[-2], model.input_shape[-1])
-    geometry = options.geometry(size, size)
+    else:
+        size = (model.input_shape[-2], model.input_shape[-1])
+        geometry = options.geometry(size, size)
     classifier = BaseClassifier(
         model.module, model.num_classes, geometry, options.aggregate, options.scores, options.noise
     )
     if geometry is None or options.noise == "shared":
         return classifier, IDENTITY_LIFT
+    if isinstance(geometry, ClipGeometry):
+        return classifier, clip_lift_norm(geometry)
     return classifier, geometry_lift_norm(geometry)
 
 

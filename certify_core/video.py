@@ -9,17 +9,12 @@ length works); Smooth-Reduce cuts k clips (`patch_size` = clip length,
 noise modes and lift-corrected radius of the image case.
 """
 
-import torch
-
-from certify_core.base_classifier import BaseClassifier
-from certify_core.clips import ClipGeometry, clip_lift_norm, grid_clips, random_clips
+from certify_core.clips import ClipGeometry, grid_clips, random_clips
 from certify_core.errors import InvalidOptionError
-from certify_core.lift import LiftNorm
 from certify_core.options import CertifyOptions
 
 DEFAULT_VIDEO_MODEL = "moving-fmnist-c2d-s025"
 DEFAULT_FRAMES_PER_CLIP = 2
-IDENTITY_LIFT = LiftNorm(1.0, 1.0, "identity")
 
 
 def video_input_shape(clip_shape: tuple[int, ...], options: CertifyOptions) -> tuple[int, ...]:
@@ -47,16 +42,3 @@ def video_geometry(clip_shape: tuple[int, ...], options: CertifyOptions) -> Clip
         return random_clips(frames, length, options.patches, options.patch_seed)
     # Half-overlapping clips by default: every frame is in at most two clips.
     return grid_clips(frames, length, options.stride or max(1, length // 2))
-
-
-def video_classifier(
-    model: torch.nn.Module, num_classes: int, clip_shape: tuple[int, ...], options: CertifyOptions
-) -> tuple[BaseClassifier, LiftNorm]:
-    """The base classifier for `options`, and the lift norm its radius is divided by."""
-    geometry = video_geometry(clip_shape, options)
-    classifier = BaseClassifier(
-        model, num_classes, geometry, options.aggregate, options.scores, options.noise
-    )
-    if geometry is None or options.noise == "shared":
-        return classifier, IDENTITY_LIFT
-    return classifier, clip_lift_norm(geometry)
