@@ -10,7 +10,7 @@ from certify_core.models.loading import DEFAULT_IMAGE_MODEL
 from certify_core.options import CertifyOptions
 from certify_core.video import DEFAULT_VIDEO_MODEL
 from certify_media import ImageLimits, VideoLimits, decode_image, decode_video, sniff_media_type
-from certify_media.sniff import media_kind
+from certify_media.sniff import SNIFF_BYTES, media_kind
 from certify_media.video import FramePolicy
 from certify_settings import Settings, load_settings
 
@@ -33,7 +33,7 @@ def open_model(
 
 def upload_kind(data: bytes) -> str | None:
     """'image' or 'video' from the leading bytes; None when they are neither."""
-    return media_kind(sniff_media_type(data[:16]))
+    return media_kind(sniff_media_type(data[:SNIFF_BYTES]))
 
 
 def decode_for_model(

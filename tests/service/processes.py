@@ -11,15 +11,10 @@ from typing import Any
 import httpx
 
 from certify_cli.embedded import find_redis_server
+from certify_cli.embedded import free_port as free_port  # the tests share the serve command's helper
 
 REPO = Path(__file__).resolve().parents[2]
 TERMINAL = ("succeeded", "failed", "canceled")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def service_env(redis_url: str, model_dir: Path, **extra: str) -> dict[str, str]:
