@@ -7,7 +7,8 @@ divided by an *upper* bound on `||L||_2`. Power iteration approaches the norm
 from below and would over-claim, so every value this module returns for use in
 a radius is an upper bound:
 
-* a single-axis Gram eigenvalue (product geometries, exact),
+* per-axis Gram eigenvalues, when the patch multiplicities factor over the
+  axes (grids and other product geometries; exact),
 * an eigen-decomposition of the dense Gram matrix (small maps, exact), or
 * the Collatz-Wielandt bound `max_i (M v)_i / v_i` for `M = L^T L` and a
   positive `v`, valid because the interpolation and crop matrices, and hence
@@ -107,20 +108,68 @@ def _max_eigenvalue(symmetric: np.ndarray) -> float:
     return float(np.linalg.eigvalsh(symmetric)[-1])
 
 
-def _product_bound(lift: SeparableLift) -> float | None:
-    """Exact `||L||^2` when the patches are a full product of per-axis choices."""
-    if len(set(lift.multiplicities)) != 1:
-        return None
+def _matrix_key(matrix: np.ndarray) -> bytes:
+    """Identity of a per-axis matrix by its exact float64 entries and shape."""
+    return repr(matrix.shape).encode() + matrix.tobytes()
+
+
+@dataclass(frozen=True)
+class _AxisGrouping:
+    """Patches grouped by their actual per-axis matrices, with total multiplicities."""
+
+    matrices: list[dict[bytes, np.ndarray]]  # per axis: the distinct matrices
+    multiplicity: Counter[tuple[bytes, ...]]  # per combination of matrices
+    marginals: list[Counter[bytes]]  # per axis: multiplicity summed over the other axes
+
+
+def _group_by_axis(lift: SeparableLift) -> _AxisGrouping:
     n_axes = len(lift.patches[0])
-    per_axis: list[dict[bytes, np.ndarray]] = [{} for _ in range(n_axes)]
-    for mats in lift.patches:
-        for axis, mat in enumerate(mats):
-            per_axis[axis].setdefault(mat.tobytes() + bytes(str(mat.shape), "ascii"), mat)
-    if math.prod(len(choices) for choices in per_axis) != len(lift.patches):
+    matrices: list[dict[bytes, np.ndarray]] = [{} for _ in range(n_axes)]
+    multiplicity: Counter[tuple[bytes, ...]] = Counter()
+    marginals: list[Counter[bytes]] = [Counter() for _ in range(n_axes)]
+    for mats, count in zip(lift.patches, lift.multiplicities, strict=True):
+        keys = tuple(_matrix_key(mat) for mat in mats)
+        multiplicity[keys] += count
+        for axis, (key, mat) in enumerate(zip(keys, mats, strict=True)):
+            matrices[axis].setdefault(key, mat)
+            marginals[axis][key] += count
+    return _AxisGrouping(matrices, multiplicity, marginals)
+
+
+def _factorises(grouping: _AxisGrouping) -> bool:
+    """Whether `m = a_1 ⊗ ... ⊗ a_K / T^(K-1)` holds exactly (integer arithmetic)."""
+    sizes = [len(axis) for axis in grouping.matrices]
+    if len(grouping.multiplicity) != math.prod(sizes):
+        return False  # some combination of per-axis matrices is missing: not a product
+    scale = sum(grouping.multiplicity.values()) ** (len(sizes) - 1)
+    return all(
+        count * scale == math.prod(
+            marginal[key] for marginal, key in zip(grouping.marginals, keys, strict=True)
+        )
+        for keys, count in grouping.multiplicity.items()
+    )
+
+
+def product_norm_squared(lift: SeparableLift) -> float | None:
+    """Exact `||L||^2` when the patch multiplicities factor over the axes; else None.
+
+    Patches are grouped by their actual per-axis matrices, not by where they
+    were cut: with heavy up-sampling, bilinear clamping at the borders makes
+    different offsets give the same matrix, and such repeats must be weighted.
+    Let `m(i_1, ..., i_K)` be the total multiplicity of the patches built from
+    the distinct axis matrices `A^1_{i_1}, ..., A^K_{i_K}`, `a_k` its marginals
+    and `T` its total. When `m = a_1 ⊗ ... ⊗ a_K / T^(K-1)`,
+    `L^T L = T^(1-K) ⊗_k (sum_i a_k(i) A^k_i^T A^k_i)`, whose largest
+    eigenvalue is the product of the per-axis ones (every factor is positive
+    semi-definite). Any other pattern returns None, and the caller falls back
+    to a bound that needs no structure.
+    """
+    grouping = _group_by_axis(lift)
+    if not _factorises(grouping):
         return None
-    value = float(lift.multiplicities[0])
-    for choices in per_axis:
-        value *= _max_eigenvalue(sum(m.T @ m for m in choices.values()))
+    value = 1.0 / sum(grouping.multiplicity.values()) ** (len(grouping.matrices) - 1)
+    for matrices, marginal in zip(grouping.matrices, grouping.marginals, strict=True):
+        value *= _max_eigenvalue(sum(marginal[key] * mat.T @ mat for key, mat in matrices.items()))
     return value
 
 
@@ -156,17 +205,20 @@ def collatz_wielandt_bound(
     return upper, lower
 
 
+def dense_norm_squared(lift: SeparableLift) -> float:
+    """Exact `||L||^2` from the eigenvalues of the explicit Gram matrix (small maps only)."""
+    gram = sum(m * functools.reduce(np.kron, grams) for m, grams in lift.gram_terms())
+    return _max_eigenvalue(np.asarray(gram))
+
+
 def lift_norm_bound(lift: SeparableLift) -> LiftNorm:
     """A certified upper bound on `||L||_2` (and a lower bound for diagnostics)."""
-    product = _product_bound(lift)
+    product = product_norm_squared(lift)
     if product is not None:
         value = math.sqrt(product)
         return LiftNorm(value * (1 + NORM_SAFETY_MARGIN), value, "exact-separable")
     if math.prod(lift.input_shape) <= DENSE_LIMIT:
-        gram = sum(
-            m * functools.reduce(np.kron, grams) for m, grams in lift.gram_terms()
-        )
-        value = math.sqrt(_max_eigenvalue(np.asarray(gram)))
+        value = math.sqrt(dense_norm_squared(lift))
         return LiftNorm(value * (1 + NORM_SAFETY_MARGIN), value, "exact-dense")
     upper, lower = collatz_wielandt_bound(lift)
     return LiftNorm(

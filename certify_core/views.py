@@ -4,6 +4,7 @@ This is the linear map `L` of `certify_core.lift` applied to batches; the lift
 tests check that the two agree on basis vectors.
 """
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -34,3 +35,15 @@ def extract_patches(images: torch.Tensor, geometry: PatchGeometry) -> torch.Tens
     n, k, c, d0, d1 = patches.shape
     flat = resize_bilinear(patches.reshape(n * k, c, d0, d1), geometry.model_size)
     return flat.reshape(n, k, c, *geometry.model_size)
+
+
+def view_matrix(geometry: PatchGeometry) -> np.ndarray:
+    """The explicit matrix of `extract_patches` on one channel, from its basis images.
+
+    Built from the torch pipeline in float64, independently of
+    `certify_core.lift`, so that the lift bounds can be checked against an
+    SVD of it. Rows: the k views stacked, row-major. Small geometries only.
+    """
+    h, w = geometry.input_size
+    basis = torch.eye(h * w, dtype=torch.float64).reshape(h * w, 1, h, w)
+    return extract_patches(basis, geometry).reshape(h * w, -1).T.numpy()

@@ -3,7 +3,18 @@
 import torch
 from torch import nn
 
+from certify_core.geometry import PatchGeometry
 from certify_core.models import LoadedModel, ModelManifest
+
+# Heavy up-sampling clamps the bilinear source coordinate at the borders, so
+# the first and last few canvas rows (columns) all repeat the input's edge row
+# (column): patches cut there share one per-axis matrix although their offsets
+# differ. This layout pairs two such repeats so that the per-axis counts look
+# like a 2 x 2 product while the patches are two duplicated pairs; a bound
+# that trusts the counts comes out sqrt(2) too low.
+CLAMPED_PAIRS = PatchGeometry(
+    (8, 8), (64, 64), (1, 1), ((0, 10), (1, 10), (60, 60), (63, 63)), (8, 8)
+)
 
 
 class LinearScorer(nn.Module):

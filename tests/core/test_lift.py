@@ -4,8 +4,7 @@ import math
 
 import numpy as np
 import pytest
-import torch
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from certify_core.geometry import PatchGeometry, grid_geometry, random_geometry
@@ -13,23 +12,19 @@ from certify_core.lift import (
     NORM_SAFETY_MARGIN,
     SeparableLift,
     collatz_wielandt_bound,
+    dense_norm_squared,
     geometry_lift_norm,
     lift_norm_bound,
     patch_lift,
+    product_norm_squared,
 )
-from certify_core.views import extract_patches
-
-
-def pipeline_matrix(geometry: PatchGeometry) -> np.ndarray:
-    """L built independently of certify_core.lift: the torch views of each basis image."""
-    h, w = geometry.input_size
-    basis = torch.eye(h * w, dtype=torch.float64).reshape(h * w, 1, h, w)
-    views = extract_patches(basis, geometry)  # (hw, k, 1, mh, mw)
-    return views.reshape(h * w, -1).T.numpy()
+from certify_core.views import view_matrix
+from tests.core.helpers import CLAMPED_PAIRS
 
 
 def exact_norm(matrix: np.ndarray) -> float:
-    return math.sqrt(float(np.linalg.eigvalsh(matrix.T @ matrix)[-1]))
+    """The largest singular value, from an SVD of the explicit matrix."""
+    return float(np.linalg.svd(matrix, compute_uv=False)[0])
 
 
 GEOMETRIES = [
@@ -43,12 +38,12 @@ GEOMETRIES = [
 
 @pytest.mark.parametrize("geometry", GEOMETRIES[1:], ids=str)
 def test_separable_matrix_matches_torch_pipeline(geometry: PatchGeometry) -> None:
-    np.testing.assert_allclose(patch_lift(geometry).dense(), pipeline_matrix(geometry), atol=1e-12)
+    np.testing.assert_allclose(patch_lift(geometry).dense(), view_matrix(geometry), atol=1e-12)
 
 
-@pytest.mark.parametrize("geometry", GEOMETRIES, ids=lambda g: f"k{g.k}-{g.input_size}")
+@pytest.mark.parametrize("geometry", GEOMETRIES, ids=lambda g: f"k{g.k}-{g.input_size[0]}x{g.input_size[1]}")
 def test_bound_is_at_least_the_exact_norm(geometry: PatchGeometry) -> None:
-    exact = exact_norm(pipeline_matrix(geometry))
+    exact = exact_norm(view_matrix(geometry))
     bound = geometry_lift_norm(geometry)
     assert bound.upper >= exact
     assert bound.upper <= exact * (1 + 1e-6)
@@ -56,7 +51,7 @@ def test_bound_is_at_least_the_exact_norm(geometry: PatchGeometry) -> None:
 
 def test_near_degenerate_geometry_values() -> None:
     geometry = GEOMETRIES[0]
-    singular = np.linalg.svd(pipeline_matrix(geometry), compute_uv=False)
+    singular = np.linalg.svd(view_matrix(geometry), compute_uv=False)
     assert singular[0] == pytest.approx(3.4351, abs=1e-4)
     assert singular[1] == pytest.approx(3.4214, abs=1e-4)
     assert geometry_lift_norm(geometry).upper >= singular[0]
@@ -65,7 +60,7 @@ def test_near_degenerate_geometry_values() -> None:
 def test_power_iteration_alone_would_under_claim() -> None:
     """After 50 iterations the Rayleigh estimate is below the norm; CW is above."""
     geometry = GEOMETRIES[0]
-    exact = exact_norm(pipeline_matrix(geometry))
+    exact = exact_norm(view_matrix(geometry))
     upper_sq, lower_sq = collatz_wielandt_bound(patch_lift(geometry), max_iterations=50)
     assert math.sqrt(lower_sq) < exact - 1e-4  # a radius divided by this over-claims
     assert math.sqrt(upper_sq) >= exact
@@ -86,7 +81,7 @@ def test_large_geometries_use_collatz_wielandt() -> None:
 
 def test_collatz_wielandt_converges_to_the_exact_norm_from_above() -> None:
     geometry = random_geometry((24, 24), (24, 24), (30, 30), (24, 24), 7, seed=5)
-    exact = exact_norm(pipeline_matrix(geometry))
+    exact = exact_norm(view_matrix(geometry))
     upper_sq, lower_sq = collatz_wielandt_bound(patch_lift(geometry))
     assert math.sqrt(lower_sq) <= exact * (1 + 1e-12)
     assert exact <= math.sqrt(upper_sq) * (1 + NORM_SAFETY_MARGIN) <= exact * (1 + 1e-4)
@@ -107,7 +102,7 @@ def test_bound_dominates_exact_norm_on_random_small_geometries(
     geometry = random_geometry(
         (size, size), (size, size), (canvas, canvas), (canvas - shrink, canvas - shrink), k, seed
     )
-    exact = exact_norm(pipeline_matrix(geometry))
+    exact = exact_norm(view_matrix(geometry))
     bound = geometry_lift_norm(geometry)
     assert exact <= bound.upper <= exact * (1 + 1e-6)
     upper_sq, _ = collatz_wielandt_bound(patch_lift(geometry), max_iterations=3)
@@ -120,3 +115,70 @@ def test_three_axis_lift_is_supported() -> None:
     lift = SeparableLift(tuple((f, np.eye(2), np.eye(2)) for f in frames), (1, 1, 1))
     exact = exact_norm(lift.dense())
     assert exact <= lift_norm_bound(lift).upper <= exact * (1 + 1e-6)
+
+
+def test_repeats_from_border_clamping_are_weighted() -> None:
+    exact = exact_norm(view_matrix(CLAMPED_PAIRS))
+    assert exact == pytest.approx(8 * math.sqrt(2), rel=1e-12)  # two duplicated pairs
+    bound = geometry_lift_norm(CLAMPED_PAIRS)
+    assert exact <= bound.upper <= exact * (1 + 1e-6)
+    assert product_norm_squared(patch_lift(CLAMPED_PAIRS)) is None  # not a product: falls back
+
+
+def test_clamped_grid_is_a_weighted_product() -> None:
+    """A stride-1 grid on an 8x up-sampled canvas: four offsets per border share a matrix."""
+    geometry = grid_geometry((6, 5), (6, 5), (48, 40), (2, 3), 1)
+    lift = patch_lift(geometry)
+    product = product_norm_squared(lift)
+    assert product is not None  # row and column multiplicities still factor
+    exact = exact_norm(view_matrix(geometry))
+    assert math.sqrt(product) == pytest.approx(exact, rel=1e-9)
+    assert geometry_lift_norm(geometry).method == "exact-separable"
+
+
+def test_product_route_requires_factorising_multiplicities() -> None:
+    rows = [np.eye(4)[s:s + 2] for s in (0, 1, 2)]
+    cols = [np.eye(3)[s:s + 2] for s in (0, 1)]
+    pairs = [(r, c) for r in rows for c in cols]
+    rank_one = SeparableLift(tuple(pairs), (1, 2, 2, 4, 3, 6))  # (1, 2, 3) x (1, 2)
+    not_rank_one = SeparableLift(tuple(pairs), (1, 2, 2, 4, 3, 5))
+    for lift in (rank_one, not_rank_one):
+        exact = exact_norm(lift.dense())
+        assert exact <= lift_norm_bound(lift).upper <= exact * (1 + 1e-6)
+    assert product_norm_squared(rank_one) == pytest.approx(dense_norm_squared(rank_one), rel=1e-9)
+    assert product_norm_squared(not_rank_one) is None
+
+
+def _axis_offsets(extent: int) -> st.SearchStrategy[int]:
+    """Offsets along one axis, often inside the clamped border zones."""
+    last = extent
+    return st.one_of(st.integers(0, min(3, last)), st.integers(max(0, last - 3), last),
+                     st.integers(0, last))
+
+
+@st.composite
+def degenerate_geometries(draw: st.DrawFn) -> PatchGeometry:
+    """Up to 16x up-sampling, patches of 1-3 pixels, non-square, repeated offsets."""
+    height, width = draw(st.integers(2, 7)), draw(st.integers(2, 7))
+    canvas = (height * draw(st.integers(1, 16)), width * draw(st.integers(1, 16)))
+    patch = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    assume(patch[0] <= canvas[0] and patch[1] <= canvas[1])
+    offset = st.tuples(_axis_offsets(canvas[0] - patch[0]), _axis_offsets(canvas[1] - patch[1]))
+    offsets = draw(st.lists(offset, min_size=1, max_size=6))
+    offsets += draw(st.lists(st.sampled_from(offsets), max_size=3))  # exact repeats
+    return PatchGeometry((height, width), canvas, patch, tuple(offsets), (height, width))
+
+
+@settings(max_examples=300, deadline=None)
+@given(geometry=degenerate_geometries())
+def test_every_route_bounds_the_svd_norm_on_degenerate_geometries(geometry: PatchGeometry) -> None:
+    """Each route the library may take is an upper bound, not only the one it picks."""
+    exact = exact_norm(view_matrix(geometry))
+    lift = patch_lift(geometry)
+    assert exact <= geometry_lift_norm(geometry).upper <= exact * (1 + 1e-6)
+    product = product_norm_squared(lift)
+    if product is not None:
+        assert math.sqrt(product) * (1 + NORM_SAFETY_MARGIN) >= exact
+    assert math.sqrt(dense_norm_squared(lift)) * (1 + NORM_SAFETY_MARGIN) >= exact
+    upper_sq, _ = collatz_wielandt_bound(lift, max_iterations=3)
+    assert math.sqrt(upper_sq) * (1 + NORM_SAFETY_MARGIN) >= exact
