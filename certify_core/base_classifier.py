@@ -7,6 +7,7 @@ noise the noise is added to the lifted input `u = L x` and `h` only runs the
 model on each (already noisy) patch and aggregates.
 """
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -19,6 +20,11 @@ from certify_core.views import extract_patches
 Aggregate = Literal["mean", "max"]
 Scores = Literal["softmax", "logits"]
 NoiseMode = Literal["shared", "independent"]
+
+# Per element, a float64 evaluation of the views differs from the exact `L x`
+# by a few dozen units of 2^-53 at most (the interpolation weights are convex
+# and inputs lie in [0, 1]); this allowance is about a thousand times that.
+FLOAT64_VIEW_ERROR = 1e-12
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,21 @@ class BaseClassifier:
         if self.geometry is None or self.noise == "shared":
             return x
         return self._views(x.unsqueeze(0))[0]
+
+    def lifted_centre_error(self, x: torch.Tensor) -> float:
+        """Upper bound on `||L x - noise_space(x)||_2` (0 unless the noise is independent).
+
+        The lifted centre is computed in the model's float32; Cohen's radius
+        holds around that tensor, not around the exact `L x` (they differ by
+        about 1e-6 in norm, far more than the radius margin covers), so the
+        certifier takes this distance off the lifted radius.
+        """
+        if self.geometry is None or self.noise == "shared":
+            return 0.0
+        exact = self._views(x.detach().cpu().to(torch.float64).unsqueeze(0))[0]
+        used = self.noise_space(x).detach().cpu().to(torch.float64)
+        rounding = float(torch.linalg.vector_norm(exact - used))
+        return rounding + math.sqrt(exact.numel()) * FLOAT64_VIEW_ERROR
 
     def _views(self, batch: torch.Tensor) -> torch.Tensor:
         """(B, *input) -> (B, k, *model input): image patches or video clips."""

@@ -148,7 +148,8 @@ def certify(
         classifier, x.to(model.device), sigma, options.n0, options.n, options.alpha,
         options.batch_size, make_generator(seed, model.device), progress, should_cancel,
     )
-    radius = certified_radius(outcome.p_lower, sigma, lift.upper)
+    centre_error = classifier.lifted_centre_error(x)
+    radius = certified_radius(outcome.p_lower, sigma, lift.upper, centre_error)
     abstained = radius is None
     smooth_reduce = options.method == "smooth-reduce"
     return Certificate(
@@ -169,6 +170,7 @@ def certify(
         geometry=classifier.geometry.to_dict() if classifier.geometry is not None else None,
         lift_norm=lift.upper,
         lift_norm_method=lift.method,
+        centre_error=centre_error,
         model=ModelRef(model.name, model.sha256),
         seed=seed,
         elapsed_s=time.perf_counter() - start,

@@ -20,7 +20,10 @@ class Certificate:
     (the tensor described by `input`, in [0, 1] pixel space).
     `selection_counts` are the per-class votes of the `n0` samples that chose
     the label; `estimation_counts` those of the `n` fresh samples behind
-    `n_a` and `p_lower`.
+    `n_a` and `p_lower`. With independent noise the radius is
+    `(sigma * Phi^-1(p_lower) - centre_error) / lift_norm`, where
+    `centre_error` bounds how far the float32 lifted centre the noise was
+    added to lies from the exact lifted input (0 otherwise).
     """
 
     label: int | None
@@ -40,6 +43,7 @@ class Certificate:
     geometry: dict[str, Any] | None
     lift_norm: float
     lift_norm_method: str
+    centre_error: float
     model: ModelRef
     seed: int
     elapsed_s: float

@@ -40,9 +40,19 @@ def test_zero_votes_abstain() -> None:
     assert certified_radius(0.0, 0.25) is None
 
 
-def test_radius_is_zero_at_one_half_and_abstains_below() -> None:
-    assert certified_radius(0.5, 0.5) == 0.0
+def test_a_tie_is_not_a_certificate() -> None:
+    """At p_lower = 1/2 two classes may tie, so even the prediction at x is unsure."""
+    assert certified_radius(0.5, 0.5) is None
     assert certified_radius(0.4999999, 0.5) is None
+    just_above = certified_radius(0.5000001, 0.5)
+    assert just_above is not None and 0.0 < just_above < 1e-6
+
+
+def test_lifted_radius_no_larger_than_the_centre_error_abstains() -> None:
+    lifted = 0.5 * norm.ppf(0.6)
+    assert certified_radius(0.6, 0.5, 2.0, centre_error=lifted) is None
+    radius = certified_radius(0.6, 0.5, 2.0, centre_error=0.1 * lifted)
+    assert radius is not None and radius <= 0.9 * lifted / 2.0
 
 
 @pytest.mark.parametrize("n", [1, 7, 100, 2500])
@@ -74,7 +84,8 @@ def test_bound_is_monotone(n: int, frac: float, alpha: float) -> None:
 
 
 @settings(max_examples=100, deadline=None)
-@given(p=st.floats(0.5, 1 - 1e-9), sigma=st.floats(0.01, 2), lift=st.floats(1, 10))
+@given(p=st.floats(0.5, 1 - 1e-9, exclude_min=True), sigma=st.floats(0.01, 2),
+       lift=st.floats(1, 10))
 def test_radius_monotone_and_never_above_exact(p: float, sigma: float, lift: float) -> None:
     radius = certified_radius(p, sigma, lift)
     assert radius is not None
