@@ -16,9 +16,14 @@ import torch
 from scipy.stats import norm
 
 from certify_core import CertifyOptions, certify, predict
+from certify_core.base_classifier import BaseClassifier
+from certify_core.certifier import make_generator, smooth_certify
 from certify_core.geometry import PatchGeometry, random_geometry
-from certify_core.lift import patch_lift
-from tests.core.helpers import LinearScorer, as_loaded
+from certify_core.lift import geometry_lift_norm
+from certify_core.sampling import NoiseStream, sample_counts
+from certify_core.statistics import certified_radius, predict_p_value
+from certify_core.views import view_matrix
+from tests.core.helpers import CLAMPED_PAIRS, LinearScorer, as_loaded
 
 SHAPE = (1, 8, 8)
 SIGMA = 0.25
@@ -56,10 +61,6 @@ def count_violations(
     return violations, radii
 
 
-def view_matrix(geometry: PatchGeometry) -> np.ndarray:
-    return patch_lift(geometry).dense()
-
-
 def ensemble_direction(geometry: PatchGeometry, w: np.ndarray) -> np.ndarray:
     """sum_i P_i^T w: the functional the k-patch ensemble sums (class 1 iff > -k b)."""
     views = view_matrix(geometry).reshape(geometry.k, -1, int(np.prod(SHAPE)))
@@ -69,6 +70,13 @@ def ensemble_direction(geometry: PatchGeometry, w: np.ndarray) -> np.ndarray:
 @pytest.fixture(scope="module")
 def weights() -> np.ndarray:
     return np.random.default_rng(0).normal(size=int(np.prod(SHAPE))) / 8
+
+
+# Constant weights are the low-frequency case: every patch of an overlapping
+# ensemble sees nearly the same functional, so the patch scores add up
+# coherently and a radius that ignores the patch map is far too large (for
+# random weights the patch functionals are nearly orthogonal and hide it).
+CONSTANT_WEIGHTS = np.full(int(np.prod(SHAPE)), 1.0 / np.prod(SHAPE))
 
 
 def test_cohen_radius_never_exceeds_the_boundary_distance(weights: np.ndarray) -> None:
@@ -164,3 +172,92 @@ def test_independent_radius_sound_over_many_seeds(weights: np.ndarray) -> None:
     # shared case; the certified radius must stay inside it.
     violations, _ = count_violations(weights, direction, 2, options, range(100), 1.6 * SIGMA)
     assert violations <= ALLOWED_VIOLATIONS
+
+
+def test_independent_radius_sound_for_low_frequency_weights() -> None:
+    """9 overlapping patches, constant weights: sigma Phi^-1(p) is ~3.6x the true distance.
+
+    The sound radius divides by the lift norm (3.94 here) and lands at ~0.9 of
+    the distance, so both an over-claim and a needlessly loose bound show.
+    """
+    options = CertifyOptions(
+        method="smooth-reduce", aggregate="mean", scores="logits", noise="independent",
+        n0=50, n=1000, alpha=ALPHA, batch_size=900, resize=11, patch_size=8, patches=9, patch_seed=4,
+    )
+    geometry = options.geometry(SHAPE[1:], SHAPE[1:])
+    assert geometry is not None
+    direction = ensemble_direction(geometry, CONSTANT_WEIGHTS)
+    margin = 0.4 * SIGMA
+    violations, radii = count_violations(CONSTANT_WEIGHTS, direction, 9, options, range(100), margin)
+    assert violations <= ALLOWED_VIOLATIONS
+    assert np.mean(radii) > 0.6 * margin
+
+
+def test_shared_radius_holds_in_the_input_space_after_upsampling() -> None:
+    """Shared noise is added to the 8x8 input, not to the 16x16 resized canvas.
+
+    Up-sampling is not an isometry: for these constant weights the ensemble's
+    functional is ~1.9x longer measured on the input than on the canvas, so a
+    radius computed from noise on the canvas would be ~1.9x too large.
+    """
+    options = CertifyOptions(
+        method="smooth-reduce", aggregate="mean", scores="logits", noise="shared",
+        n0=50, n=1000, alpha=ALPHA, batch_size=900, resize=16, patch_size=12, patches=4,
+        patch_seed=4,
+    )
+    geometry = options.geometry(SHAPE[1:], SHAPE[1:])
+    assert geometry is not None
+    direction = ensemble_direction(geometry, CONSTANT_WEIGHTS)
+    margin = 1.0 * SIGMA
+    violations, radii = count_violations(CONSTANT_WEIGHTS, direction, 4, options, range(100), margin)
+    assert violations <= ALLOWED_VIOLATIONS
+    assert np.mean(radii) > 0.6 * margin
+
+
+def test_a_tie_certifies_at_most_at_rate_alpha() -> None:
+    """At an exact tie (p = 1/2 for two classes) any certificate is false.
+
+    The label must come from the n0 selection samples: choosing it from the
+    estimation counts certifies the larger of two Binomial(n, 1/2) counts and
+    doubles the rate (exactly 0.368 instead of 0.184 at n = 100, alpha = 0.2).
+    A large alpha gives the test power with 1,000 seeds. For a sound certifier
+    the count is at most Binomial(1000, 0.2), so the threshold (its 1 - 1e-6
+    quantile, 262) fails with probability below 1e-6; the estimation-count
+    variant passes it with probability below 1e-9.
+    """
+    shape = (1, 1, 2)
+    x = torch.tensor([[[0.5, 0.25]]])
+    coin = as_loaded(LinearScorer(torch.tensor([1.0, 0.0]), -0.5), shape, 2, SIGMA)  # sign of the noise
+    options = CertifyOptions(n0=10, n=100, alpha=0.2, batch_size=100)
+    certified = sum(not certify(coin, x, options, seed=seed).abstained for seed in range(1000))
+    assert certified <= 262
+
+
+# The lift of CLAMPED_PAIRS is two duplicated pairs of views; trusting
+# per-axis counts made its norm 8, one view's norm, instead of 8 sqrt(2).
+COUNT_BASED_BOUND = 8.0
+
+
+def test_independent_radius_sound_when_border_clamping_repeats_patches() -> None:
+    """A concrete point inside the ball the count-based bound gave flips the prediction."""
+    k, margin = CLAMPED_PAIRS.k, 0.12 * SIGMA
+    direction = ensemble_direction(CLAMPED_PAIRS, CONSTANT_WEIGHTS)
+    x, bias = boundary_input(direction, margin)
+    model = LinearScorer(torch.tensor(CONSTANT_WEIGHTS), bias / k).eval()
+    classifier = BaseClassifier(model, 2, CLAMPED_PAIRS, "mean", "logits", "independent")
+    outcome = smooth_certify(classifier, x, SIGMA, 100, 10_000, ALPHA, 4000, make_generator(3, x.device))
+    lift = geometry_lift_norm(CLAMPED_PAIRS)
+    assert lift.upper == pytest.approx(8 * math.sqrt(2), rel=1e-8)
+    radius = certified_radius(outcome.p_lower, SIGMA, lift.upper, classifier.lifted_centre_error(x))
+    assert outcome.label == 1 and radius is not None
+    assert radius <= margin
+    too_large = SIGMA * norm.ppf(outcome.p_lower) / COUNT_BASED_BOUND
+
+    unit = torch.tensor(direction / np.linalg.norm(direction), dtype=torch.float32).reshape(SHAPE)
+    x_adv = x - (margin + 0.25 * (too_large - margin)) * unit
+    distance = float(torch.linalg.vector_norm(x_adv - x))
+    assert radius < distance < too_large
+    centre = classifier.noise_space(x_adv)
+    noise = NoiseStream(centre.shape, make_generator(4, x.device), centre.device)
+    counts = sample_counts(classifier, centre, 20_000, SIGMA, noise, 4000)
+    assert counts[0] > counts[1] and predict_p_value(int(counts[0]), int(counts[1])) < ALPHA

@@ -1,0 +1,174 @@
+"""Check that the soundness tests fail for known-unsound variants of the core.
+
+Each mutant is a small source edit to a copy of `certify_core` that makes the
+certifier over-claim in one specific way. For every mutant the script runs
+the core's soundness, lift and statistics tests against the mutated copy and
+expects at least one failure; a mutant that survives means the tests lost
+their teeth. Run it after changing the certifier, the statistics or the lift
+bound (about 2 minutes on 2 CPU cores; not part of CI):
+
+    .venv/bin/python scripts/check_soundness_mutants.py [--only NAME ...]
+
+An edit whose anchor text is gone (the core was refactored) is reported as
+"stale": update the mutant to the new code rather than dropping it.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TESTS = [
+    "tests/core/test_soundness.py",
+    "tests/core/test_lift.py",
+    "tests/core/test_statistics.py",
+    "tests/core/test_sampling.py",
+]
+
+# The shortcut the lift bound used to take: trust the count of distinct
+# per-axis matrices and ignore how often each patch repeats.
+COUNT_BASED_PRODUCT = '''def product_norm_squared(lift: SeparableLift) -> float | None:
+    if len(set(lift.multiplicities)) != 1:
+        return None
+    per_axis: list[dict[bytes, np.ndarray]] = [{} for _ in lift.patches[0]]
+    for mats in lift.patches:
+        for axis, mat in enumerate(mats):
+            per_axis[axis].setdefault(_matrix_key(mat), mat)
+    if math.prod(len(choices) for choices in per_axis) != len(lift.patches):
+        return None
+    value = float(lift.multiplicities[0])
+    for choices in per_axis:
+        value *= _max_eigenvalue(sum(m.T @ m for m in choices.values()))
+    return value
+
+
+'''
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    path: str  # relative to certify_core/
+    pattern: str  # a regular expression that must match exactly once
+    replacement: str
+    what: str
+
+
+MUTANTS = [
+    Mutant(
+        "naive-independent-radius", "certifier.py",
+        r"certified_radius\(outcome\.p_lower, sigma, lift\.upper, centre_error\)",
+        "certified_radius(outcome.p_lower, sigma)",
+        "independent noise reports sigma * Phi^-1(p_lower), not divided by the lift norm",
+    ),
+    Mutant(
+        "shared-noise-after-resize", "base_classifier.py",
+        r'        if self\.geometry is None or self\.noise == "shared":\n            return x\n',
+        "        if self.geometry is None:\n            return x\n"
+        '        if self.noise == "shared" and isinstance(self.geometry, PatchGeometry):\n'
+        "            from certify_core.views import resize_bilinear\n\n"
+        "            return resize_bilinear(x.unsqueeze(0), self.geometry.canvas_size)[0]\n"
+        '        if self.noise == "shared":\n            return x\n',
+        "shared noise is added to the resized canvas while the radius stays unscaled",
+    ),
+    Mutant(
+        "label-from-estimation", "certifier.py",
+        r"    label = int\(selection\.argmax\(\)\)\n(.*\n)    n_a = int\(estimation\[label\]\)",
+        r"\1    label = int(estimation.argmax())\n    n_a = int(estimation[label])",
+        "the label is chosen from the estimation counts instead of the selection counts",
+    ),
+    Mutant(
+        "power-iteration-lift", "lift.py",
+        r"    product = product_norm_squared\(lift\)\n",
+        "    _, lower = collatz_wielandt_bound(lift, max_iterations=50)\n"
+        '    return LiftNorm(math.sqrt(lower), math.sqrt(lower), "power-iteration")\n',
+        "the lift bound is a 50-step power iteration, which approaches the norm from below",
+    ),
+    Mutant(
+        "count-based-product-bound", "lift.py",
+        r"def product_norm_squared\(lift: SeparableLift\) -> float \| None:\n(?:.*\n)*?(?=def )",
+        COUNT_BASED_PRODUCT.replace("\\", "\\\\"),
+        "the product shortcut trusts per-axis counts (border clamping repeats go unweighted)",
+    ),
+    Mutant(
+        "tie-certifies", "statistics.py",
+        r"    if p_lower <= 0\.5:\n        return None\n",
+        "    if p_lower == 0.5:\n        return 0.0\n    if p_lower < 0.5:\n        return None\n",
+        "p_lower = 1/2 certifies radius 0 although two classes may tie",
+    ),
+    Mutant(
+        "centre-rounding-ignored", "certifier.py",
+        r"certified_radius\(outcome\.p_lower, sigma, lift\.upper, centre_error\)",
+        "certified_radius(outcome.p_lower, sigma, lift.upper)",
+        "the float32 rounding of the lifted centre is not taken off the radius",
+    ),
+]
+
+
+def apply(mutant: Mutant, package: Path) -> bool:
+    """Edit the copy in `package`; False when the anchor no longer matches exactly once."""
+    target = package / mutant.path
+    source = target.read_text()
+    if len(re.findall(mutant.pattern, source)) != 1:
+        return False
+    target.write_text(re.sub(mutant.pattern, mutant.replacement, source))
+    return True
+
+
+def run_tests(package_parent: Path | None) -> tuple[int, list[str]]:
+    # The mutated copy must shadow the real package: `-P` keeps the working
+    # directory off sys.path and append mode keeps pytest from prepending the
+    # repository, so PYTHONPATH decides which certify_core is imported.
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    paths = [str(ROOT)] if package_parent is None else [str(package_parent), str(ROOT)]
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    command = [sys.executable, "-P", "-m", "pytest", "-q", "-rf", "-p", "no:cacheprovider",
+               "--no-header", "--import-mode=append", *TESTS]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    failed = [line.split()[1] for line in done.stdout.splitlines() if line.startswith("FAILED ")]
+    return done.returncode, failed
+
+
+def check(mutant: Mutant) -> tuple[str, list[str]]:
+    with tempfile.TemporaryDirectory(prefix="certify-mutant-") as tmp:
+        package = Path(tmp) / "certify_core"
+        shutil.copytree(ROOT / "certify_core", package,
+                        ignore=shutil.ignore_patterns("__pycache__", "zoo", "samples"))
+        # Models and samples are data, not code: link them instead of copying.
+        for data in ("zoo", "samples"):
+            (package / data).symlink_to(ROOT / "certify_core" / data)
+        if not apply(mutant, package):
+            return "stale", []
+        code, failed = run_tests(Path(tmp))
+    return ("caught" if code != 0 else "SURVIVED"), failed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="*", default=None, help="mutant names to run")
+    args = parser.parse_args()
+    chosen = [m for m in MUTANTS if args.only is None or m.name in args.only]
+    code, failed = run_tests(None)
+    if code != 0:
+        print(f"the unmodified core fails {failed}: fix that first", file=sys.stderr)
+        return 1
+    problems = 0
+    for mutant in chosen:
+        start = time.monotonic()
+        verdict, failed = check(mutant)
+        problems += verdict != "caught"
+        print(f"{mutant.name:28} {verdict:9} {time.monotonic() - start:5.0f} s  {mutant.what}")
+        for test in failed:
+            print(f"{'':40}{test}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
