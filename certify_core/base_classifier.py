@@ -8,17 +8,13 @@ model on each (already noisy) patch and aggregates.
 """
 
 from dataclasses import dataclass
-from typing import Literal
 
 import torch
 
+from certify_contract.options import Aggregate, NoiseMode, Scores
 from certify_core.clips import ClipGeometry, extract_clips
 from certify_core.geometry import PatchGeometry
 from certify_core.views import extract_patches
-
-Aggregate = Literal["mean", "max"]
-Scores = Literal["softmax", "logits"]
-NoiseMode = Literal["shared", "independent"]
 
 
 @dataclass(frozen=True)
