@@ -96,3 +96,7 @@ def test_models_and_probes(client: httpx.Client) -> None:
     form = spec["components"]["schemas"]["CertifyForm"]["properties"]
     assert form["n"]["maximum"] == 1_000_000 and form["n"]["default"] == 100_000
     assert "ErrorBody" in spec["components"]["schemas"]
+    result = spec["components"]["schemas"]["JobView"]["properties"]["result"]
+    assert {"$ref": "#/components/schemas/Certificate"} in result["anyOf"]
+    error = spec["components"]["schemas"]["JobView"]["properties"]["error"]
+    assert {"$ref": "#/components/schemas/ErrorBody"} in error["anyOf"]
