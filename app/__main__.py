@@ -4,6 +4,7 @@ import argparse
 
 import uvicorn
 
+from app.main import create_app
 from certify_jobs.json_logs import uvicorn_log_config
 from certify_settings import load_settings
 
@@ -15,9 +16,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     args = parser.parse_args()
     settings = load_settings()
+    # One process serves the app built from these settings; several import the
+    # factory, and each reads the settings once for itself.
+    target = create_app(settings) if args.workers == 1 else "app.main:create_app"
     # Our middleware logs each request (route, status, duration) as JSON; uvicorn's
     # own access line would repeat it in another format.
-    uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port,
+    uvicorn.run(target, factory=args.workers > 1, host=args.host, port=args.port,
                 workers=args.workers, log_level=settings.log_level.lower(), access_log=False,
                 log_config=uvicorn_log_config(settings.log_level, settings.log_format))
 

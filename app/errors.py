@@ -5,32 +5,29 @@ import logging
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from certify_contract import CodedError, ErrorBody, ErrorCode
 
 log = logging.getLogger(__name__)
 
-HTTP_CODES = {
-    400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
-    413: "payload_too_large", 415: "unsupported_media_type", 422: "invalid_request",
+# Codes for the HTTP errors the framework raises itself (unknown route, wrong method, ...).
+FRAMEWORK_CODES: dict[int, ErrorCode] = {
+    400: "bad_request", 404: "not_found", 405: "method_not_allowed",
 }
 
 
-class ErrorBody(BaseModel):
-    error: str = Field(description="Stable snake_case code.", examples=["invalid_option"])
-    detail: str = Field(description="A human sentence.", examples=["Expected `n` <= 1000000."])
+class ApiError(HTTPException, CodedError):
+    """A coded error with its HTTP status; an HTTPException, so body parsing passes it through."""
+
+    def __init__(self, status_code: int, code: ErrorCode, detail: str) -> None:
+        HTTPException.__init__(self, status_code=status_code, detail=detail)
+        CodedError.__init__(self, code, detail)
 
 
-class ApiError(HTTPException):
-    """An error with its own code; a FastAPI HTTPException so body parsing passes it through."""
-
-    def __init__(self, status_code: int, code: str, detail: str) -> None:
-        super().__init__(status_code=status_code, detail=detail)
-        self.code = code
-
-
-def error_response(status_code: int, code: str, detail: str) -> JSONResponse:
+def error_response(status_code: int, code: ErrorCode, detail: str) -> JSONResponse:
     return JSONResponse({"error": code, "detail": detail}, status_code=status_code,
                         headers={"Cache-Control": "no-store"})
 
@@ -39,20 +36,22 @@ def _describe_validation(exc: RequestValidationError) -> str:
     parts = []
     for error in exc.errors():
         where = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path"))
+        if error.get("type") == "extra_forbidden":
+            parts.append(f"Unknown field `{where}`.")
+            continue
         message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
         parts.append(f"`{where}`: {message}" if where else message)
-    return "; ".join(parts) or "Invalid request."
+    return " ".join(parts) or "Invalid request."
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(HTTPException)
-    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
-        code = getattr(exc, "code", None) or HTTP_CODES.get(exc.status_code, "http_error")
+    async def http_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        code = exc.code if isinstance(exc, CodedError) else FRAMEWORK_CODES.get(
+            exc.status_code, "http_error")
         return error_response(exc.status_code, code, str(exc.detail))
 
-    from starlette.exceptions import HTTPException as StarletteHTTPException
-
-    app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, http_error)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -1,53 +1,55 @@
 """How an rq job reads to a client: the five service statuses, progress, result or error.
 
 rq marks a job `finished` whenever the task returned; the task's own
-`outcome` says whether that was a success, a refused input or a
-cancellation. rq's `failed` is left for crashes, lost workers and timeouts.
+`JobOutcome` says whether that was a success, a refused input or a
+cancellation. rq's `failed` is left for crashes, lost workers and timeouts,
+whose error `certify_jobs.crashes.record_crash` chose where rq handled them.
 """
 
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
 from rq.job import Job, JobStatus
 from rq.results import Result
 
-from app.schemas import JobError, JobProgress, JobView
-from certify_jobs.contract import ATTEMPTS_META, PROGRESS_META, STARTED_META
+from app.schemas import JobProgress, JobView
+from certify_contract import Certificate, ErrorBody, JobOutcome
+from certify_jobs.contract import ATTEMPTS_META, ERROR_META, PROGRESS_META, STARTED_META
+from certify_jobs.contract import JobStatus as ServiceStatus
+from certify_jobs.crashes import UNEXPECTED
 
 QUEUED_STATES = {JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
+OUTCOME = TypeAdapter(JobOutcome)
+ERROR = TypeAdapter(ErrorBody)
+View = tuple[ServiceStatus, Certificate | None, ErrorBody | None]
 
 
-def _crash_error(job: Job) -> JobError:
+def _crash_error(job: Job) -> ErrorBody:
+    try:
+        return ERROR.validate_python((job.meta or {}).get(ERROR_META))
+    except ValidationError:  # nothing recorded: the crash happened outside any handler
+        return UNEXPECTED
+
+
+def _finished(job: Job) -> View:
     latest = job.latest_result()
-    text = (latest.exc_string or "") if latest is not None else ""
-    if "AbandonedJobError" in text:
-        return JobError(code="worker_lost", detail="The worker running this job stopped "
-                        "(killed or lost) and no retries were left.")
-    if "JobTimeoutException" in text:
-        return JobError(code="job_timeout", detail="The job exceeded the job time limit.")
-    return JobError(code="internal_error", detail="The worker failed unexpectedly on this job.")
-
-
-def _finished(job: Job) -> tuple[str, dict[str, Any] | None, JobError | None]:
-    latest = job.latest_result()
-    value = latest.return_value if latest is not None and latest.type == Result.Type.SUCCESSFUL \
+    value: Any = latest.return_value if latest is not None and latest.type == Result.Type.SUCCESSFUL \
         else None
-    if not isinstance(value, dict):
-        return "failed", None, JobError(code="internal_error", detail="The job left no result.")
-    kind = value.get("outcome")
-    if kind == "succeeded":
-        return "succeeded", value.get("certificate"), None
-    error = value.get("error") or {"code": "internal_error", "detail": "Unknown failure."}
-    return ("canceled" if kind == "canceled" else "failed"), None, JobError(**error)
+    try:
+        ended = OUTCOME.validate_python(value)
+    except ValidationError:
+        return "failed", None, ErrorBody("internal_error", "The job left no readable result.")
+    return ended.outcome, ended.certificate, ended.error
 
 
-def _status(job: Job) -> tuple[str, dict[str, Any] | None, JobError | None]:
+def _status(job: Job) -> View:
     state = job.get_status(refresh=False)
     if state in QUEUED_STATES:
         return "queued", None, None
     if state == JobStatus.STARTED:
         return "running", None, None
     if state == JobStatus.CANCELED:
-        return "canceled", None, JobError(code="canceled", detail="Canceled before it ran.")
+        return "canceled", None, ErrorBody("canceled", "Canceled before it ran.")
     if state == JobStatus.FINISHED:
         return _finished(job)
     return "failed", None, _crash_error(job)
@@ -59,7 +61,7 @@ def job_view(job: Job, cancel_requested: bool) -> JobView:
     progress = meta.get(PROGRESS_META)
     return JobView(
         job_id=job.id,
-        status=status,  # type: ignore[arg-type]
+        status=status,
         model=meta.get("model"),
         media_type=meta.get("media_type"),
         created_at=job.created_at,

@@ -3,15 +3,16 @@
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Header, Query, Response, UploadFile, status
+from fastapi import APIRouter, Form, Header, Query, Response, status
 
 from app.deps import PrincipalDep, SettingsDep, StoreDep
-from app.errors import ERROR_RESPONSES, ApiError, ErrorBody
+from app.errors import ERROR_RESPONSES, ApiError
+from app.form import CertifyForm
 from app.schemas import JobList, JobView, SubmitResponse
 from app.store import JobStore
 from app.submission import build_payload, choose_model, sniff_upload
+from certify_contract import ErrorBody
 from certify_jobs.contract import JobStatus
-from certify_jobs.options import CertifyForm
 
 router = APIRouter()
 JOB_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -20,7 +21,7 @@ JOB_ID = re.compile(r"^[0-9a-f]{32}$")
 def _errors(*codes: int) -> dict[int | str, dict[str, object]]:
     described = {404: "Unknown job id.", 413: "Body over the upload limit.",
                  415: "Not a supported image or video (sniffed from the bytes).",
-                 422: "Invalid option, option combination, model or empty file."}
+                 422: "Invalid or unknown option, option combination, model or empty file."}
     own: dict[int | str, dict[str, object]] = {
         c: {"model": ErrorBody, "description": described[c]} for c in codes
     }
@@ -44,13 +45,12 @@ def _existing(store: JobStore, job_id: str) -> JobView:
              responses=_errors(413, 415, 422), tags=["jobs"])
 def submit(
     response: Response, store: StoreDep, settings: SettingsDep, principal: PrincipalDep,
-    file: Annotated[UploadFile, File(description="The image or video to certify.")],
     form: Annotated[CertifyForm, Form()],
     idempotency_key: Annotated[str | None, Header(max_length=200, description=(
         "Retrying a POST with the same key returns the first job instead of a new one."))] = None,
 ) -> SubmitResponse:
     """Queue a certification; answers at once with the job to poll."""
-    data = file.file.read(settings.max_upload_bytes + 1)
+    data = form.file.file.read(settings.max_upload_bytes + 1)
     if len(data) > settings.max_upload_bytes:
         raise ApiError(413, "payload_too_large",
                        f"The file exceeds {settings.max_upload_bytes} bytes.")
@@ -62,7 +62,8 @@ def submit(
         if earlier is not None:
             return _accepted(response, earlier, _existing(store, earlier).status)
     try:
-        store.enqueue(build_payload(store, data, media_type, kind, model.info.name, form), job_id)
+        payload = build_payload(store, data, media_type, kind, model.info.name, form.options())
+        store.enqueue(payload, job_id)
     except Exception:
         # The key must not point at a job that was never queued: let the retry create it.
         if idempotency_key is not None:

@@ -5,6 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from certify_contract import Certificate, ErrorBody
 from certify_jobs.contract import JobStatus
 
 EXAMPLE_JOB_ID = "6f1c2a7e0b9d4c55a1e3f0d2b8c4a9e1"
@@ -21,11 +22,6 @@ class JobProgress(BaseModel):
     total: int = Field(description="n0 + n.")
 
 
-class JobError(BaseModel):
-    code: str = Field(examples=["corrupt_image"])
-    detail: str = Field(examples=["The image cannot be decoded: truncated PNG."])
-
-
 class JobView(BaseModel):
     job_id: str
     status: JobStatus
@@ -37,12 +33,13 @@ class JobView(BaseModel):
     progress: JobProgress | None = None
     attempts: int = Field(default=0, description="How many times a worker started this job.")
     cancel_requested: bool = False
-    result: dict[str, Any] | None = Field(
-        default=None,
-        description="The Certificate: label, radius, p_lower, counts, the seed the server drew, "
-        "and under `input` the certified tensor's shape and how the upload was resized.",
+    result: Certificate | None = Field(
+        default=None, description="The certificate, once the job succeeded: the seed the server "
+        "drew, the counts behind it, and under `input` the certified tensor and how the upload "
+        "became it.",
     )
-    error: JobError | None = None
+    error: ErrorBody | None = Field(
+        default=None, description="Why the job failed or was canceled (the shape of every error).")
 
 
 class JobList(BaseModel):

@@ -18,6 +18,7 @@ from rq.serializers import JSONSerializer
 from app.job_views import job_view
 from app.schemas import JobView, ModelInfo
 from certify_jobs.contract import TASK_PATH, JobPayload, ServiceKeys
+from certify_jobs.crashes import record_crash
 from certify_jobs.json_logs import job_fields
 from certify_settings import Settings
 
@@ -77,7 +78,7 @@ class JobStore:
             pipe.zadd(self.keys.jobs_index, {job_id: time.time()})
             pipe.zremrangebyrank(self.keys.jobs_index, 0, -settings.jobs_index_max - 1)
             pipe.execute()
-        log.info("job queued", extra={"event": "job_queued", **job_fields(job_id, payload.to_dict())})
+        log.info("job queued", extra={"event": "job_queued", **job_fields(job_id, payload)})
 
     @staticmethod
     def new_job_id() -> str:
@@ -125,7 +126,7 @@ class JobStore:
         now = time.monotonic()
         if now - self._last_sweep >= ABANDONED_SWEEP_S:
             self._last_sweep = now
-            StartedJobRegistry(queue=self.queue).cleanup()
+            StartedJobRegistry(queue=self.queue).cleanup(exception_handlers=[record_crash])
 
     # -- cancellation ---------------------------------------------------------
     def cancel(self, job: Job) -> None:

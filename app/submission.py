@@ -3,9 +3,10 @@
 import secrets
 
 from app.errors import ApiError
+from app.form import CertifyForm
 from app.store import JobStore, ServedModel
-from certify_jobs.contract import JobPayload, MediaKind
-from certify_jobs.options import CertifyForm
+from certify_contract import CertifyOptions, InvalidOptionError, MediaKind
+from certify_jobs.contract import JobPayload
 from certify_media.sniff import SNIFF_BYTES, media_kind, sniff_media_type
 
 
@@ -36,21 +37,25 @@ def choose_model(store: JobStore, form: CertifyForm, kind: MediaKind) -> ServedM
     if model.info.kind != kind:
         raise ApiError(422, "model_media_mismatch",
                        f"Model {name!r} takes {model.info.kind} input, but the upload is {kind}.")
-    if kind == "image" and form.frames is not None:
-        raise ApiError(422, "invalid_option", "Option `frames` applies to video uploads only.")
-    if form.sigma is None and model.sigma is None:
+    options = form.options()
+    try:
+        options.check_media(kind)
+    except InvalidOptionError as exc:
+        raise ApiError(422, exc.code, exc.detail) from None
+    if options.sigma is None and model.sigma is None:
         raise ApiError(422, "invalid_option",
                        f"Model {name!r} records no training sigma; give `sigma` explicitly.")
     return model
 
 
 def build_payload(
-    store: JobStore, data: bytes, media_type: str, kind: MediaKind, model: str, form: CertifyForm
+    store: JobStore, data: bytes, media_type: str, kind: MediaKind, model: str,
+    options: CertifyOptions,
 ) -> JobPayload:
     key, digest = store.store_upload(data)
     return JobPayload(
         upload_key=key, upload_sha256=digest, upload_bytes=len(data), media_type=media_type,
-        media_kind=kind, model=model, options=form.core_options(),
+        media_kind=kind, model=model, options=options,
         # Drawn here, never by the client: a client choosing seeds could grind for a larger radius.
         seed=secrets.randbits(62),
     )

@@ -3,7 +3,7 @@
 (a) Overhead: for small jobs submitted one at a time, submit-to-result time
     (POST, then GET every 5 ms until the job ends) minus the `elapsed_s` the
     worker reports for `certify` itself. The rest is HTTP, Redis, queueing,
-    fetching the upload and the guarded decode child.
+    fetching the upload and the sandboxed decode child.
 (b) Polling: GET /jobs/{id} of a finished job from 50 concurrent clients for a
     bounded time or request count: latency percentiles and throughput; then
     the same load on GET /healthz (touches nothing) as the machine's baseline.

@@ -5,12 +5,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from certify_contract import Certificate, CertifyOptions
 from certify_core.certifier import certify
 from certify_core.datasets import LabeledDataset
 from certify_core.evaluation import EvalRow, TsvWriter, read_tsv, summarize
 from certify_core.models import LoadedModel
-from certify_core.options import CertifyOptions
-from certify_core.results import Certificate
 from certify_core.statistics import certified_radius
 
 TSV_NAME, SUMMARY_JSON, SUMMARY_MD = "certify.tsv", "summary.json", "summary.md"
@@ -58,14 +57,33 @@ def evaluate_dataset(
     args: argparse.Namespace, run: dict[str, Any],
 ) -> dict[str, Any]:
     """Certify, then write summary.json and summary.md computed from the TSV itself."""
-    from certify_cli.research import summary_markdown
-
     certify_rows(model, data, options, args)
     rows = read_tsv(args.out / TSV_NAME)  # the summary is what the file says, nothing else
     summary = {"run": run, "metrics": summarize(rows, args.radii)}
     (args.out / SUMMARY_JSON).write_text(json.dumps(summary, indent=2) + "\n")
     (args.out / SUMMARY_MD).write_text(summary_markdown([summary]))
     return summary
+
+
+def summary_markdown(summaries: list[dict[str, Any]]) -> str:
+    """One Markdown table row per run (same radii assumed as in the first run)."""
+    radii = list(summaries[0]["metrics"]["certified_accuracy"])
+    head = ["run", "n", *[f"r={r}" for r in radii], "ACR", "abstain", "clean", "s/img"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for summary in summaries:
+        metrics, run = summary["metrics"], summary["run"]
+        cells = [run["label"], str(run["options"]["n"])]
+        cells += [f"{metrics['certified_accuracy'][r]:.3f}" for r in radii]
+        cells += [f"{metrics['acr']:.3f}", f"{metrics['abstention_rate']:.3f}",
+                  f"{metrics['clean_accuracy']:.3f}", f"{metrics['seconds_per_image']:.3f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+        naive = metrics.get("naive_not_sound")
+        if naive:
+            row = [f"{run['label']} — naive radius, NOT sound", str(run["options"]["n"])]
+            row += [f"{naive['certified_accuracy'][r]:.3f}" for r in radii]
+            row += [f"{naive['acr']:.3f}", "", "", ""]
+            lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def run_label(run_dir: Path) -> str:

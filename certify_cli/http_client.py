@@ -5,30 +5,16 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 import httpx
 
-from certify_jobs.options import CertifyForm
+from certify_cli.errors import CommandError
+from certify_cli.options import given_options
 from certify_settings import Settings
 
 TERMINAL = ("succeeded", "failed", "canceled")
 POLL_INTERVAL_S = 0.5
-
-
-def add_submit_options(parser: argparse.ArgumentParser) -> None:
-    """One flag per form field; unset flags are not sent, so the server's defaults apply."""
-    group = parser.add_argument_group("certification (server defaults when omitted)")
-    for name, field in CertifyForm.model_fields.items():
-        flag = "--" + name.replace("_", "-")
-        choices = [c for c in get_args(field.annotation) if isinstance(c, str)] or None
-        kind: type = str
-        if not choices and field.annotation in (int, int | None):
-            kind = int
-        elif not choices and field.annotation in (float, float | None):
-            kind = float
-        group.add_argument(flag, dest=name, type=kind, choices=choices, default=None,
-                           help=field.description)
 
 
 def _client(settings: Settings, url: str | None, api_key: str | None) -> httpx.Client:
@@ -38,8 +24,6 @@ def _client(settings: Settings, url: str | None, api_key: str | None) -> httpx.C
 
 
 def _checked(response: httpx.Response) -> dict[str, Any]:
-    from certify_cli.main import CommandError
-
     try:
         body: dict[str, Any] = response.json()
     except ValueError:
@@ -50,13 +34,13 @@ def _checked(response: httpx.Response) -> dict[str, Any]:
 
 
 def submit(args: argparse.Namespace, settings: Settings) -> int:
-    from certify_cli.main import CommandError
-
+    """POST the file with the options given (the server's defaults apply to the rest)."""
     path: Path = args.path
     if not path.is_file():
         raise CommandError(f"No such file: {path}")
-    fields = {name: str(getattr(args, name)) for name in CertifyForm.model_fields
-              if getattr(args, name) is not None}
+    fields = given_options(args)
+    if args.model is not None:
+        fields["model"] = args.model
     headers = {"Idempotency-Key": args.idempotency_key} if args.idempotency_key else {}
     with _client(settings, args.url, args.api_key) as client:
         try:
@@ -86,8 +70,6 @@ def _poll(client: httpx.Client, status_url: str) -> dict[str, Any]:
 
 
 def status(args: argparse.Namespace, settings: Settings) -> int:
-    from certify_cli.main import CommandError
-
     with _client(settings, args.url, args.api_key) as client:
         try:
             view = _checked(client.get(f"/jobs/{args.job_id}"))

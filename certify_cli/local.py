@@ -1,16 +1,29 @@
 """`certify local`: certify image and video files on this machine, one model load per kind.
 
 Without `--model`, images go to the default image model and videos (sniffed
-from their bytes, not their names) to the default video model.
+from their bytes, not their names) to the default video model; both defaults
+come from the settings (`CERTIFY_DEFAULT_IMAGE_MODEL`, ...), as in the
+service. Files are decoded in the same sandbox as the service's uploads,
+unless `--trusted` says they may be decoded in this process.
 """
 
 import argparse
 import json
 import secrets
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from certify_cli.errors import CommandError
 from certify_cli.options import add_certify_options, options_from_args
+from certify_settings import Settings
+
+if TYPE_CHECKING:  # the library (and torch) loads only when a command runs
+    import torch
+
+    from certify_contract import CertifyOptions
+    from certify_core import LoadedModel
+    from certify_media import MediaLimits, Sandbox
 
 
 def parse_shape(text: str) -> tuple[int, ...]:
@@ -27,7 +40,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser = subparsers.add_parser("local", help="certify image and video files locally")
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     parser.add_argument("--model", default=None,
-                        help="registered model name, model directory, or .pt2/TorchScript file")
+                        help="registered model name, model directory, or .pt2/TorchScript file "
+                        "(default: CERTIFY_DEFAULT_IMAGE_MODEL or CERTIFY_DEFAULT_VIDEO_MODEL, "
+                        "by the file's kind)")
     parser.add_argument("--input-shape", type=parse_shape, default=None,
                         help="C,H,W of a bare model file without a manifest")
     add_certify_options(parser)
@@ -37,6 +52,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--seed", type=int, default=None,
                         help="noise seed (default: drawn at random and recorded)")
     parser.add_argument("--device", default=None, help="torch device (default: cuda if available)")
+    parser.add_argument("--trusted", action="store_true",
+                        help="decode in this process, without the sandbox (only for files you trust)")
     parser.add_argument("--json", action="store_true", help="one Certificate JSON per line")
     parser.set_defaults(handler=run_local)
 
@@ -61,10 +78,9 @@ def _video_note(cert: dict[str, Any]) -> str:
     return f" input={shape} frames=[{frames}]"
 
 
-def run_local(args: argparse.Namespace) -> int:
-    from certify_cli.errors import CommandError
-    from certify_cli.runtime import choose_device, decode_for_model, open_model, upload_kind
-    from certify_core import LoadedModel, certify
+def run_local(args: argparse.Namespace, settings: Settings) -> int:
+    from certify_cli.runtime import choose_device
+    from certify_media import MediaLimits, Sandbox
 
     options = options_from_args(args)
     if args.seed is not None and args.seed < 0:
@@ -72,17 +88,42 @@ def run_local(args: argparse.Namespace) -> int:
     for path in args.paths:
         if not path.is_file():
             raise CommandError(f"No such file: {path}")
-    device = choose_device(args.device)
-    models: dict[str, LoadedModel] = {}
-    for path in args.paths:
-        data = path.read_bytes()
-        kind = "any" if args.model is not None else (upload_kind(data) or "image")
-        if kind not in models:
-            models[kind] = open_model(args.model, device, args.input_shape, kind=kind)
-        model = models[kind]
-        tensor, info = decode_for_model(data, model, options=options,
-                                        frame_policy=args.frame_policy, fps=args.fps)
-        seed = args.seed if args.seed is not None else secrets.randbits(62)
-        cert = certify(model, tensor, options, seed=seed, input_info=info).to_dict()
-        print(json.dumps(cert) if args.json else format_certificate(path, cert), flush=True)
+    limits = MediaLimits.from_settings(settings)
+    sandbox = None if args.trusted else Sandbox(limits.sandbox)
+    run = LocalRun(args, settings, options, choose_device(args.device, settings), limits, sandbox)
+    try:
+        for path in args.paths:
+            cert = run.certify_file(path)
+            print(json.dumps(cert) if args.json else format_certificate(path, cert), flush=True)
+    finally:
+        if sandbox is not None:
+            sandbox.close()
     return 0
+
+
+@dataclass
+class LocalRun:
+    """What `certify local` keeps across its files: one model load per kind, one sandbox."""
+
+    args: argparse.Namespace
+    settings: Settings
+    options: "CertifyOptions"
+    device: "torch.device"
+    limits: "MediaLimits"
+    sandbox: "Sandbox | None"
+    models: dict[str, "LoadedModel"] = field(default_factory=dict)
+
+    def certify_file(self, path: Path) -> dict[str, Any]:
+        from certify_cli.runtime import decode_for_model, open_model, upload_kind
+        from certify_core import certify
+
+        args, data = self.args, path.read_bytes()
+        kind = "any" if args.model is not None else (upload_kind(data) or "image")
+        if kind not in self.models:
+            self.models[kind] = open_model(args.model, self.device, self.settings, kind,
+                                           args.input_shape)
+        model = self.models[kind]
+        tensor, described = decode_for_model(data, model, self.options, self.limits, self.sandbox,
+                                             args.frame_policy, args.fps)
+        seed = args.seed if args.seed is not None else secrets.randbits(62)
+        return certify(model, tensor, self.options, seed=seed, described_input=described).to_dict()

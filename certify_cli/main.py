@@ -1,8 +1,9 @@
 """Entry point of the `certify` console script.
 
 Each command group lives in its own module exposing `register(subparsers)`;
-modules are imported here so `certify --help` lists every command. Errors the
-project knows about print one line and exit non-zero, never a traceback.
+modules are imported here so `certify --help` lists every command. The
+settings are read once, here, and passed to the command. Errors the project
+knows about print one line and exit non-zero, never a traceback.
 """
 
 import argparse
@@ -11,8 +12,10 @@ import sys
 from collections.abc import Sequence
 
 from certify_cli.errors import CommandError
+from certify_contract.errors import CodedError
+from certify_settings import load_settings
 
-__all__ = ["CommandError", "build_parser", "main"]
+__all__ = ["build_parser", "main"]
 
 COMMAND_MODULES = ("certify_cli.local", "certify_cli.research", "certify_cli.service")
 
@@ -30,12 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from certify_core.errors import CertifyError
-    from certify_media.errors import MediaError
-
     try:
-        result: int = args.handler(args)
-    except (CertifyError, MediaError) as exc:
+        result: int = args.handler(args, load_settings())
+    except CodedError as exc:  # the library's, the decoders' and the options' errors
         print(f"certify: error: {exc.detail}", file=sys.stderr)
         return 2
     except CommandError as exc:

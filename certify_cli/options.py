@@ -1,56 +1,32 @@
-"""The certification options shared by `local`, `evaluate` and `submit`."""
+"""Command-line flags for the certification options, derived from their one definition.
+
+`local` and `evaluate` show each option's default in `--help` and pass every
+value on; `submit` sends only the flags given, so the server's defaults (the
+same definitions) apply to the rest.
+"""
 
 import argparse
-from typing import TYPE_CHECKING, get_args
 
-from certify_jobs.options import CertifyForm
-
-if TYPE_CHECKING:  # the library (and torch) loads only when a command runs
-    from certify_core.options import CertifyOptions
+from certify_contract.options import OPTION_SPECS, CertifyOptions
 
 
-def _choices(field: str) -> tuple[str, ...]:
-    """The allowed values of a choice option, from the one torch-free form definition."""
-    return get_args(CertifyForm.model_fields[field].annotation)
+def add_certify_options(parser: argparse.ArgumentParser, *, send_only_given: bool = False) -> None:
+    """One flag per option (`--batch-size` for `batch_size`), with its type, choices and help."""
+    group = parser.add_argument_group("certification options")
+    for spec in OPTION_SPECS:
+        group.add_argument(
+            spec.flag, dest=spec.name, type=spec.kind, choices=spec.choices or None,
+            default=None if send_only_given else spec.default,
+            help=spec.help_line.replace("%", "%%"),  # argparse formats help with %
+        )
 
 
-METHODS, AGGREGATES = _choices("method"), _choices("aggregate")
-NOISE_MODES, SCORES = _choices("noise"), _choices("scores")
+def options_from_args(args: argparse.Namespace) -> CertifyOptions:
+    """The options the flags give (raises `InvalidOptionError` with the library's message)."""
+    return CertifyOptions.from_dict({spec.name: getattr(args, spec.name) for spec in OPTION_SPECS})
 
 
-def add_certify_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("certification")
-    group.add_argument("--method", choices=METHODS, default="cohen")
-    group.add_argument("--aggregate", choices=AGGREGATES, default="mean")
-    group.add_argument("--noise", choices=NOISE_MODES, default="shared")
-    group.add_argument("--scores", choices=SCORES, default="softmax",
-                       help="aggregate per-patch softmax (default) or raw logits")
-    group.add_argument("--sigma", type=float, default=None,
-                       help="noise level (default: the model's training sigma)")
-    group.add_argument("--n0", type=int, default=100, help="selection samples")
-    group.add_argument("--n", type=int, default=100_000, help="estimation samples")
-    group.add_argument("--alpha", type=float, default=0.001, help="failure probability")
-    group.add_argument("--batch-size", type=int, default=1000,
-                       help="model evaluations per forward pass (samples x patches)")
-    group.add_argument("--resize", type=int, default=None, help="Smooth-Reduce pre-resize S")
-    group.add_argument("--patch-size", type=int, default=None, help="Smooth-Reduce patch size D")
-    layout = group.add_mutually_exclusive_group()
-    layout.add_argument("--patches", type=int, default=None, help="K patches at seeded random offsets")
-    layout.add_argument("--stride", type=int, default=None, help="grid of patches with stride T")
-    group.add_argument("--patch-seed", type=int, default=0, help="seed of the random patch offsets")
-    group.add_argument("--frames", type=int, default=None,
-                       help="video: frames T in the certified tensor (default: twice the model's "
-                            "clip length); --patch-size is then the clip length")
-
-
-def options_from_args(args: argparse.Namespace) -> "CertifyOptions":
-    from certify_core.options import CertifyOptions
-
-    options = CertifyOptions(
-        method=args.method, aggregate=args.aggregate, noise=args.noise, scores=args.scores,
-        sigma=args.sigma, n0=args.n0, n=args.n, alpha=args.alpha, batch_size=args.batch_size,
-        resize=args.resize, patch_size=args.patch_size, patches=args.patches,
-        stride=args.stride, patch_seed=args.patch_seed, frames=getattr(args, "frames", None),
-    )
-    options.validate()
-    return options
+def given_options(args: argparse.Namespace) -> dict[str, str]:
+    """The options given on the command line, as form fields."""
+    values = {spec.name: getattr(args, spec.name) for spec in OPTION_SPECS}
+    return {name: str(value) for name, value in values.items() if value is not None}

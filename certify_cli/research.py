@@ -12,7 +12,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from certify_cli.errors import CommandError
 from certify_cli.options import add_certify_options, options_from_args
+from certify_settings import Settings
 
 DEFAULT_RADII = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
 
@@ -62,13 +64,11 @@ def _register_evaluate(subparsers: argparse._SubParsersAction) -> None:  # type:
 
 
 def _positive(name: str, value: int) -> None:
-    from certify_cli.errors import CommandError
-
     if value < 1:
         raise CommandError(f"Expected --{name} >= 1, got {value}.")
 
 
-def run_train(args: argparse.Namespace) -> int:
+def run_train(args: argparse.Namespace, settings: Settings) -> int:
     import torch
     from tqdm import tqdm
 
@@ -100,18 +100,18 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_evaluate(args: argparse.Namespace) -> int:
+def run_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     import torch
 
-    from certify_cli.evaluate_run import evaluate_dataset
+    from certify_cli.evaluate_run import evaluate_dataset, summary_markdown
     from certify_cli.runtime import choose_device, open_evaluation
 
     options = options_from_args(args)
     for name in ("count", "skip", "threads"):
         _positive(name, getattr(args, name))
     torch.set_num_threads(args.threads)
-    model, data = open_evaluation(args.dataset, args.model, choose_device(args.device), options,
-                                  args.skip * args.count)
+    model, data = open_evaluation(args.dataset, args.model, choose_device(args.device, settings),
+                                  options, args.skip * args.count, settings)
     args.out.mkdir(parents=True, exist_ok=True)
     summary = evaluate_dataset(model, data, options, args, run_info(args, model, options))
     print(summary_markdown([summary]), end="")
@@ -142,29 +142,7 @@ def default_label(options: Any) -> str:
     return f"smooth-reduce {options.aggregate} {options.noise} n={options.n}"
 
 
-def summary_markdown(summaries: list[dict[str, Any]]) -> str:
-    """One Markdown table row per run (same radii assumed as in the first run)."""
-    radii = list(summaries[0]["metrics"]["certified_accuracy"])
-    head = ["run", "n", *[f"r={r}" for r in radii], "ACR", "abstain", "clean", "s/img"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for summary in summaries:
-        metrics, run = summary["metrics"], summary["run"]
-        cells = [run["label"], str(run["options"]["n"])]
-        cells += [f"{metrics['certified_accuracy'][r]:.3f}" for r in radii]
-        cells += [f"{metrics['acr']:.3f}", f"{metrics['abstention_rate']:.3f}",
-                  f"{metrics['clean_accuracy']:.3f}", f"{metrics['seconds_per_image']:.3f}"]
-        lines.append("| " + " | ".join(cells) + " |")
-        naive = metrics.get("naive_not_sound")
-        if naive:
-            row = [f"{run['label']} — naive radius, NOT sound", str(run["options"]["n"])]
-            row += [f"{naive['certified_accuracy'][r]:.3f}" for r in radii]
-            row += [f"{naive['acr']:.3f}", "", "", ""]
-            lines.append("| " + " | ".join(row) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def run_plot(args: argparse.Namespace) -> int:
-    from certify_cli.errors import CommandError
+def run_plot(args: argparse.Namespace, settings: Settings) -> int:
     from certify_cli.evaluate_run import TSV_NAME, plot_runs
 
     for run in args.runs:

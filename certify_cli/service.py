@@ -5,7 +5,9 @@ import os
 import sys
 from pathlib import Path
 
-from certify_settings import load_settings
+from certify_cli.errors import CommandError
+from certify_cli.options import add_certify_options
+from certify_settings import Settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -32,9 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     submit.add_argument("--wait", action="store_true", help="poll until the job ends")
     submit.add_argument("--idempotency-key", default=None)
     _add_client(submit)
-    from certify_cli.http_client import add_submit_options
-
-    add_submit_options(submit)
+    submit.add_argument("--model", default=None,
+                        help="model name (default: the server's default model for the file's kind)")
+    add_certify_options(submit, send_only_given=True)
     submit.set_defaults(handler=run_submit)
 
     status = subparsers.add_parser("status", help="show a job of a running API")
@@ -53,17 +55,16 @@ def _add_client(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--api-key", default=None, help="X-API-Key (default CERTIFY_API_KEY)")
 
 
-def run_serve(args: argparse.Namespace) -> int:
+def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     from certify_cli.embedded import ServeError, serve
-    from certify_cli.main import CommandError
 
     try:
-        return serve(args.host, args.port, load_settings().redis_url)
+        return serve(args.host, args.port, settings.redis_url)
     except ServeError as exc:
         raise CommandError(str(exc)) from exc
 
 
-def run_api(args: argparse.Namespace) -> int:
+def run_api(args: argparse.Namespace, settings: Settings) -> int:
     # Replace this process: the command-line entry point has already imported
     # the library (and torch), which the API process must not carry.
     argv = [sys.executable, "-m", "app", "--host", args.host, "--port", str(args.port),
@@ -72,11 +73,10 @@ def run_api(args: argparse.Namespace) -> int:
     return 0  # not reached
 
 
-def run_worker_command(args: argparse.Namespace) -> int:
+def run_worker_command(args: argparse.Namespace, settings: Settings) -> int:
     from certify_jobs.json_logs import configure_logging
     from worker.__main__ import run_worker
 
-    settings = load_settings()
     if args.model:
         settings = settings.model_copy(update={"worker_models": ",".join(args.model)})
     configure_logging(settings.log_level, settings.log_format)
@@ -84,13 +84,13 @@ def run_worker_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_submit(args: argparse.Namespace) -> int:
+def run_submit(args: argparse.Namespace, settings: Settings) -> int:
     from certify_cli.http_client import submit
 
-    return submit(args, load_settings())
+    return submit(args, settings)
 
 
-def run_status(args: argparse.Namespace) -> int:
+def run_status(args: argparse.Namespace, settings: Settings) -> int:
     from certify_cli.http_client import status
 
-    return status(args, load_settings())
+    return status(args, settings)

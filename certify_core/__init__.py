@@ -1,9 +1,12 @@
 """Sound randomized smoothing and Smooth-Reduce certification (pure library).
 
-Depends on torch, numpy and scipy only: no web, queue, media or environment
-access. Inputs are tensors in [0, 1] pixel space; models map them to logits.
+Depends on torch, numpy and scipy only (plus the standard-library contract,
+`certify_contract`): no web, queue, media or environment access. Inputs are
+tensors in [0, 1] pixel space; models map them to logits.
 """
 
+from certify_contract.errors import CertifyError, InvalidOptionError
+from certify_contract.results import Certificate, ModelRef, Prediction
 from certify_core.base_classifier import BaseClassifier
 from certify_core.certifier import (
     build_classifier,
@@ -15,9 +18,7 @@ from certify_core.certifier import (
 from certify_core.clips import ClipGeometry, clip_lift_norm, grid_clips, random_clips
 from certify_core.errors import (
     CertificationCanceled,
-    CertifyError,
     InputShapeError,
-    InvalidOptionError,
     ModelLoadError,
     ModelNotFoundError,
 )
@@ -25,7 +26,6 @@ from certify_core.geometry import PatchGeometry, grid_geometry, random_geometry
 from certify_core.lift import LiftNorm, geometry_lift_norm
 from certify_core.models import LoadedModel, ModelManifest, load_model
 from certify_core.options import CertifyOptions
-from certify_core.results import Certificate, ModelRef, Prediction
 from certify_core.video import DEFAULT_VIDEO_MODEL, video_input_shape
 
 __all__ = [

@@ -9,17 +9,13 @@ model on each (already noisy) patch and aggregates.
 
 import math
 from dataclasses import dataclass
-from typing import Literal
 
 import torch
 
+from certify_contract.options import Aggregate, NoiseMode, Scores
 from certify_core.clips import ClipGeometry, extract_clips
 from certify_core.geometry import PatchGeometry
 from certify_core.views import extract_patches
-
-Aggregate = Literal["mean", "max"]
-Scores = Literal["softmax", "logits"]
-NoiseMode = Literal["shared", "independent"]
 
 # Per element, a float64 evaluation of the views differs from the exact `L x`
 # by a few dozen units of 2^-53 at most (the interpolation weights are convex

@@ -10,20 +10,28 @@ space and divided by a certified upper bound on the lift's norm.
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 
+from certify_contract.options import CertifyOptions
+from certify_contract.results import (
+    UNIT_RANGE,
+    Certificate,
+    CertifiedInput,
+    DescribedInput,
+    ModelRef,
+    Prediction,
+    TensorInput,
+)
 from certify_core.base_classifier import BaseClassifier
 from certify_core.clips import ClipGeometry, clip_lift_norm
 from certify_core.errors import InputShapeError, InvalidOptionError
 from certify_core.geometry import PatchGeometry
 from certify_core.lift import LiftNorm, geometry_lift_norm
 from certify_core.models.loading import LoadedModel
-from certify_core.options import CertifyOptions
-from certify_core.results import Certificate, ModelRef, Prediction
+from certify_core.options import patch_geometry
 from certify_core.sampling import CancelCheck, NoiseStream, sample_counts
 from certify_core.statistics import certified_radius, clopper_pearson_lower, predict_p_value
 from certify_core.video import video_geometry, video_input_shape
@@ -107,15 +115,13 @@ def _resolve_sigma(options: CertifyOptions, model: LoadedModel) -> float:
 
 def build_classifier(model: LoadedModel, options: CertifyOptions) -> tuple[BaseClassifier, LiftNorm]:
     """The base classifier for `options`, and the lift norm its radius is divided by."""
-    options.validate()
+    options.check_media(model.manifest.kind)
     geometry: PatchGeometry | ClipGeometry | None
     if model.manifest.kind == "video":
         geometry = video_geometry(model.input_shape, options)
-    elif options.frames is not None:
-        raise InvalidOptionError("Option `frames` applies to video models only.")
     else:
         size = (model.input_shape[-2], model.input_shape[-1])
-        geometry = options.geometry(size, size)
+        geometry = patch_geometry(options, size, size)
     classifier = BaseClassifier(
         model.module, model.num_classes, geometry, options.aggregate, options.scores, options.noise
     )
@@ -137,9 +143,12 @@ def certify(
     seed: int,
     progress: Progress | None = None,
     should_cancel: CancelCheck | None = None,
-    input_info: dict[str, Any] | None = None,
+    described_input: DescribedInput | None = None,
 ) -> Certificate:
-    """CERTIFY one input tensor (in [0, 1], the model's input shape)."""
+    """CERTIFY one input tensor (in [0, 1], the model's input shape).
+
+    `described_input` says how an upload became `x` (recorded in the certificate).
+    """
     start = time.perf_counter()
     classifier, lift = build_classifier(model, options)
     sigma = _resolve_sigma(options, model)
@@ -167,7 +176,7 @@ def certify(
         aggregate=options.aggregate if smooth_reduce else None,
         noise=options.noise if smooth_reduce else None,
         scores=options.scores if smooth_reduce else None,
-        geometry=classifier.geometry.to_dict() if classifier.geometry is not None else None,
+        geometry=classifier.geometry.describe() if classifier.geometry is not None else None,
         lift_norm=lift.upper,
         lift_norm_method=lift.method,
         centre_error=centre_error,
@@ -176,8 +185,14 @@ def certify(
         elapsed_s=time.perf_counter() - start,
         selection_counts=outcome.selection_counts.tolist(),
         estimation_counts=outcome.estimation_counts.tolist(),
-        input={"shape": list(x.shape), "value_range": [0.0, 1.0], **(input_info or {})},
+        input=_certified_input(x, described_input),
     )
+
+
+def _certified_input(x: torch.Tensor, described: DescribedInput | None) -> CertifiedInput:
+    if described is None:
+        return TensorInput(list(x.shape), list(UNIT_RANGE))
+    return replace(described, shape=list(x.shape), value_range=list(UNIT_RANGE))
 
 
 def predict(

@@ -14,11 +14,11 @@ images and video; tests compare it with the SVD of the explicit matrix.
 import functools
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
 
+from certify_contract.results import ClipLayout
 from certify_core.errors import InvalidOptionError
 from certify_core.lift import LiftNorm, SeparableLift, crop_matrix, lift_norm_bound
 
@@ -58,14 +58,9 @@ class ClipGeometry:
                 counts[t] += 1
         return counts
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": "temporal-clips",
-            "k": self.k,
-            "frames": self.frames,
-            "clip_length": self.clip_length,
-            "starts": list(self.starts),
-        }
+    def describe(self) -> ClipLayout:
+        """The layout as every certificate records it."""
+        return ClipLayout("temporal-clips", self.k, self.frames, self.clip_length, list(self.starts))
 
 
 def grid_clips(frames: int, clip_length: int, stride: int) -> ClipGeometry:

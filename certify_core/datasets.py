@@ -29,7 +29,7 @@ DATASETS = ("fashion-mnist",)
 class DatasetError(CertifyError):
     """A data set is missing or its files are malformed."""
 
-    code = "dataset_error"
+    error_code = "dataset_error"
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,10 @@ classifier: resize the input to `resize`, cut `k` crops of `patch_size` at
 """
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
+from certify_contract.results import PatchLayout
 from certify_core.errors import InvalidOptionError
 
 Size = tuple[int, int]
@@ -52,16 +52,17 @@ class PatchGeometry:
     def k(self) -> int:
         return len(self.offsets)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "k": self.k,
-            "input_size": list(self.input_size),
-            "resize": list(self.resize) if self.resize is not None else None,
-            "patch_size": list(self.patch_size),
-            "offsets": [list(o) for o in self.offsets],
-            "model_size": list(self.model_size),
-            "interpolation": "bilinear (align_corners=False, no antialias)",
-        }
+    def describe(self) -> PatchLayout:
+        """The layout as every certificate records it."""
+        return PatchLayout(
+            k=self.k,
+            input_size=list(self.input_size),
+            resize=list(self.resize) if self.resize is not None else None,
+            patch_size=list(self.patch_size),
+            offsets=[list(o) for o in self.offsets],
+            model_size=list(self.model_size),
+            interpolation="bilinear (align_corners=False, no antialias)",
+        )
 
 
 def _positions(extent: int, patch: int, stride: int) -> list[int]:

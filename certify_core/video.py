@@ -9,9 +9,9 @@ length works); Smooth-Reduce cuts k clips (`patch_size` = clip length,
 noise modes and lift-corrected radius of the image case.
 """
 
+from certify_contract.options import CertifyOptions
 from certify_core.clips import ClipGeometry, grid_clips, random_clips
 from certify_core.errors import InvalidOptionError
-from certify_core.options import CertifyOptions
 
 DEFAULT_VIDEO_MODEL = "moving-fmnist-c2d-s025"
 DEFAULT_FRAMES_PER_CLIP = 2
@@ -28,14 +28,9 @@ def video_input_shape(clip_shape: tuple[int, ...], options: CertifyOptions) -> t
 
 def video_geometry(clip_shape: tuple[int, ...], options: CertifyOptions) -> ClipGeometry | None:
     """The clip layout for `options` (None for Cohen), fixed before sampling."""
-    options.validate()
+    options.check_media("video")  # `resize` is for image patches: clips are cut as decoded
     if options.method == "cohen":
         return None
-    if options.resize is not None:
-        raise InvalidOptionError(
-            "Option `resize` applies to image patches only; video clips are cut from the "
-            "frame tensor as decoded."
-        )
     frames = video_input_shape(clip_shape, options)[1]
     length = options.patch_size if options.patch_size is not None else clip_shape[1]
     if options.patches is not None:

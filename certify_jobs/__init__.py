@@ -1,24 +1,26 @@
 """The job contract between the API and the workers, defined once.
 
 Importable without torch or FastAPI: the API enqueues what this package
-describes and the worker reads it back.
+describes and the worker reads it back. Options, certificates, outcomes and
+errors come from `certify_contract`.
 """
 
 from certify_jobs.contract import (
     TASK_PATH,
     JobPayload,
     JobStatus,
-    Outcome,
+    PayloadError,
     ServiceKeys,
+    TaskNotAllowed,
 )
-from certify_jobs.options import CertifyForm, OptionError
+from certify_jobs.crashes import record_crash
 
 __all__ = [
     "TASK_PATH",
-    "CertifyForm",
     "JobPayload",
     "JobStatus",
-    "OptionError",
-    "Outcome",
+    "PayloadError",
     "ServiceKeys",
+    "TaskNotAllowed",
+    "record_crash",
 ]

@@ -2,11 +2,15 @@
 
 The payload travels as JSON (rq's JSON serializer): it names the stored upload
 by key and content hash, never carries the bytes, and records the seed the
-server drew.
+server drew. What a job returns is `certify_contract.JobOutcome`.
 """
 
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
+
+from certify_contract.errors import CodedError
+from certify_contract.option_spec import MediaKind
+from certify_contract.options import CertifyOptions
 
 # The one function a worker agrees to run; anything else in a job is refused
 # before it is imported (rq imports the dotted name it finds in Redis).
@@ -15,19 +19,26 @@ ALLOWED_TASKS = frozenset({TASK_PATH})
 
 JobStatus = Literal["queued", "running", "succeeded", "failed", "canceled"]
 JOB_STATUSES: tuple[str, ...] = ("queued", "running", "succeeded", "failed", "canceled")
-MediaKind = Literal["image", "video"]
 
-# What the task returns: rq sees every expected ending (including user errors
-# and cancellation) as a finished job, so rq's retry only re-runs jobs whose
-# worker crashed or vanished.
-Outcome = Literal["succeeded", "failed", "canceled"]
+# The task returns every expected ending (including refused inputs and
+# cancellation) as a `JobOutcome`, so rq sees a finished job and its retry
+# only re-runs jobs whose worker crashed or vanished.
 PROGRESS_META = "progress"
 ATTEMPTS_META = "attempts"
 STARTED_META = "running_since"
+# The error of a crashed job (an `ErrorBody`), recorded where rq handles the crash.
+ERROR_META = "error"
 
 
-class PayloadError(ValueError):
+class TaskNotAllowed(Exception):
+    """A job names a function outside the allow-list; it is never imported."""
+
+
+class PayloadError(CodedError, ValueError):
     """A job payload that does not match this contract."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("invalid_payload", detail)
 
 
 @dataclass(frozen=True)
@@ -38,7 +49,7 @@ class JobPayload:
     media_type: str
     media_kind: MediaKind
     model: str
-    options: dict[str, Any]
+    options: CertifyOptions
     seed: int
 
     def to_dict(self) -> dict[str, Any]:
@@ -46,24 +57,15 @@ class JobPayload:
 
     @classmethod
     def from_dict(cls, data: Any) -> "JobPayload":
+        """The payload a worker reads; its options are checked (`InvalidOptionError`)."""
         if not isinstance(data, dict):
             raise PayloadError(f"Expected a JSON object as job payload, got {type(data).__name__}.")
         names = {field.name for field in fields(cls)}
         if set(data) != names:
             raise PayloadError(f"Expected payload fields {sorted(names)}, got {sorted(data)}.")
-        payload = cls(**data)
-        if payload.media_kind not in ("image", "video") or not isinstance(payload.options, dict):
+        if data["media_kind"] not in ("image", "video") or not isinstance(data["options"], dict):
             raise PayloadError("Malformed job payload (media_kind or options).")
-        return payload
-
-
-def outcome(kind: Outcome, **fields_: Any) -> dict[str, Any]:
-    """The JSON a task returns; the API reads `outcome` to name the status."""
-    return {"outcome": kind, **fields_}
-
-
-def error_info(code: str, detail: str) -> dict[str, str]:
-    return {"code": code, "detail": detail}
+        return cls(**{**data, "options": CertifyOptions.from_dict(data["options"])})
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from certify_jobs.contract import JobPayload
+
 SECRET_KEY = re.compile(r"(api[_-]?key|password|secret|token|authorization|cookie)", re.IGNORECASE)
 URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s]+@", re.IGNORECASE)
 MAX_MESSAGE_CHARS = 2000
@@ -98,17 +100,17 @@ def uvicorn_log_config(level: str = "INFO", log_format: str = "json") -> dict[st
     }
 
 
-def job_fields(job_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+def job_fields(job_id: str, payload: JobPayload | None) -> dict[str, Any]:
     """What a log line says about a job: never the upload's bytes or the caller's key."""
-    given = payload.get("options")
-    options: dict[str, Any] = given if isinstance(given, dict) else {}
+    if payload is None:  # a payload that did not parse: the id is all there is to say
+        return {"job_id": job_id}
     return {
         "job_id": job_id,
-        "model": payload.get("model"),
-        "method": options.get("method", "cohen"),
-        "media_kind": payload.get("media_kind"),
-        "media_type": payload.get("media_type"),
-        "upload_bytes": payload.get("upload_bytes"),
-        "n0": options.get("n0"),
-        "n": options.get("n"),
+        "model": payload.model,
+        "method": payload.options.method,
+        "media_kind": payload.media_kind,
+        "media_type": payload.media_type,
+        "upload_bytes": payload.upload_bytes,
+        "n0": payload.options.n0,
+        "n": payload.options.n,
     }

@@ -1,10 +1,7 @@
-"""Media errors carry a stable code, like the library's errors."""
+"""Media errors carry a stable code, like every error of the project."""
+
+from certify_contract.errors import CodedError
 
 
-class MediaError(Exception):
-    """An upload that cannot be decoded; `code` is snake_case, `detail` a sentence."""
-
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
+class MediaError(CodedError):
+    """An upload that cannot be decoded: `MediaError(code, detail)`."""

@@ -2,12 +2,13 @@
 
 import io
 import warnings
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from certify_contract.results import UNIT_RANGE, ImageInput
 from certify_media.errors import MediaError
 
 PILLOW_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP")
@@ -29,14 +30,16 @@ class DecodedImage:
     original_mode: str
     format: str
 
-    def describe(self) -> dict[str, Any]:
-        """How the upload became the certified tensor (goes into every result)."""
-        return {
-            "source_format": self.format,
-            "source_size": list(self.original_size),
-            "source_mode": self.original_mode,
-            "resize_method": RESIZE_METHOD,
-        }
+    def describe(self) -> ImageInput:
+        """The certified tensor and how the upload became it (goes into every result)."""
+        return ImageInput(
+            shape=list(self.array.shape),
+            value_range=list(UNIT_RANGE),
+            source_format=self.format,
+            source_size=list(self.original_size),
+            source_mode=self.original_mode,
+            resize_method=RESIZE_METHOD,
+        )
 
 
 def _open(data: bytes, limits: ImageLimits) -> Image.Image:
@@ -86,3 +89,10 @@ def decode_image(data: bytes, shape: tuple[int, int, int], limits: ImageLimits |
     array = np.asarray(converted, dtype=np.float32) / 255.0
     array = array[None] if channels == 1 else array.transpose(2, 0, 1)
     return DecodedImage(np.ascontiguousarray(array), (source[1][0], source[1][1]), source[2], source[0])
+
+
+def decode_image_bytes(data: bytes, params: dict[str, Any]) -> tuple[dict[str, Any], np.ndarray]:
+    """Sandbox target: `decode_image` with JSON parameters; returns (described input, array)."""
+    channels, height, width = (int(v) for v in params["shape"])
+    decoded = decode_image(data, (channels, height, width), ImageLimits(**params["limits"]))
+    return asdict(decoded.describe()), decoded.array

@@ -1,8 +1,9 @@
 """Bounded video decoding with PyAV, sampled to a model's (C, T, H, W) in [0, 1].
 
 `decode_video` is what callers use: it checks the cheap limits, then decodes
-in a guarded child process (`certify_media.guard`), because FFmpeg may crash
-or hang on crafted files. `decode_video_bytes` is the child's side.
+in the sandbox (`certify_media.sandbox`), because FFmpeg may crash or hang on
+crafted files. `decode_video_bytes` is the sandboxed child's side;
+`decode_video_in_process` skips the sandbox, for trusted files only.
 
 Frame policy (stated in every result):
 
@@ -20,13 +21,14 @@ decoded, so memory stays at (decoded frames x H x W x C) bytes.
 
 import io
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import numpy as np
 
+from certify_contract.results import UNIT_RANGE, VideoInput
 from certify_media.errors import MediaError
-from certify_media.guard import VIDEO_DECODER, GuardLimits, run_guarded
+from certify_media.sandbox import VIDEO_DECODER, Sandbox
 from certify_media.sniff import sniff_media_type
 
 FramePolicy = Literal["uniform", "fps"]
@@ -36,7 +38,7 @@ DEMUXERS = {"video/mp4": "mp4", "video/x-matroska": "matroska", "video/x-msvideo
 
 @dataclass(frozen=True)
 class VideoLimits:
-    """Upload limits; the guard limits bound the decoder child itself."""
+    """What a video may claim and contain (the sandbox bounds the decoder itself)."""
 
     max_bytes: int = 100 * 1024 * 1024
     max_duration_s: float = 600.0
@@ -44,7 +46,6 @@ class VideoLimits:
     max_side: int = 4096
     max_pixels: int = 4096 * 2304
     max_streams: int = 8
-    guard: GuardLimits = field(default_factory=GuardLimits)
 
 
 @dataclass(frozen=True)
@@ -58,16 +59,13 @@ class DecodedVideo:
     policy: FramePolicy
     fps: float | None
 
-    def describe(self) -> dict[str, Any]:
-        """How the upload became the certified tensor (goes into every result)."""
-        return {
-            **self.source,
-            "frame_policy": self.policy,
-            "policy_fps": self.fps,
-            "frame_indices": list(self.frame_indices),
-            "frame_timestamps_s": list(self.timestamps),
-            "resize_method": RESIZE_METHOD,
-        }
+    def describe(self) -> VideoInput:
+        """The certified tensor and how the upload became it (goes into every result)."""
+        return VideoInput(
+            shape=list(self.array.shape), value_range=list(UNIT_RANGE), **self.source,
+            frame_policy=self.policy, policy_fps=self.fps, frame_indices=list(self.frame_indices),
+            frame_timestamps_s=list(self.timestamps), resize_method=RESIZE_METHOD,
+        )
 
 
 def decode_video(
@@ -76,18 +74,41 @@ def decode_video(
     limits: VideoLimits | None = None,
     policy: FramePolicy = "uniform",
     fps: float | None = None,
+    sandbox: Sandbox | None = None,
 ) -> DecodedVideo:
-    """Decode `data` to float32 (C, T, H, W) in [0, 1] in a guarded child process."""
+    """Decode `data` to float32 (C, T, H, W) in [0, 1] in `sandbox` (default: a one-off one)."""
     limits = limits or VideoLimits()
     _check_request(data, shape, limits, policy, fps)
-    params = {"shape": list(shape), "policy": policy, "fps": fps,
-              "limits": {k: v for k, v in asdict(limits).items() if k != "guard"}}
-    meta, array = run_guarded(VIDEO_DECODER, data, params, limits.guard)
+    params = {"shape": list(shape), "policy": policy, "fps": fps, "limits": asdict(limits)}
+    if sandbox is None:
+        with Sandbox() as one_off:
+            meta, array = one_off.run(VIDEO_DECODER, data, params)
+    else:
+        meta, array = sandbox.run(VIDEO_DECODER, data, params)
     if array.shape != tuple(shape) or array.dtype != np.float32:
         raise MediaError("decoder_crashed", f"The decoder returned {array.dtype} {array.shape}.")
-    return DecodedVideo(
-        array, tuple(meta["frame_indices"]), tuple(meta["timestamps"]), meta["source"], policy, fps
-    )
+    return _decoded(meta, array, policy, fps)
+
+
+def decode_video_in_process(
+    data: bytes, shape: tuple[int, int, int, int], limits: VideoLimits | None = None,
+    policy: FramePolicy = "uniform", fps: float | None = None,
+) -> DecodedVideo:
+    """`decode_video` without the sandbox: a crafted file can crash this process."""
+    limits = limits or VideoLimits()
+    _check_request(data, shape, limits, policy, fps)
+    params = {"shape": list(shape), "policy": policy, "fps": fps, "limits": asdict(limits)}
+    meta, array = decode_video_bytes(data, params)
+    return _decoded(meta, array, policy, fps)
+
+
+def _decoded(meta: dict[str, Any], array: np.ndarray, policy: FramePolicy,
+             fps: float | None) -> DecodedVideo:
+    try:
+        return DecodedVideo(array, tuple(meta["frame_indices"]), tuple(meta["timestamps"]),
+                            dict(meta["source"]), policy, fps)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise MediaError("decoder_crashed", f"The decoder's reply is malformed ({exc}).") from None
 
 
 def _check_request(
@@ -109,12 +130,12 @@ def _check_request(
         raise MediaError("unsupported_media_type", detail)
 
 
-# ----- the child's side: runs under the guard's resource limits -----
+# ----- the child's side: runs under the sandbox's resource limits -----
 
 
 def decode_video_bytes(data: bytes, params: dict[str, Any]) -> tuple[dict[str, Any], np.ndarray]:
-    """Guard target: decode, sample and resize; returns (meta, float32 array)."""
-    import av  # imported only in the child, after the resource limits are set
+    """Sandbox target: decode, sample and resize; returns (meta, float32 array)."""
+    import av  # here, not at the top: the API imports this package and never decodes
 
     limits = VideoLimits(**params["limits"])
     channels, frames, height, width = (int(v) for v in params["shape"])

@@ -15,6 +15,7 @@ RUN pip install --no-cache-dir -r /tmp/requirements-api.txt
 # Only the packages the API imports; `--no-deps` keeps torch out of the image.
 COPY pyproject.toml README.md ./
 COPY app ./app
+COPY certify_contract ./certify_contract
 COPY certify_jobs ./certify_jobs
 COPY certify_settings ./certify_settings
 COPY certify_media ./certify_media

@@ -21,6 +21,7 @@ RUN pip install --no-cache-dir torch==2.14.1 torchvision==0.29.1
 
 WORKDIR /srv/certify
 COPY pyproject.toml README.md ./
+COPY certify_contract ./certify_contract
 COPY certify_core ./certify_core
 COPY certify_media ./certify_media
 COPY certify_jobs ./certify_jobs

@@ -27,7 +27,7 @@ def run_worker(settings: Settings, name: str | None = None, burst: bool = False)
     try:
         return bool(worker.work(burst=burst, logging_level="INFO", with_scheduler=False))
     finally:
-        runtime.images.close()
+        runtime.sandbox.close()
 
 
 def main() -> None:

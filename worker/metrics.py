@@ -17,12 +17,13 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 from prometheus_client.process_collector import ProcessCollector
 from rq import get_current_job
 
+from certify_contract import Certificate, CodedError, JobOutcome
+from certify_jobs.contract import JobPayload
 from certify_jobs.json_logs import job_fields
 from certify_settings import Settings
 from worker.runtime import CURRENT_RUNTIME
 
 log = logging.getLogger("worker.jobs")
-METHODS = frozenset({"cohen", "smooth-reduce"})
 DURATION_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
 LABELS = ("model", "method")
 
@@ -31,7 +32,7 @@ REGISTRY = CollectorRegistry()
 ProcessCollector(registry=REGISTRY)
 JOBS = Counter("certify_worker_jobs", "Jobs this worker ended, by outcome "
                "(succeeded, failed, canceled, crashed).", (*LABELS, "outcome"), registry=REGISTRY)
-JOB_DURATION = Histogram("certify_worker_job_duration_seconds", "Whole job: fetch, guarded "
+JOB_DURATION = Histogram("certify_worker_job_duration_seconds", "Whole job: fetch, sandboxed "
                          "decode and certification.", (*LABELS, "outcome"),
                          buckets=DURATION_BUCKETS, registry=REGISTRY)
 CERTIFY_DURATION = Histogram("certify_worker_certification_duration_seconds", "Certification "
@@ -60,46 +61,46 @@ def serve_metrics(settings: Settings, worker_name: str, device: str, models: lis
              settings.worker_metrics_port, extra={"event": "metrics_listening"})
 
 
-def _labels(fields: dict[str, Any], served: set[str] | None) -> tuple[str, str]:
+def _labels(payload: JobPayload | None, served: set[str] | None) -> tuple[str, str]:
     """Bounded label values: a malformed payload must not create new time series."""
-    model, method = str(fields.get("model")), str(fields.get("method"))
-    if served is not None and model not in served:
-        model = "unknown"
-    return model, method if method in METHODS else "other"
+    if payload is None:
+        return "unknown", "other"
+    model = payload.model if served is None or payload.model in served else "unknown"
+    return model, payload.options.method
 
 
-def _certificate_rates(certificate: dict[str, Any]) -> dict[str, float]:
-    seconds = float(certificate.get("elapsed_s") or 0.0)
-    samples = int(certificate.get("n0", 0)) + int(certificate.get("n", 0))
-    geometry = certificate.get("geometry") or {}
-    evaluations = samples * int(geometry.get("k", 1))
+def _certificate_rates(certificate: Certificate) -> dict[str, float]:
+    seconds = certificate.elapsed_s
+    samples = certificate.n0 + certificate.n
+    evaluations = samples * (certificate.geometry.k if certificate.geometry is not None else 1)
     return {"certify_s": round(seconds, 6), "samples": samples, "evaluations": evaluations,
             "samples_per_s": round(samples / seconds, 1) if seconds > 0 else 0.0,
             "evaluations_per_s": round(evaluations / seconds, 1) if seconds > 0 else 0.0}
 
 
-def record_success(labels: tuple[str, str], certificate: dict[str, Any]) -> dict[str, Any]:
+def record_success(labels: tuple[str, str], certificate: Certificate) -> dict[str, Any]:
     rates = _certificate_rates(certificate)
     CERTIFY_DURATION.labels(*labels).observe(rates["certify_s"])
     SAMPLES.labels(*labels).inc(rates["samples"])
     EVALUATIONS.labels(*labels).inc(rates["evaluations"])
     SAMPLE_RATE.labels(*labels).set(rates["samples_per_s"])
     EVALUATION_RATE.labels(*labels).set(rates["evaluations_per_s"])
-    return {**rates, "abstained": certificate.get("abstained"), "radius": certificate.get("radius")}
+    return {**rates, "abstained": certificate.abstained, "radius": certificate.radius}
 
 
-def _ended(fields: dict[str, Any], labels: tuple[str, str], result: Any, seconds: float) -> None:
-    kind = result.get("outcome", "crashed") if isinstance(result, dict) else "crashed"
+def _ended(fields: dict[str, Any], labels: tuple[str, str], result: JobOutcome,
+           seconds: float) -> None:
     details: dict[str, Any] = {}
-    if kind == "succeeded" and isinstance(result.get("certificate"), dict):
-        details = record_success(labels, result["certificate"])
-    elif isinstance(result, dict) and isinstance(result.get("error"), dict):
-        details = {"error_code": result["error"].get("code")}
-    JOBS.labels(*labels, kind).inc()
-    JOB_DURATION.labels(*labels, kind).observe(seconds)
-    level = logging.INFO if kind in ("succeeded", "canceled") else logging.WARNING
-    log.log(level, "job %s", kind, extra={"event": "job_ended", **fields, "outcome": kind,
-                                          "duration_s": round(seconds, 6), **details})
+    if result.certificate is not None:
+        details = record_success(labels, result.certificate)
+    elif result.error is not None:
+        details = {"error_code": result.error.error}
+    JOBS.labels(*labels, result.outcome).inc()
+    JOB_DURATION.labels(*labels, result.outcome).observe(seconds)
+    level = logging.INFO if result.outcome in ("succeeded", "canceled") else logging.WARNING
+    log.log(level, "job %s", result.outcome, extra={
+        "event": "job_ended", **fields, "outcome": result.outcome,
+        "duration_s": round(seconds, 6), **details})
 
 
 def _served() -> set[str] | None:
@@ -107,17 +108,24 @@ def _served() -> set[str] | None:
     return set(runtime.models) if runtime is not None else None
 
 
+def _payload_or_none(payload_data: Any) -> JobPayload | None:
+    try:
+        return JobPayload.from_dict(payload_data)
+    except CodedError:  # the task reports it as the job's error; here it only labels
+        return None
+
+
 def observed_task(
-    task: Callable[[dict[str, Any]], dict[str, Any]],
+    task: Callable[[dict[str, Any]], JobOutcome],
 ) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """Wrap `task` with job log lines and metrics."""
+    """Wrap `task` with job log lines and metrics; rq stores the outcome as JSON."""
 
     @functools.wraps(task)
     def run(payload_data: dict[str, Any]) -> dict[str, Any]:
         job = get_current_job()
-        payload = payload_data if isinstance(payload_data, dict) else {}
+        payload = _payload_or_none(payload_data)
         fields = job_fields(job.id if job is not None else "", payload)
-        labels = _labels(fields, _served())
+        labels = _labels(payload, _served())
         log.info("job started", extra={"event": "job_started", **fields})
         BUSY.set(1)
         start = time.perf_counter()
@@ -132,6 +140,6 @@ def observed_task(
         finally:
             BUSY.set(0)
         _ended(fields, labels, result, time.perf_counter() - start)
-        return result
+        return result.to_dict()
 
     return run

@@ -12,8 +12,8 @@ from redis import Redis
 from certify_core.models import LoadedModel, load_model
 from certify_core.models.loading import available_models
 from certify_jobs.contract import ServiceKeys
+from certify_media import MediaLimits, Sandbox
 from certify_settings import Settings
-from worker.decode_guard import DecodeLimits, ImageDecodeServer
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,8 @@ class WorkerRuntime:
     redis: Redis
     models: dict[str, LoadedModel]
     keys: ServiceKeys
-    images: ImageDecodeServer
+    media_limits: MediaLimits
+    sandbox: Sandbox  # decodes every upload, image or video
 
     @classmethod
     def start(cls, settings: Settings, redis: Redis) -> "WorkerRuntime":
@@ -42,14 +43,10 @@ class WorkerRuntime:
                 models[name] = load_model(name, device, settings.model_dirs)
             else:
                 log.info("Default model %r is not installed; not serving it.", name)
-        images = ImageDecodeServer()
-        images.start()  # before the first job, so that job does not wait for it
-        return cls(settings, redis, models, ServiceKeys(), images)
-
-    @property
-    def decode_limits(self) -> DecodeLimits:
-        s = self.settings
-        return DecodeLimits(s.decode_timeout_s, s.decode_memory_bytes, s.max_image_pixels)
+        media_limits = MediaLimits.from_settings(settings)
+        sandbox = Sandbox(media_limits.sandbox)
+        sandbox.start()  # before the first job, so that job does not wait for it
+        return cls(settings, redis, models, ServiceKeys(), media_limits, sandbox)
 
     def models_document(self, worker_name: str) -> str:
         """What GET /models shows for this worker's models (and how the API checks names)."""

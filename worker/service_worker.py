@@ -16,12 +16,9 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 from rq.worker import WorkerStatus
 
-from certify_jobs.contract import ALLOWED_TASKS
+from certify_jobs.contract import ALLOWED_TASKS, TaskNotAllowed
+from certify_jobs.crashes import record_crash
 from worker.runtime import WorkerRuntime
-
-
-class TaskNotAllowed(Exception):
-    """A job names a function outside the allow-list; it is never imported."""
 
 
 class AllowListedJob(Job):
@@ -40,7 +37,9 @@ class CertifyWorker(SimpleWorker):
         super().__init__(
             [queue], connection=runtime.redis, serializer=JSONSerializer, job_class=AllowListedJob,
             worker_ttl=settings.worker_ttl_s, maintenance_interval=settings.maintenance_interval_s,
-            default_result_ttl=settings.result_ttl_s, **kwargs,
+            default_result_ttl=settings.result_ttl_s,
+            # A crash's code is chosen here, by exception type, for the API to read.
+            exception_handlers=[record_crash], **kwargs,
         )
         self.runtime = runtime
 

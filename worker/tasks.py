@@ -1,4 +1,4 @@
-"""The one allow-listed task: fetch the upload, decode it guarded, certify, report progress."""
+"""The one allow-listed task: fetch the upload, decode it sandboxed, certify, report progress."""
 
 import hashlib
 import logging
@@ -10,35 +10,32 @@ from rq import get_current_job
 from rq.job import Job
 from rq.timeouts import JobTimeoutException
 
-from certify_core import CertificationCanceled, CertifyError, CertifyOptions, certify
+from certify_contract import Certificate, CodedError, ErrorBody, JobOutcome
+from certify_core import CertificationCanceled, certify
 from certify_core.certifier import certified_input_shape
 from certify_jobs.contract import (
     ATTEMPTS_META,
+    ERROR_META,
     PROGRESS_META,
     STARTED_META,
     JobPayload,
-    PayloadError,
-    error_info,
-    outcome,
 )
-from certify_media.errors import MediaError
-from worker.decode_guard import decode_guarded
+from certify_media import DecodeRequest, decode_upload
 from worker.metrics import observed_task
 from worker.runtime import CURRENT_RUNTIME, WorkerRuntime
 
 log = logging.getLogger(__name__)
 
 
-class JobRefused(Exception):
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.code, self.detail = code, detail
+class JobRefused(CodedError):
+    """A job this worker will not run as given (its upload or model is not there)."""
 
 
 def _begin_attempt(job: Job) -> None:
     job.meta[ATTEMPTS_META] = int(job.meta.get(ATTEMPTS_META, 0)) + 1
     job.meta[STARTED_META] = datetime.now(UTC).isoformat()
-    job.meta.pop(PROGRESS_META, None)
+    for stale in (PROGRESS_META, ERROR_META):  # a retried job starts afresh
+        job.meta.pop(stale, None)
     job.save_meta()
 
 
@@ -51,38 +48,32 @@ def _load_upload(runtime: WorkerRuntime, payload: JobPayload) -> bytes:
     return data
 
 
-def _certify(runtime: WorkerRuntime, job: Job, payload: JobPayload) -> dict[str, Any]:
+def _certify(runtime: WorkerRuntime, job: Job, payload: JobPayload) -> Certificate:
     model = runtime.models.get(payload.model)
     if model is None:
         raise JobRefused("unknown_model", f"This worker does not serve model {payload.model!r}.")
     if model.manifest.kind != payload.media_kind:
         raise JobRefused("model_media_mismatch",
                          f"Model {payload.model!r} takes {model.manifest.kind} input.")
-    try:
-        options = CertifyOptions(**payload.options)
-    except TypeError as exc:
-        raise JobRefused("invalid_payload", f"Unknown certification options: {exc}.") from None
-    options.validate()
     data = _load_upload(runtime, payload)
     # Video decodes to the whole certified frame tensor, not one clip.
-    shape = certified_input_shape(model, options)
-    array, info = decode_guarded(
-        payload.media_kind, data, shape, runtime.decode_limits, runtime.images)
+    request = DecodeRequest(payload.media_kind, certified_input_shape(model, payload.options))
+    decoded = decode_upload(data, request, runtime.media_limits, runtime.sandbox)
 
     def progress(done: int, total: int) -> None:
         job.meta[PROGRESS_META] = {"done": done, "total": total}
         job.save_meta()
 
-    certificate = certify(
-        model, torch.from_numpy(array), options, seed=payload.seed, progress=progress,
-        should_cancel=lambda: runtime.cancel_requested(job.id), input_info=info,
+    return certify(
+        model, torch.from_numpy(decoded.array), payload.options, seed=payload.seed,
+        progress=progress, should_cancel=lambda: runtime.cancel_requested(job.id),
+        described_input=decoded.described,
     )
-    return certificate.to_dict()
 
 
 @observed_task  # job log lines (id, model, method, durations) and worker metrics
-def run_certification(payload_data: dict[str, Any]) -> dict[str, Any]:
-    """Every expected ending is returned as an outcome; only crashes reach rq's failure path."""
+def run_certification(payload_data: dict[str, Any]) -> JobOutcome:
+    """Every expected ending is an outcome; only crashes reach rq's failure path."""
     runtime = CURRENT_RUNTIME.get()
     job = get_current_job()
     if job is None:
@@ -91,15 +82,11 @@ def run_certification(payload_data: dict[str, Any]) -> dict[str, Any]:
     try:
         if runtime.cancel_requested(job.id):
             raise CertificationCanceled("Canceled before it started.")
-        payload = JobPayload.from_dict(payload_data)
-        return outcome("succeeded", certificate=_certify(runtime, job, payload))
+        return JobOutcome.succeeded(_certify(runtime, job, JobPayload.from_dict(payload_data)))
     except CertificationCanceled:
-        detail = "Canceled at the caller's request."
-        return outcome("canceled", error=error_info("canceled", detail))
-    except (CertifyError, MediaError, JobRefused) as exc:
-        return outcome("failed", error=error_info(exc.code, exc.detail))
-    except PayloadError as exc:
-        return outcome("failed", error=error_info("invalid_payload", str(exc)))
+        return JobOutcome.canceled("Canceled at the caller's request.")
+    except CodedError as exc:  # refused options, models, uploads and media, with their codes
+        return JobOutcome.failed(exc.body())
     except JobTimeoutException:
-        return outcome("failed", error=error_info(
+        return JobOutcome.failed(ErrorBody(
             "job_timeout", f"The job exceeded {runtime.settings.job_timeout_s} s."))

@@ -122,3 +122,34 @@ def test_missing_file_and_model_through_the_console_script(env: Path, tmp_path: 
     no_model = run_cli("local", str(SAMPLE), "--model", str(tmp_path / "missing.pt2"))
     assert no_model.returncode == 2 and "Traceback" not in no_model.stderr
     assert len(no_model.stderr.strip().splitlines()) == 1
+
+
+def test_default_models_and_settings_come_from_the_environment_once(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Like the service, `certify local` honours CERTIFY_DEFAULT_IMAGE_MODEL, read once."""
+    from certify_settings import Settings
+
+    monkeypatch.setenv("CERTIFY_DEFAULT_IMAGE_MODEL", "tiny-cnn")
+    reads = []
+    original = Settings.__init__
+
+    def counted(self: Settings, **values: object) -> None:
+        reads.append(1)
+        original(self, **values)
+
+    monkeypatch.setattr(Settings, "__init__", counted)
+    assert main(["local", str(SAMPLE), "--n", "50", "--n0", "10", "--seed", "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["model"]["name"] == "tiny-cnn"
+    assert len(reads) == 1
+
+
+def test_trusted_in_process_decoding_gives_the_sandbox_s_certificate(
+    env: Path, rgb_photo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["local", str(rgb_photo), "--model", "tiny-cnn", "--n", "50", "--n0", "10",
+            "--seed", "2", "--json"]
+    assert main(args) == 0 and main([*args, "--trusted"]) == 0
+    sandboxed, trusted = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    sandboxed.pop("elapsed_s"), trusted.pop("elapsed_s")
+    assert sandboxed == trusted and sandboxed["input"]["source_format"] == "JPEG"

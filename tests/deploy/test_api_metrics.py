@@ -1,18 +1,16 @@
 """The API's /metrics in-process: request series by route and status, queue gauges, Redis down."""
 
-import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 
-from app.main import create_app
+from certify_contract import CertifyOptions
 from certify_jobs.contract import JobPayload
 from certify_settings import Settings
+from tests.app_client import AppClient, running
 from tests.service.processes import free_port, start_redis, stop
 
 
@@ -23,30 +21,6 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 def value(text: str, name: str, **labels: str) -> float:
     return samples(text)[(name, tuple(sorted(labels.items())))]
-
-
-class AppClient:
-    """Requests into the app in-process, with its lifespan (Redis connection) running."""
-
-    def __init__(self, app: FastAPI, runner: asyncio.Runner) -> None:
-        self.app, self.runner = app, runner
-        self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
-
-    def get(self, path: str) -> httpx.Response:
-        return self.runner.run(self.http.get(path))
-
-
-def running(settings: Settings) -> Iterator[AppClient]:
-    app = create_app(settings)
-    with asyncio.Runner() as runner:
-        lifespan = app.router.lifespan_context(app)
-        runner.run(lifespan.__aenter__())
-        client = AppClient(app, runner)
-        try:
-            yield client
-        finally:
-            runner.run(client.http.aclose())
-            runner.run(lifespan.__aexit__(None, None, None))
 
 
 @pytest.fixture
@@ -81,7 +55,7 @@ def test_queue_depth_and_oldest_job_age(client: AppClient) -> None:
     assert value(text, "certify_queue_depth", queue="metrics-test") == 0
     assert value(text, "certify_queue_oldest_job_age_seconds", queue="metrics-test") == 0
     store = client.app.state.store
-    payload = JobPayload("k", "s", 1, "image/png", "image", "m", {"n": 10}, 1)
+    payload = JobPayload("k", "s", 1, "image/png", "image", "m", CertifyOptions(n=10), 1)
     for _ in range(2):
         store.enqueue(payload, store.new_job_id())
     time.sleep(0.3)

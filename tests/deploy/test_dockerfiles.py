@@ -7,7 +7,7 @@ import sys
 
 from tests.deploy.tools import REPO, hadolint, instructions, last
 
-API_PACKAGES = {"app", "certify_jobs", "certify_settings", "certify_media"}
+API_PACKAGES = {"app", "certify_contract", "certify_jobs", "certify_settings", "certify_media"}
 
 
 def test_hadolint_finds_nothing() -> None:
@@ -81,6 +81,8 @@ def test_api_requirements_cover_everything_the_api_imports() -> None:
     modules = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                              cwd=REPO, check=True, timeout=120).stdout.split()
     assert "torch" not in modules
+    # Every package of ours that the API imports is copied into its image.
+    assert {m for m in modules if m == "app" or m.startswith("certify_")} <= API_PACKAGES
     listed = {_distribution(line) for line in (REPO / "docker" / "requirements-api.txt")
               .read_text().splitlines() if line.strip() and not line.startswith("#")}
     owners = metadata.packages_distributions()

@@ -3,6 +3,8 @@
 import json
 import logging
 
+from certify_contract import CertifyOptions
+from certify_jobs.contract import JobPayload
 from certify_jobs.json_logs import JsonFormatter, job_fields
 
 
@@ -35,9 +37,9 @@ def test_long_messages_are_cut() -> None:
 
 
 def test_job_fields_name_the_job_not_its_bytes() -> None:
-    payload = {"upload_key": "certify:upload:ff", "upload_sha256": "ff", "upload_bytes": 10,
-               "media_type": "image/png", "media_kind": "image", "model": "m",
-               "options": {"method": "smooth-reduce", "n": 100, "n0": 10}, "seed": 42}
+    payload = JobPayload("certify:upload:ff", "ff", 10, "image/png", "image", "m",
+                         CertifyOptions(method="smooth-reduce", n=100, n0=10), seed=42)
     assert job_fields("j1", payload) == {
         "job_id": "j1", "model": "m", "method": "smooth-reduce", "media_kind": "image",
         "media_type": "image/png", "upload_bytes": 10, "n0": 10, "n": 100}
+    assert job_fields("j2", None) == {"job_id": "j2"}  # a payload that did not parse

@@ -69,7 +69,7 @@ def test_corrupt_images_fail_their_job_and_the_worker_serves_the_next(
         job = post(client, broken).json()["job_id"]
         view = poll_job(client, job)
         assert view["status"] == "failed", view
-        assert view["error"]["code"] in ("corrupt_image", "unsupported_media_type"), view
+        assert view["error"]["error"] in ("corrupt_image", "unsupported_media_type"), view
     assert poll_job(client, post(client, sample_png).json()["job_id"])["status"] == "succeeded"
 
 
@@ -111,7 +111,7 @@ def test_the_worker_runs_only_the_allow_listed_task(
                   serializer=JSONSerializer)
     job = queue.enqueue("os.remove", str(victim), job_id=uuid.uuid4().hex)
     view = poll_job(client, job.id)
-    assert view["status"] == "failed" and view["error"]["code"] == "internal_error"
+    assert view["status"] == "failed" and view["error"]["error"] == "internal_error"
     assert victim.exists()
     assert "TaskNotAllowed" in (job.latest_result().exc_string or "")
     assert poll_job(client, post(client, sample_png).json()["job_id"])["status"] == "succeeded"

@@ -1,26 +1,42 @@
-"""The job contract, the option checks and the decoder guard, without servers."""
+"""The service's side of the contract, without servers: the derived form, the payload, the schema."""
 
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from certify_core import CertifyOptions, InvalidOptionError
-from certify_jobs import CertifyForm, JobPayload
+from app.form import SERVICE_CAPS
+from certify_contract import OPTION_NAMES, OPTION_SPECS, CertifyOptions, InvalidOptionError
+from certify_jobs import JobPayload
 from certify_jobs.contract import PayloadError
-from certify_media.errors import MediaError
+from certify_settings import Settings
+from tests.app_client import AppClient, running
 from tests.service.processes import REPO
-from worker.decode_guard import DecodeLimits, ImageDecodeServer, decode_guarded
 
+SAMPLE = Path(__file__).resolve().parents[2] / "certify_core" / "samples" / "fmnist-ankle-boot.png"
 OPTION_CASES = [
     {},
-    {"method": "smooth-reduce", "stride": 2},
-    {"method": "smooth-reduce", "patches": 4, "patch_size": 20, "noise": "independent"},
-    {"method": "smooth-reduce", "patches": 4, "stride": 2},
-    {"method": "cohen", "resize": 32},
-    {"method": "cohen", "patch_size": 20},
+    {"method": "smooth-reduce", "stride": "2"},
+    {"method": "smooth-reduce", "patches": "4", "patch_size": "20", "noise": "independent"},
+    {"method": "smooth-reduce", "patches": "4", "stride": "2"},
+    {"method": "cohen", "resize": "32"},
+    {"method": "cohen", "patch_size": "20"},
+    {"alpha": "1.5"},
+    {"n": "0"},
 ]
+
+
+@pytest.fixture(scope="module")
+def api() -> Iterator[AppClient]:
+    """The real app with Redis unreachable: a form that passes validation then gets 503."""
+    yield from running(Settings(redis_url="redis://127.0.0.1:1/0"))
+
+
+def post(api: AppClient, fields: dict[str, str]) -> tuple[int, dict[str, str]]:
+    response = api.post("/certify", files={"file": ("a.png", SAMPLE.read_bytes())}, data=fields)
+    return response.status_code, response.json()
 
 
 def test_importing_the_app_does_not_import_torch() -> None:
@@ -29,62 +45,48 @@ def test_importing_the_app_does_not_import_torch() -> None:
 
 
 @pytest.mark.parametrize("fields", OPTION_CASES)
-def test_service_option_checks_agree_with_the_library(fields: dict[str, object]) -> None:
+def test_the_form_refuses_exactly_what_the_library_refuses(
+    api: AppClient, fields: dict[str, str]
+) -> None:
+    status, body = post(api, fields)
+    typed = {name: value if name in ("method", "noise") else float(value) if name == "alpha"
+             else int(value) for name, value in fields.items()}
     try:
-        form = CertifyForm(**fields)  # type: ignore[arg-type]
-    except ValueError:
-        with pytest.raises(InvalidOptionError):
-            CertifyOptions(**fields).validate()  # type: ignore[arg-type]
+        CertifyOptions.from_dict(typed)
+    except InvalidOptionError:
+        assert status == 422 and body["error"] == "invalid_option", body
         return
-    CertifyOptions(**form.core_options()).validate()
+    assert status == 503 and body["error"] == "redis_unavailable", body  # accepted, then queued
+
+
+def test_rules_between_options_give_the_library_s_message(api: AppClient) -> None:
+    status, body = post(api, {"method": "cohen", "stride": "2"})
+    assert status == 422
+    assert body["detail"] == "Options ['stride'] apply to method 'smooth-reduce' only, not 'cohen'."
+
+
+def test_unknown_fields_are_refused_by_name(api: AppClient) -> None:
+    status, body = post(api, {"sigam": "0.5", "model": "fmnist-cnn-s025"})
+    assert status == 422 and body == {"error": "invalid_option", "detail": "Unknown field `sigam`."}
+
+
+def test_the_form_is_the_options_plus_file_and_model_with_the_service_caps(api: AppClient) -> None:
+    form = api.get("/openapi.json").json()["components"]["schemas"]["CertifyForm"]
+    assert set(form["properties"]) == {"file", "model", *OPTION_NAMES}
+    assert form["additionalProperties"] is False and form["required"] == ["file"]
+    for spec in OPTION_SPECS:
+        field = form["properties"][spec.name]
+        assert field["description"] == spec.help_line
+        assert field.get("default") == spec.default
+    assert set(SERVICE_CAPS) <= set(OPTION_NAMES)
+    assert form["properties"]["n"]["maximum"] == SERVICE_CAPS["n"]
+    assert form["properties"]["alpha"]["exclusiveMaximum"] == 1
 
 
 def test_payload_round_trips_and_rejects_strangers() -> None:
-    payload = JobPayload("k", "s", 3, "image/png", "image", "m", {"n": 10}, 7)
+    payload = JobPayload("k", "s", 3, "image/png", "image", "m", CertifyOptions(n=10), 7)
     assert JobPayload.from_dict(payload.to_dict()) == payload
     with pytest.raises(PayloadError):
         JobPayload.from_dict({**payload.to_dict(), "extra": 1})
-
-
-LIMITS = DecodeLimits(timeout_s=20, memory_bytes=1024**3, max_pixels=10_000_000)
-
-
-@pytest.fixture(scope="module")
-def images() -> Iterator[ImageDecodeServer]:
-    server = ImageDecodeServer()
-    yield server
-    server.close()
-
-
-def test_guarded_decode_reports_corrupt_and_truncated_images(
-    sample_png: bytes, images: ImageDecodeServer
-) -> None:
-    array, info = decode_guarded("image", sample_png, (1, 28, 28), LIMITS, images)
-    assert array.shape == (1, 28, 28) and info["source_format"] == "PNG"
-    for broken in (sample_png[: len(sample_png) // 2], b"\x89PNG\r\n\x1a\n" + b"\x00" * 64):
-        with pytest.raises(MediaError) as caught:
-            decode_guarded("image", broken, (1, 28, 28), LIMITS, images)
-        assert caught.value.code in ("corrupt_image", "unsupported_media_type")
-
-
-def test_guarded_decode_enforces_its_limits(sample_png: bytes, images: ImageDecodeServer) -> None:
-    with pytest.raises(MediaError) as caught:
-        decode_guarded("image", sample_png, (1, 28, 28), DecodeLimits(20, 1024**3, 100), images)
-    assert caught.value.code == "image_too_large"
-    # An address-space limit below what the decoder needs ends that child only.
-    with pytest.raises(MediaError) as caught:
-        decode_guarded("image", sample_png, (1, 28, 28), DecodeLimits(20, 1 << 20, 10**7), images)
-    assert caught.value.code in ("decoder_out_of_memory", "decoder_crashed")
-    assert decode_guarded("image", sample_png, (1, 28, 28), LIMITS, images)[0].shape == (1, 28, 28)
-
-
-def test_a_dead_decoder_server_is_replaced(sample_png: bytes) -> None:
-    server = ImageDecodeServer()
-    try:
-        server.start()
-        assert server._process is not None
-        server._process.kill()
-        server._process.wait()
-        assert decode_guarded("image", sample_png, (1, 28, 28), LIMITS, server)[0].shape == (1, 28, 28)
-    finally:
-        server.close()
+    with pytest.raises(InvalidOptionError, match="Unknown options"):
+        JobPayload.from_dict({**payload.to_dict(), "options": {"sigam": 0.5}})

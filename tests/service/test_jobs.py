@@ -52,7 +52,7 @@ def test_cancel_a_queued_and_a_running_job(client: httpx.Client, sample_png: byt
     assert client.delete(f"/jobs/{queued}").json()["status"] == "canceled"
     assert client.delete(f"/jobs/{running}").json()["cancel_requested"] is True
     ended = poll_job(client, running, timeout=20)
-    assert ended["status"] == "canceled" and ended["error"]["code"] == "canceled"
+    assert ended["status"] == "canceled" and ended["error"]["error"] == "canceled"
     assert ended["progress"]["done"] < 1_000_100
     # The queued one never ran, and the worker is free for the next job.
     assert poll_job(client, queued)["attempts"] == 0
@@ -96,3 +96,7 @@ def test_models_and_probes(client: httpx.Client) -> None:
     form = spec["components"]["schemas"]["CertifyForm"]["properties"]
     assert form["n"]["maximum"] == 1_000_000 and form["n"]["default"] == 100_000
     assert "ErrorBody" in spec["components"]["schemas"]
+    result = spec["components"]["schemas"]["JobView"]["properties"]["result"]
+    assert {"$ref": "#/components/schemas/Certificate"} in result["anyOf"]
+    error = spec["components"]["schemas"]["JobView"]["properties"]["error"]
+    assert {"$ref": "#/components/schemas/ErrorBody"} in error["anyOf"]

@@ -79,7 +79,7 @@ def test_killed_worker_job_is_retried_then_failed_with_a_reason(
     # Without retries left the job must not stay "running": it fails and says why.
     job_id, _ = _submit_and_kill(failing, sample_png, kill_redis)
     lost = poll_job(failing, job_id, timeout=60)
-    assert lost["status"] == "failed" and lost["error"]["code"] == "worker_lost", lost
+    assert lost["status"] == "failed" and lost["error"]["error"] == "worker_lost", lost
 
 
 @pytest.fixture
@@ -129,7 +129,7 @@ def test_a_job_over_its_time_limit_fails_with_a_reason(
             job = client.post("/certify", files={"file": ("a.png", sample_png)},
                               data={"n": "1000000", "batch_size": "100"}).json()["job_id"]
             view = poll_job(client, job, timeout=30)
-            assert view["status"] == "failed" and view["error"]["code"] == "job_timeout", view
+            assert view["status"] == "failed" and view["error"]["error"] == "job_timeout", view
             # The worker survived its own alarm and takes the next job.
             after = client.post("/certify", files={"file": ("a.png", sample_png)},
                                 data={"n": "100", "n0": "10"}).json()["job_id"]

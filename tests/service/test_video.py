@@ -55,7 +55,7 @@ def test_hostile_videos_fail_cleanly_and_the_worker_goes_on(
         assert response.json()["error"] in codes and response.json()["detail"]
     else:
         view = poll_job(client, response.json()["job_id"])
-        assert view["status"] == "failed" and view["error"]["code"] in codes, view
+        assert view["status"] == "failed" and view["error"]["error"] in codes, view
     good = client.post("/certify", files={"file": ("v.webm", encode_video(
         "matroska", "libvpx-vp9", frames=8, size=(40, 30)))}, data={**SMALL, "frames": "6"})
     assert poll_job(client, good.json()["job_id"])["status"] == "succeeded"

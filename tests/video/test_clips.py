@@ -13,6 +13,7 @@ import pytest
 import torch
 from scipy.stats import norm
 
+from certify_contract import ClipLayout
 from certify_core import CertifyOptions, certify, predict
 from certify_core.clips import (
     ClipGeometry,
@@ -93,11 +94,11 @@ def test_certified_tensor_is_the_whole_frame_tensor() -> None:
     options = CertifyOptions(method="smooth-reduce", n0=20, n=100)
     cert = certify(model, x, options, seed=0)
     assert cert.input["shape"] == [1, 8, 3, 3]
-    assert cert.geometry == {"kind": "temporal-clips", "k": 3, "frames": 8, "clip_length": 4,
-                             "starts": [0, 2, 4]}
+    assert cert.geometry == ClipLayout("temporal-clips", k=3, frames=8, clip_length=4,
+                                       starts=[0, 2, 4])
     with pytest.raises(InputShapeError):
         certify(model, torch.full((1, 4, 3, 3), 0.5), options, seed=0)
-    with pytest.raises(InvalidOptionError, match="image patches only"):
+    with pytest.raises(InvalidOptionError, match="image models only"):
         certify(model, x, CertifyOptions(method="smooth-reduce", resize=5, n0=5, n=5), seed=0)
 
 

@@ -1,6 +1,7 @@
-"""Misbehaving decoder targets for the guard tests (run only in the child)."""
+"""Decoder targets for the sandbox tests: misbehaving ones, and one that shows its environment."""
 
 import ctypes
+import os
 import time
 from typing import Any
 
@@ -33,3 +34,8 @@ def allocate(data: bytes, params: dict[str, Any]) -> tuple[dict[str, Any], np.nd
 
 def broken(data: bytes, params: dict[str, Any]) -> tuple[dict[str, Any], np.ndarray]:
     raise RuntimeError("a decoder bug")
+
+
+def environment(data: bytes, params: dict[str, Any]) -> tuple[dict[str, Any], np.ndarray]:
+    """What a decoder child sees of its environment."""
+    return {"environ": dict(os.environ)}, np.zeros(1, np.float32)

@@ -1,0 +1,104 @@
+"""Certification options, each defined once: type, default, bounds, help and rules.
+
+To add an option, add a field here: the API form (with the service's caps on
+top), the command-line flags of `local`, `evaluate` and `submit`, and the
+checks all follow from it. Rules between options live in `__post_init__`,
+so an invalid `CertifyOptions` cannot be constructed.
+"""
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from certify_contract.errors import InvalidOptionError
+from certify_contract.option_spec import MediaKind, OptionSpec, option, option_specs
+
+Method = Literal["cohen", "smooth-reduce"]
+Aggregate = Literal["mean", "max"]
+NoiseMode = Literal["shared", "independent"]
+Scores = Literal["softmax", "logits"]
+SMOOTH_REDUCE = ("method", "smooth-reduce")
+
+
+@dataclass(frozen=True)
+class CertifyOptions:
+    """What to certify and how; defaults follow the reference certifier (n0=100, n=100000, alpha=0.001).
+
+    For video models a patch is a clip: `patch_size` is the clip length and
+    `frames` the length of the certified frame tensor.
+    """
+
+    method: Method = option("cohen", "plain randomized smoothing (cohen) or Smooth-Reduce "
+                            "over patches (smooth-reduce)")
+    aggregate: Aggregate = option("mean", "Smooth-Reduce: combine the patches' scores by mean "
+                                  "or max")
+    noise: NoiseMode = option("shared", "Smooth-Reduce: one noise draw for all patches "
+                              "(shared), or one per patch (independent)")
+    scores: Scores = option("softmax", "Smooth-Reduce: aggregate per-patch softmax or raw logits")
+    sigma: float | None = option(None, "noise level, in [0, 1] pixel units", above=0, at_most=10,
+                                 default_text="the model's training sigma")
+    n0: int = option(100, "selection samples: the noisy draws that choose the label", at_least=1)
+    n: int = option(100_000, "estimation samples: the fresh draws that bound the label's "
+                    "probability", at_least=1)
+    alpha: float = option(0.001, "failure probability of the certificate", above=0, below=1)
+    batch_size: int = option(1000, "model evaluations per forward pass (samples x patches)",
+                             at_least=1)
+    resize: int | None = option(None, "Smooth-Reduce: resize the image to S x S before cutting "
+                                "patches", at_least=1, default_text="4 pixels larger than the input",
+                                when=SMOOTH_REDUCE, media="image")
+    patch_size: int | None = option(None, "Smooth-Reduce: patch size D (video: the clip length)",
+                                    at_least=1, default_text="the model's input size or clip",
+                                    when=SMOOTH_REDUCE)
+    patches: int | None = option(None, "Smooth-Reduce: K patches at seeded random offsets",
+                                 at_least=1, default_text="a grid, see stride", when=SMOOTH_REDUCE)
+    stride: int | None = option(None, "Smooth-Reduce: a grid of patches with this stride",
+                                at_least=1, default_text="2; video: half the clip length",
+                                when=SMOOTH_REDUCE)
+    patch_seed: int = option(0, "seed of the random patch offsets (with patches)", at_least=0)
+    frames: int | None = option(None, "video: frames T in the certified tensor", at_least=1,
+                                default_text="twice the model's clip length", media="video")
+
+    def __post_init__(self) -> None:
+        for spec in OPTION_SPECS:
+            spec.check(getattr(self, spec.name))
+        if self.patches is not None and self.stride is not None:
+            raise InvalidOptionError("Give either `patches` (random offsets) or `stride` (grid), not both.")
+        for (name, value), members in _CONDITIONAL.items():
+            given = [member for member in members if getattr(self, member) is not None]
+            if given and getattr(self, name) != value:
+                raise InvalidOptionError(
+                    f"Options {given} apply to {name} {value!r} only, not {getattr(self, name)!r}.")
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> "CertifyOptions":
+        """Options from JSON or form values; unknown names are refused, not ignored."""
+        unknown = sorted(set(values) - set(OPTION_NAMES))
+        if unknown:
+            raise InvalidOptionError(f"Unknown options {unknown}; the options are {list(OPTION_NAMES)}.")
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def check_media(self, kind: MediaKind) -> None:
+        """Refuse options that apply to the other kind of media (`frames` on an image model)."""
+        for spec in OPTION_SPECS:
+            if spec.meta.media not in (None, kind) and getattr(self, spec.name) is not None:
+                raise InvalidOptionError(
+                    f"Option `{spec.name}` applies to {spec.meta.media} models only.")
+
+
+OPTION_SPECS: tuple[OptionSpec, ...] = option_specs(CertifyOptions)
+OPTION_NAMES: tuple[str, ...] = tuple(spec.name for spec in OPTION_SPECS)
+
+
+def _conditional() -> dict[tuple[str, str], list[str]]:
+    """Options that apply only under a condition, grouped by that condition."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for spec in OPTION_SPECS:
+        if spec.meta.when is not None:
+            groups.setdefault(spec.meta.when, []).append(spec.name)
+    return groups
+
+
+_CONDITIONAL = _conditional()

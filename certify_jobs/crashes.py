@@ -1,0 +1,41 @@
+"""The error of a job that crashed, chosen where rq handles the crash.
+
+`record_crash` is an rq exception handler: the worker calls it when the task
+raises, and `StartedJobRegistry.cleanup` (run by workers and by the API)
+calls it for a job whose worker vanished. It names the error by the
+exception's type, never by traceback text, and stores it in the job's meta
+for the API to read.
+"""
+
+from dataclasses import asdict
+from types import TracebackType
+from typing import Any
+
+from rq.exceptions import AbandonedJobError
+from rq.job import Job
+from rq.timeouts import JobTimeoutException
+
+from certify_contract.errors import ErrorBody
+from certify_jobs.contract import ERROR_META
+
+CRASHES: tuple[tuple[type[BaseException], ErrorBody], ...] = (
+    (AbandonedJobError, ErrorBody("worker_lost", "The worker running this job stopped (killed or "
+                                  "lost) and no retries were left.")),
+    (JobTimeoutException, ErrorBody("job_timeout", "The job exceeded the job time limit.")),
+)
+UNEXPECTED = ErrorBody("internal_error", "The worker failed unexpectedly on this job.")
+
+
+def crash_error(kind: type[BaseException] | None) -> ErrorBody:
+    for crash, error in CRASHES:
+        if kind is not None and issubclass(kind, crash):
+            return error
+    return UNEXPECTED
+
+
+def record_crash(job: Job, kind: type[BaseException] | None, value: BaseException | None,
+                 trace: TracebackType | None, *_: Any) -> bool:
+    """Store the crash's `ErrorBody` in the job's meta; True lets later handlers run too."""
+    job.meta[ERROR_META] = asdict(crash_error(kind))
+    job.save_meta()
+    return True
