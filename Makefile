@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
 .PHONY: install run test lint bench clean
 
@@ -15,8 +17,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# `make run PORT=8080 HOST=0.0.0.0` to listen elsewhere.
 run: install
-	$(BIN)/certify serve
+	$(BIN)/certify serve --host $(HOST) --port $(PORT)
 
 lint: install
 	$(BIN)/ruff check .
