@@ -119,7 +119,8 @@ class LocalRun:
                                              args.frame_policy, args.fps)
         self._announce(path, model, tensor)
         seed = args.seed if args.seed is not None else secrets.randbits(62)
-        with sample_bar(path.name, bars_wanted(args.json)) as progress:
+        total = self.options.n0 + self.options.n
+        with sample_bar(path.name, bars_wanted(args.json), total) as progress:
             return certify(model, tensor, self.options, seed=seed, progress=progress,
                            described_input=described).to_dict()
 

@@ -18,15 +18,15 @@ def bars_wanted(json_output: bool, stream: TextIO | None = None) -> bool:
 
 
 @contextmanager
-def sample_bar(label: str, enabled: bool) -> Iterator[Update]:
-    """Yields `update(done, total)`; draws a tqdm bar only when `enabled`."""
+def sample_bar(label: str, enabled: bool, total: int | None = None) -> Iterator[Update]:
+    """Yields `update(done, total)`; draws a tqdm bar (count, rate, time left) only when `enabled`."""
     if not enabled:
         yield lambda done, total: None
         return
     from tqdm import tqdm
 
-    with tqdm(desc=label, unit="sample", unit_scale=True, file=sys.stderr, leave=True,
-              dynamic_ncols=True) as bar:
+    with tqdm(desc=label, total=total, unit="sample", unit_scale=True, file=sys.stderr,
+              leave=True) as bar:
 
         def update(done: int, total: int) -> None:
             if bar.total != total:
