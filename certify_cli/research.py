@@ -94,7 +94,8 @@ def run_train(args: argparse.Namespace, settings: Settings) -> int:
                          batch_size=args.batch_size, learning_rate=args.lr,
                          view_probability=args.view_probability)
     config.validate()
-    train, test = load_dataset(args.dataset, "train"), load_dataset(args.dataset, "test")
+    root = settings.fashion_mnist_dir
+    train, test = load_dataset(args.dataset, "train", root), load_dataset(args.dataset, "test", root)
     with tqdm(desc="train", unit="step", file=sys.stderr) as bar:
         def progress(done: int, total: int, loss: float) -> None:
             bar.total = total

@@ -68,12 +68,16 @@ def open_evaluation(
     from certify_core.datasets import load_dataset
 
     if dataset != "moving-fashion-mnist":
-        return open_model(ref, device, settings), load_dataset(dataset, "test")
+        return open_model(ref, device, settings), load_dataset(dataset, "test",
+                                                               settings.fashion_mnist_dir)
     from certify_core.moving_fmnist import load_moving_fashion_mnist
 
     model = open_model(ref, device, settings, kind="video")
     frames = certified_input_shape(model, options)[1]
-    return model, load_moving_fashion_mnist("test", count=count, frames=frames)
+    from certify_core.datasets import FASHION_MNIST_DIR
+
+    root = settings.fashion_mnist_dir or FASHION_MNIST_DIR
+    return model, load_moving_fashion_mnist("test", count=count, frames=frames, root=root)
 
 
 # Runs with at least this many noisy samples are announced with a time estimate.
