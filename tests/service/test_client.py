@@ -2,6 +2,7 @@
 
 import subprocess
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -31,9 +32,9 @@ SMALL = {"n": 200, "n0": 20, "batch_size": 50}
 
 
 @pytest.fixture
-def api(service: dict[str, object]) -> CertifyClient:
+def api(service: dict[str, object]) -> Iterator[CertifyClient]:
     with CertifyClient(str(service["url"])) as client:
-        yield client  # type: ignore[misc]
+        yield client
 
 
 def test_submit_wait_and_read_a_typed_certificate(api: CertifyClient) -> None:
