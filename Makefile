@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test test-docs-long lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,8 +17,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# `make run PORT=8080 HOST=0.0.0.0` to listen elsewhere.
 run: install
-	$(BIN)/certify serve
+	$(BIN)/certify serve --host $(HOST) --port $(PORT)
 
 lint: install
 	$(BIN)/ruff check .
@@ -25,6 +28,10 @@ lint: install
 
 test: install lint
 	$(BIN)/pytest -q
+
+# The documented commands marked `# doc-test: long` too (over an hour: RESULTS.md's runs).
+test-docs-long: install
+	CERTIFY_DOCS_LONG=1 $(BIN)/pytest -q tests/docs
 
 bench: install
 	$(BIN)/python benchmarks/throughput.py

@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from redis import Redis
 
+from app.api_docs import install_api_docs
 from app.body_limit import BodySizeLimit
 from app.errors import install_error_handlers
 from app.metrics import install_metrics
@@ -46,8 +47,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             redis.close()
 
+    # /docs and /redoc are served from local assets (install_api_docs), never from a CDN.
     app = FastAPI(title="Certification service", version="0.1.0", description=DESCRIPTION,
-                  lifespan=lifespan)
+                  lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
     install_error_handlers(app)
     limit = settings.max_upload_bytes + FORM_OVERHEAD_BYTES
@@ -55,4 +57,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_metrics(app)  # outermost middleware: counts 413s and errors too
     app.include_router(jobs_router)
     app.include_router(system_router)
+    install_api_docs(app)
     return app

@@ -10,12 +10,15 @@ unless `--trusted` says they may be decoded in this process.
 import argparse
 import json
 import secrets
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from certify_cli.errors import CommandError
 from certify_cli.options import add_certify_options, options_from_args
+from certify_cli.progress import bars_wanted, sample_bar
+from certify_cli.summaries import format_certificate
 from certify_settings import Settings
 
 if TYPE_CHECKING:  # the library (and torch) loads only when a command runs
@@ -38,44 +41,29 @@ def parse_shape(text: str) -> tuple[int, ...]:
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser("local", help="certify image and video files locally")
-    parser.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    parser.add_argument("paths", nargs="+", type=Path, metavar="PATH",
+                        help="image or video files (kind sniffed from the bytes)")
     parser.add_argument("--model", default=None,
                         help="registered model name, model directory, or .pt2/TorchScript file "
                         "(default: CERTIFY_DEFAULT_IMAGE_MODEL or CERTIFY_DEFAULT_VIDEO_MODEL, "
                         "by the file's kind)")
     parser.add_argument("--input-shape", type=parse_shape, default=None,
-                        help="C,H,W of a bare model file without a manifest")
+                        help="C,H,W of a bare model file without a manifest (default: the "
+                        "manifest's)")
     add_certify_options(parser)
     parser.add_argument("--frame-policy", choices=("uniform", "fps"), default="uniform",
                         help="video: T frames spread evenly over the video, or sampled at --fps")
-    parser.add_argument("--fps", type=float, default=None, help="video: rate of the 'fps' policy")
+    parser.add_argument("--fps", type=float, default=None, help="video: rate of the 'fps' policy "
+                        "(default: none; required with --frame-policy fps)")
     parser.add_argument("--seed", type=int, default=None,
                         help="noise seed (default: drawn at random and recorded)")
-    parser.add_argument("--device", default=None, help="torch device (default: cuda if available)")
+    parser.add_argument("--device", default=None, help="torch device (default: CERTIFY_DEVICE, else cuda if "
+                        "available)")
     parser.add_argument("--trusted", action="store_true",
                         help="decode in this process, without the sandbox (only for files you trust)")
-    parser.add_argument("--json", action="store_true", help="one Certificate JSON per line")
+    parser.add_argument("--json", action="store_true",
+                        help="one Certificate JSON per line (and no progress bar)")
     parser.set_defaults(handler=run_local)
-
-
-def format_certificate(path: Path, cert: dict[str, Any]) -> str:
-    if cert["abstained"]:
-        verdict = "abstain"
-    else:
-        verdict = f"label={cert['label']} ({cert['label_name']}) radius={cert['radius']:.4f}"
-    return (f"{path}: {verdict} p_lower={cert['p_lower']:.4f} n_a={cert['n_a']}/{cert['n']} "
-            f"sigma={cert['sigma']} method={cert['method']} seed={cert['seed']} "
-            f"time={cert['elapsed_s']:.2f}s{_video_note(cert)}")
-
-
-def _video_note(cert: dict[str, Any]) -> str:
-    """For videos: the certified tensor's shape and which decoded frames it holds."""
-    info = cert.get("input") or {}
-    if "frame_indices" not in info:
-        return ""
-    shape = "x".join(str(v) for v in info["shape"])
-    frames = ",".join(str(i) for i in info["frame_indices"])
-    return f" input={shape} frames=[{frames}]"
 
 
 def run_local(args: argparse.Namespace, settings: Settings) -> int:
@@ -103,7 +91,11 @@ def run_local(args: argparse.Namespace, settings: Settings) -> int:
 
 @dataclass
 class LocalRun:
-    """What `certify local` keeps across its files: one model load per kind, one sandbox."""
+    """What `certify local` keeps across its files: one model load per kind, one sandbox.
+
+    Each file gets a progress bar on a terminal; a long certification is
+    announced first, with the time a short calibration run predicts.
+    """
 
     args: argparse.Namespace
     settings: Settings
@@ -125,5 +117,21 @@ class LocalRun:
         model = self.models[kind]
         tensor, described = decode_for_model(data, model, self.options, self.limits, self.sandbox,
                                              args.frame_policy, args.fps)
+        self._announce(path, model, tensor)
         seed = args.seed if args.seed is not None else secrets.randbits(62)
-        return certify(model, tensor, self.options, seed=seed, described_input=described).to_dict()
+        total = self.options.n0 + self.options.n
+        with sample_bar(path.name, bars_wanted(args.json), total) as progress:
+            return certify(model, tensor, self.options, seed=seed, progress=progress,
+                           described_input=described).to_dict()
+
+    def _announce(self, path: Path, model: "LoadedModel", tensor: "torch.Tensor") -> None:
+        from certify_cli.runtime import LONG_RUN_SAMPLES, estimate_seconds
+
+        options = self.options
+        samples = options.n0 + options.n
+        if samples < LONG_RUN_SAMPLES:
+            return
+        seconds, rate = estimate_seconds(model, tensor, options)
+        print(f"certify local: {path.name}: n0={options.n0:,} + n={options.n:,} noisy samples on "
+              f"{model.name} ({model.device}), about {seconds:,.0f} s at {rate:,.0f} samples/s "
+              "(a smaller --n is faster but caps the radius)", file=sys.stderr, flush=True)

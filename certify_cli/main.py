@@ -12,12 +12,14 @@ import sys
 from collections.abc import Sequence
 
 from certify_cli.errors import CommandError
+from certify_cli.help_format import DefaultsHelpFormatter
 from certify_contract.errors import CodedError
 from certify_settings import load_settings
 
 __all__ = ["build_parser", "main"]
 
-COMMAND_MODULES = ("certify_cli.local", "certify_cli.research", "certify_cli.service")
+COMMAND_MODULES = ("certify_cli.local", "certify_cli.research", "certify_cli.service",
+                   "certify_cli.client_commands")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
+    for command in subparsers.choices.values():
+        command.formatter_class = DefaultsHelpFormatter
     return parser
 
 

@@ -26,7 +26,7 @@ def options_from_args(args: argparse.Namespace) -> CertifyOptions:
     return CertifyOptions.from_dict({spec.name: getattr(args, spec.name) for spec in OPTION_SPECS})
 
 
-def given_options(args: argparse.Namespace) -> dict[str, str]:
-    """The options given on the command line, as form fields."""
+def given_options(args: argparse.Namespace) -> dict[str, object]:
+    """The options given on the command line (typed; the client sends them as form fields)."""
     values = {spec.name: getattr(args, spec.name) for spec in OPTION_SPECS}
-    return {name: str(value) for name, value in values.items() if value is not None}
+    return {name: value for name, value in values.items() if value is not None}

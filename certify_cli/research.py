@@ -23,24 +23,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     _register_train(subparsers)
     _register_evaluate(subparsers)
     plot = subparsers.add_parser("plot", help="plot certified accuracy against radius")
-    plot.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR")
+    plot.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR",
+                      help="`certify evaluate --out` folders, one line each")
     plot.add_argument("--out", type=Path, required=True, help="PNG file to write")
-    plot.add_argument("--title", default=None)
+    plot.add_argument("--title", default=None, help="title above the plot (default: none)")
     plot.set_defaults(handler=run_plot)
 
 
 def _register_train(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     train = subparsers.add_parser("train", help="train a noise-robust base model")
-    train.add_argument("--dataset", default="fashion-mnist", choices=("fashion-mnist",))
-    train.add_argument("--sigma", type=float, required=True, help="training noise level")
-    train.add_argument("--epochs", type=int, default=2)
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--batch-size", type=int, default=128)
-    train.add_argument("--lr", type=float, default=1e-3)
+    train.add_argument("--dataset", default="fashion-mnist", choices=("fashion-mnist",),
+                       help="training data (CERTIFY_FASHION_MNIST_DIR says where it is)")
+    train.add_argument("--sigma", type=float, required=True,
+                       help="training noise level, in [0, 1] pixel units")
+    train.add_argument("--epochs", type=int, default=2,
+                       help="passes over the 60,000 training images (about a minute each on 2 "
+                       "CPU cores)")
+    train.add_argument("--seed", type=int, default=0, help="seed of weights, shuffling and noise")
+    train.add_argument("--batch-size", type=int, default=128, help="images per optimizer step")
+    train.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
     train.add_argument("--view-probability", type=float, default=0.5,
                        help="probability of the Smooth-Reduce patch view per image")
     train.add_argument("--name", default=None, help="model name (default: the --out folder name)")
-    train.add_argument("--out", type=Path, required=True, help="folder for weights and manifest")
+    train.add_argument("--out", type=Path, required=True,
+                       help="folder for weights and manifest")
     train.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     train.set_defaults(handler=run_train)
 
@@ -48,18 +54,25 @@ def _register_train(subparsers: argparse._SubParsersAction) -> None:  # type: ig
 def _register_evaluate(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     evaluate = subparsers.add_parser("evaluate", help="certify a test set and write metrics")
     evaluate.add_argument("--dataset", default="fashion-mnist",
-                          choices=("fashion-mnist", "moving-fashion-mnist"))
-    evaluate.add_argument("--model", default=None, help="registered name or model directory")
+                          choices=("fashion-mnist", "moving-fashion-mnist"),
+                          help="test set: images, or videos made from the same test images")
+    evaluate.add_argument("--model", default=None,
+                          help="registered name or model directory (default: the default image "
+                          "or video model, by the data set)")
     add_certify_options(evaluate)
     evaluate.add_argument("--count", type=int, default=500, help="test images to certify")
     evaluate.add_argument("--skip", type=int, default=1,
                           help="certify every SKIP-th test image (as the reference code)")
     evaluate.add_argument("--seed", type=int, default=0, help="image i uses noise seed SEED + i")
-    evaluate.add_argument("--radii", type=float, nargs="+", default=list(DEFAULT_RADII))
-    evaluate.add_argument("--label", default=None, help="name of this run in tables and plots")
-    evaluate.add_argument("--device", default=None)
+    evaluate.add_argument("--radii", type=float, nargs="+", default=list(DEFAULT_RADII),
+                          help="radii of the certified-accuracy columns")
+    evaluate.add_argument("--label", default=None,
+                          help="name of this run in tables and plots (default: method and n)")
+    evaluate.add_argument("--device", default=None,
+                          help="torch device (default: CERTIFY_DEVICE, else cuda if available)")
     evaluate.add_argument("--threads", type=int, default=2, help="torch CPU threads")
-    evaluate.add_argument("--out", type=Path, required=True, help="output folder")
+    evaluate.add_argument("--out", type=Path, required=True,
+                          help="output folder")
     evaluate.set_defaults(handler=run_evaluate)
 
 
@@ -81,7 +94,8 @@ def run_train(args: argparse.Namespace, settings: Settings) -> int:
                          batch_size=args.batch_size, learning_rate=args.lr,
                          view_probability=args.view_probability)
     config.validate()
-    train, test = load_dataset(args.dataset, "train"), load_dataset(args.dataset, "test")
+    root = settings.fashion_mnist_dir
+    train, test = load_dataset(args.dataset, "train", root), load_dataset(args.dataset, "test", root)
     with tqdm(desc="train", unit="step", file=sys.stderr) as bar:
         def progress(done: int, total: int, loss: float) -> None:
             bar.total = total

@@ -1,5 +1,7 @@
 """Shared steps of commands that run models: device, model, decoded input."""
 
+import dataclasses
+import time
 from typing import Any
 
 import torch
@@ -7,7 +9,7 @@ import torch
 from certify_cli.errors import CommandError
 from certify_contract.options import CertifyOptions
 from certify_contract.results import DescribedInput
-from certify_core.certifier import certified_input_shape
+from certify_core.certifier import certified_input_shape, certify
 from certify_core.models import LoadedModel, load_model
 from certify_media import DecodeRequest, MediaLimits, Sandbox, decode_upload, sniff_media_type
 from certify_media.sniff import SNIFF_BYTES, media_kind
@@ -66,9 +68,36 @@ def open_evaluation(
     from certify_core.datasets import load_dataset
 
     if dataset != "moving-fashion-mnist":
-        return open_model(ref, device, settings), load_dataset(dataset, "test")
+        return open_model(ref, device, settings), load_dataset(dataset, "test",
+                                                               settings.fashion_mnist_dir)
     from certify_core.moving_fmnist import load_moving_fashion_mnist
 
     model = open_model(ref, device, settings, kind="video")
     frames = certified_input_shape(model, options)[1]
-    return model, load_moving_fashion_mnist("test", count=count, frames=frames)
+    from certify_core.datasets import FASHION_MNIST_DIR
+
+    root = settings.fashion_mnist_dir or FASHION_MNIST_DIR
+    return model, load_moving_fashion_mnist("test", count=count, frames=frames, root=root)
+
+
+# Runs with at least this many noisy samples are announced with a time estimate.
+LONG_RUN_SAMPLES = 10_000
+CALIBRATION_SAMPLES = (40, 240)
+
+
+def estimate_seconds(model: LoadedModel, x: torch.Tensor, options: CertifyOptions) -> tuple[float, float]:
+    """(seconds, samples per second) that certifying `x` with `options` should take.
+
+    Two short runs of different sizes on `x` itself: their difference is the
+    cost per sample, free of the fixed costs (the lift norm, cached after the
+    first run; the first batch's warm-up) that a single run would count.
+    """
+    timings = []
+    for samples in CALIBRATION_SAMPLES:
+        probe = dataclasses.replace(options, n0=1, n=samples - 1)
+        start = time.perf_counter()
+        certify(model, x, probe, seed=0)
+        timings.append(time.perf_counter() - start)
+    per_sample = max((timings[1] - timings[0]) / (CALIBRATION_SAMPLES[1] - CALIBRATION_SAMPLES[0]),
+                     timings[1] / CALIBRATION_SAMPLES[1] / 4, 1e-9)  # noise can make the gap tiny
+    return per_sample * (options.n0 + options.n), 1.0 / per_sample

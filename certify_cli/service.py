@@ -1,12 +1,13 @@
-"""Service commands: `serve` (everything in one), `api`, `worker`, `submit`, `status`."""
+"""Service commands: `serve` (everything in one), `api` and `worker`.
+
+The client commands (`submit`, `status`, `cancel`, `jobs`) are in `client_commands`.
+"""
 
 import argparse
 import os
 import sys
-from pathlib import Path
 
 from certify_cli.errors import CommandError
-from certify_cli.options import add_certify_options
 from certify_settings import Settings
 
 
@@ -29,30 +30,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     worker.add_argument("--burst", action="store_true", help="exit once the queue is empty")
     worker.set_defaults(handler=run_worker_command)
 
-    submit = subparsers.add_parser("submit", help="submit a file to a running API")
-    submit.add_argument("path", type=Path, metavar="PATH")
-    submit.add_argument("--wait", action="store_true", help="poll until the job ends")
-    submit.add_argument("--idempotency-key", default=None)
-    _add_client(submit)
-    submit.add_argument("--model", default=None,
-                        help="model name (default: the server's default model for the file's kind)")
-    add_certify_options(submit, send_only_given=True)
-    submit.set_defaults(handler=run_submit)
-
-    status = subparsers.add_parser("status", help="show a job of a running API")
-    status.add_argument("job_id", metavar="JOB_ID")
-    _add_client(status)
-    status.set_defaults(handler=run_status)
-
 
 def _add_bind(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
-
-
-def _add_client(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--url", default=None, help="API base URL (default CERTIFY_API_URL)")
-    parser.add_argument("--api-key", default=None, help="X-API-Key (default CERTIFY_API_KEY)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (0.0.0.0: every interface)")
+    parser.add_argument("--port", type=int, default=8000, help="port of the HTTP API")
 
 
 def run_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -82,15 +64,3 @@ def run_worker_command(args: argparse.Namespace, settings: Settings) -> int:
     configure_logging(settings.log_level, settings.log_format)
     run_worker(settings, args.name, args.burst)
     return 0
-
-
-def run_submit(args: argparse.Namespace, settings: Settings) -> int:
-    from certify_cli.http_client import submit
-
-    return submit(args, settings)
-
-
-def run_status(args: argparse.Namespace, settings: Settings) -> int:
-    from certify_cli.http_client import status
-
-    return status(args, settings)

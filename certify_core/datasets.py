@@ -52,7 +52,8 @@ class LabeledDataset:
 def _read_idx(path: Path, magic: int) -> np.ndarray:
     if not path.is_file():
         raise DatasetError(
-            f"Fashion-MNIST file {path} is missing; install the data set with `{INSTALL_HINT}`."
+            f"Fashion-MNIST file {path} is missing; install the data set with `{INSTALL_HINT}`, "
+            "or point CERTIFY_FASHION_MNIST_DIR at a folder holding its idx .gz files."
         )
     with gzip.open(path, "rb") as handle:
         data = handle.read()
@@ -81,8 +82,8 @@ def load_fashion_mnist(split: Split = "test", root: Path = FASHION_MNIST_DIR) ->
     )
 
 
-def load_dataset(name: str, split: Split = "test") -> LabeledDataset:
-    """A data set by command-line name."""
+def load_dataset(name: str, split: Split = "test", root: Path | None = None) -> LabeledDataset:
+    """A data set by command-line name; `root` overrides where its files are."""
     if name != "fashion-mnist":
         raise DatasetError(f"Expected `dataset` in {list(DATASETS)}, got {name!r}.")
-    return load_fashion_mnist(split)
+    return load_fashion_mnist(split, root or FASHION_MNIST_DIR)

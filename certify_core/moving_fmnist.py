@@ -7,11 +7,17 @@ edges; the label is the item's class. Test videos use only the test split
 Videos are uint8 (N, 1, T, canvas, canvas); `tensors` gives [0, 1] floats.
 """
 
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
-from certify_core.datasets import FASHION_MNIST_CLASSES, LabeledDataset, load_fashion_mnist
+from certify_core.datasets import (
+    FASHION_MNIST_CLASSES,
+    FASHION_MNIST_DIR,
+    LabeledDataset,
+    load_fashion_mnist,
+)
 from certify_core.errors import InvalidOptionError
 
 ITEM = 28
@@ -74,9 +80,10 @@ def load_moving_fashion_mnist(
     frames: int = DEFAULT_FRAMES,
     canvas: int = DEFAULT_CANVAS,
     seed: int = 0,
+    root: Path = FASHION_MNIST_DIR,
 ) -> LabeledDataset:
-    """The first `count` items of a Fashion-MNIST split as moving videos."""
-    source = load_fashion_mnist(split)
+    """The first `count` items of a Fashion-MNIST split (files in `root`) as moving videos."""
+    source = load_fashion_mnist(split, root)
     stop = len(source) if count is None else min(count, len(source))
     return make_moving_videos(
         source.inputs[:stop], source.labels[:stop], frames, canvas, seed ^ _SPLIT_SALT[split]

@@ -66,11 +66,29 @@ class JsonFormatter(logging.Formatter):
 
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+# The fields a person reading text logs needs to follow a job (JSON lines carry every field).
+TEXT_FIELDS = ("job_id", "model", "outcome", "error_code", "duration_s")
+
+
+class TextFormatter(logging.Formatter):
+    """`<time> <level> <logger> <message> job_id=... error_code=...`: the text mode for humans."""
+
+    def __init__(self) -> None:
+        super().__init__(TEXT_FORMAT)
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        fields = [f"{name}={scrub_value(name, getattr(record, name))}"
+                  for name in TEXT_FIELDS if getattr(record, name, None) not in (None, "")]
+        if not fields:
+            return line
+        head, newline, rest = line.partition("\n")  # a traceback stays below the first line
+        return f"{head} {' '.join(fields)}{newline}{rest}"
 
 
 def make_handler(log_format: str) -> logging.Handler:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT))
+    handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     return handler
 
 
@@ -85,8 +103,7 @@ def configure_logging(level: str = "INFO", log_format: str = "json") -> None:
 
 def uvicorn_log_config(level: str = "INFO", log_format: str = "json") -> dict[str, Any]:
     """A `log_config` for uvicorn.run: its loggers propagate to our root handler."""
-    formatter = ({"()": f"{__name__}.JsonFormatter"} if log_format == "json"
-                 else {"format": TEXT_FORMAT})
+    formatter = {"()": f"{__name__}.{'JsonFormatter' if log_format == 'json' else 'TextFormatter'}"}
     handler = {"class": "logging.StreamHandler", "formatter": "default",
                "stream": "ext://sys.stderr"}
     return {

@@ -136,6 +136,9 @@ def _preload() -> None:
 
 
 def main() -> int:
+    # Ctrl-C in a terminal signals the whole process group; this server stops when its
+    # parent closes the pipe (or kills it), never with a KeyboardInterrupt traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _preload()
     stdin, stdout = sys.stdin.fileno(), sys.stdout.fileno()
     while True:

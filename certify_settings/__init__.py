@@ -22,6 +22,10 @@ class Settings(ServiceSettings, OperationsSettings, BaseSettings):
     device: str | None = Field(default=None, description="Torch device; default CUDA if present.")
     max_image_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
     max_image_pixels: int = Field(default=40_000_000, ge=1)
+    fashion_mnist_dir: Path | None = Field(
+        default=None, description="Folder of the Fashion-MNIST idx .gz files (default: "
+        "/usr/share/datasets/fashion-mnist, where Debian's dataset-fashion-mnist puts them).",
+    )
 
     @property
     def model_dirs(self) -> tuple[Path, ...]:

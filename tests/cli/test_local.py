@@ -2,6 +2,7 @@
 
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 from PIL import Image
 
 from certify_cli.main import main
+from tests.terminal import run_with_terminal_stderr
 
 SAMPLE = Path(__file__).resolve().parents[2] / "certify_core" / "samples" / "fmnist-ankle-boot.png"
 CERTIFICATE_FIELDS = {
@@ -153,3 +155,29 @@ def test_trusted_in_process_decoding_gives_the_sandbox_s_certificate(
     sandboxed, trusted = (json.loads(line) for line in capsys.readouterr().out.splitlines())
     sandboxed.pop("elapsed_s"), trusted.pop("elapsed_s")
     assert sandboxed == trusted and sandboxed["input"]["source_format"] == "JPEG"
+
+
+def test_progress_bar_on_a_terminal_and_quiet_when_piped(env: Path) -> None:
+    argv = [sys.executable, "-m", "certify_cli.main", "local", str(SAMPLE), "--model", "tiny-cnn",
+            "--n", "3000", "--n0", "20", "--batch-size", "500", "--seed", "1"]
+    code, stdout, terminal = run_with_terminal_stderr(argv, env=dict(os.environ))
+    assert code == 0, terminal
+    assert "fmnist-ankle-boot.png: 100%" in terminal and "3.02k/3.02k" in terminal
+    assert "sample/s" in terminal and "<00:00" in terminal  # rate and time left
+    assert stdout.startswith(f"{SAMPLE}: ")
+    piped = run_cli(*argv[3:])
+    assert piped.returncode == 0 and piped.stderr == ""
+    quiet = run_with_terminal_stderr([*argv, "--json"], env=dict(os.environ))
+    assert quiet[0] == 0 and quiet[2] == ""
+
+
+@pytest.mark.slow
+def test_a_long_run_says_what_it_will_do_and_how_long_it_should_take(env: Path) -> None:
+    result = run_cli("local", str(SAMPLE), "--model", "tiny-cnn", "--n0", "100", "--n", "9900",
+                     "--seed", "1", "--json")
+    assert result.returncode == 0, result.stderr
+    (plan,) = result.stderr.splitlines()
+    assert plan.startswith("certify local: fmnist-ankle-boot.png: n0=100 + n=9,900 noisy samples on "
+                           "tiny-cnn (cpu), about ")
+    assert " s at " in plan and "samples/s" in plan
+    assert json.loads(result.stdout)["n"] == 9900

@@ -5,7 +5,7 @@ import logging
 
 from certify_contract import CertifyOptions
 from certify_jobs.contract import JobPayload
-from certify_jobs.json_logs import JsonFormatter, job_fields
+from certify_jobs.json_logs import JsonFormatter, TextFormatter, job_fields
 
 
 def formatted(message: str, *args: object, **extra: object) -> dict[str, object]:
@@ -43,3 +43,15 @@ def test_job_fields_name_the_job_not_its_bytes() -> None:
         "job_id": "j1", "model": "m", "method": "smooth-reduce", "media_kind": "image",
         "media_type": "image/png", "upload_bytes": 10, "n0": 10, "n": 100}
     assert job_fields("j2", None) == {"job_id": "j2"}  # a payload that did not parse
+
+
+def test_text_lines_name_the_job_and_the_error_code() -> None:
+    record = logging.LogRecord("worker.jobs", logging.WARNING, __file__, 1, "job %s", ("failed",), None)
+    for key, value in {"job_id": "j9", "model": "m", "outcome": "failed",
+                       "error_code": "corrupt_image", "n": 100}.items():
+        setattr(record, key, value)
+    line = TextFormatter().format(record)
+    assert line.endswith("WARNING worker.jobs job failed job_id=j9 model=m outcome=failed "
+                         "error_code=corrupt_image")
+    plain = logging.LogRecord("app", logging.INFO, __file__, 1, "started", (), None)
+    assert TextFormatter().format(plain).endswith("INFO app started")

@@ -1,6 +1,7 @@
 """`certify evaluate` and `certify plot` end to end, through the installed console script."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -55,3 +56,21 @@ def test_evaluate_rejects_bad_options_in_one_line(
     assert status == 2
     err = capsys.readouterr().err
     assert err.strip() == "certify: error: Expected `alpha` in (0, 1), got 1.5."
+
+
+def test_the_data_set_folder_can_be_moved_with_an_environment_variable(tmp_path: Path) -> None:
+    moved = tmp_path / "fmnist"
+    moved.mkdir()
+    for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        (moved / name).symlink_to(FASHION_MNIST_DIR / name)
+    env = {**os.environ, "CERTIFY_FASHION_MNIST_DIR": str(moved)}
+    argv = [str(CERTIFY), "evaluate", "--count", "2", "--n0", "5", "--n", "20",
+            "--out", str(tmp_path / "run")]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False, env=env)
+    assert done.returncode == 0, done.stderr
+    assert len(read_tsv(tmp_path / "run" / "certify.tsv")) == 2
+    env["CERTIFY_FASHION_MNIST_DIR"] = str(tmp_path / "empty")
+    missing = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False, env=env)
+    assert missing.returncode == 2
+    assert f"{tmp_path / 'empty'}/t10k-images-idx3-ubyte.gz is missing" in missing.stderr
+    assert "CERTIFY_FASHION_MNIST_DIR" in missing.stderr

@@ -1,0 +1,37 @@
+"""Progress bars on stderr for long work: samples done, rate and time left.
+
+Shown only when stderr is a terminal and the output is for people (not
+`--json`): piped or machine-read runs stay quiet.
+"""
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TextIO
+
+Update = Callable[[int, int], None]
+
+
+def bars_wanted(json_output: bool, stream: TextIO | None = None) -> bool:
+    stream = stream or sys.stderr
+    return not json_output and stream.isatty()
+
+
+@contextmanager
+def sample_bar(label: str, enabled: bool, total: int | None = None) -> Iterator[Update]:
+    """Yields `update(done, total)`; draws a tqdm bar (count, rate, time left) only when `enabled`."""
+    if not enabled:
+        yield lambda done, total: None
+        return
+    from tqdm import tqdm
+
+    with tqdm(desc=label, total=total, unit="sample", unit_scale=True, file=sys.stderr,
+              leave=True) as bar:
+
+        def update(done: int, total: int) -> None:
+            if bar.total != total:
+                bar.total = total
+                bar.refresh()
+            bar.update(done - bar.n)
+
+        yield update

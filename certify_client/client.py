@@ -1,0 +1,147 @@
+"""`CertifyClient`: submit, wait, status, cancel and list jobs of a certification API."""
+
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import asdict
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+
+from certify_client.errors import ApiError, WaitTimeout
+from certify_client.records import RecordError, from_json
+from certify_client.transport import PollPolicy, RetryHook, RetryPolicy, send_with_retries
+from certify_client.views import JobPage, JobStatus, JobView, SubmittedJob
+from certify_contract import CertifyOptions
+
+T = TypeVar("T")
+DEFAULT_URL = "http://127.0.0.1:8000"
+ProgressHook = Callable[[JobView], None]
+
+
+def form_fields(options: Mapping[str, object] | CertifyOptions | None) -> dict[str, str]:
+    """Options as form fields, checked here with the server's own rules (`InvalidOptionError`).
+
+    Only the options given are sent; the server's defaults (the same
+    definitions) apply to the rest.
+    """
+    if options is None:
+        return {}
+    given = asdict(options) if isinstance(options, CertifyOptions) else dict(options)
+    given = {name: value for name, value in given.items() if value is not None}
+    CertifyOptions.from_dict(given)  # unknown names, bounds and combinations, as the API checks them
+    return {name: str(value) for name, value in given.items()}
+
+
+class CertifyClient:
+    """A synchronous client; use it as a context manager, or call `close()`.
+
+    `on_retry(attempt, request, answer_or_error)` is called before each retry.
+    """
+
+    def __init__(
+        self, base_url: str = DEFAULT_URL, api_key: str | None = None, *, timeout_s: float = 30.0,
+        retry: RetryPolicy | None = None, poll: PollPolicy | None = None,
+        on_retry: RetryHook | None = None,
+    ) -> None:
+        headers = {"X-API-Key": api_key} if api_key else {}
+        self._http = httpx.Client(base_url=base_url, headers=headers, timeout=timeout_s)
+        self.retry = retry or RetryPolicy()
+        self.poll = poll or PollPolicy()
+        self.on_retry = on_retry
+
+    def __enter__(self) -> "CertifyClient":
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- jobs -----------------------------------------------------------------
+    def submit(
+        self, file: str | Path | bytes, *, filename: str | None = None, model: str | None = None,
+        options: Mapping[str, object] | CertifyOptions | None = None,
+        idempotency_key: str | None = None,
+    ) -> SubmittedJob:
+        """Upload an image or video; answers at once with the queued job.
+
+        Without `idempotency_key` a fresh one is made, so that retries of this
+        call (after a 503 or a lost connection) cannot create a second job.
+        """
+        if isinstance(file, bytes):
+            data, name = file, filename or "upload"
+        else:
+            data, name = Path(file).read_bytes(), filename or Path(file).name
+        fields = form_fields(options)
+        if model is not None:
+            fields["model"] = model
+        key = idempotency_key or uuid.uuid4().hex
+        request = self._http.build_request(
+            "POST", "/certify", data=fields, files={"file": (name, data)},
+            headers={"Idempotency-Key": key})
+        body = self._json(request)
+        return SubmittedJob(body["job_id"], body["status"], body["status_url"], key)
+
+    def job(self, job_id: str) -> JobView:
+        """The job's status, progress, and certificate or error."""
+        return self._read(JobView, "GET", f"/jobs/{job_id}")
+
+    def cancel(self, job_id: str) -> JobView:
+        """A queued job never runs; a running one stops within one batch."""
+        return self._read(JobView, "DELETE", f"/jobs/{job_id}")
+
+    def jobs(self, *, status: JobStatus | None = None, offset: int = 0, limit: int = 50) -> JobPage:
+        """One page of this key's jobs, newest first."""
+        params: dict[str, str | int] = {"offset": offset, "limit": limit}
+        if status is not None:
+            params["status"] = status
+        return self._read(JobPage, "GET", "/jobs", params=params)
+
+    def wait(
+        self, job_id: str, *, timeout_s: float | None = None, on_progress: ProgressHook | None = None,
+    ) -> JobView:
+        """Poll until the job succeeded, failed or was canceled (backing off as `poll` says).
+
+        `on_progress(view)` sees every poll's answer, the last one included.
+        Raises `WaitTimeout` when `timeout_s` passes first.
+        """
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        for interval in self.poll.intervals():
+            view = self.job(job_id)
+            if on_progress is not None:
+                on_progress(view)
+            if view.ended:
+                return view
+            if deadline is not None and time.monotonic() + interval > deadline:
+                raise WaitTimeout(job_id, timeout_s or 0.0, view.status)
+            time.sleep(interval)
+        raise AssertionError("unreachable: the polling schedule never ends")
+
+    # -- plumbing ---------------------------------------------------------------
+    def _read(self, kind: type[T], method: str, url: str, **kwargs: Any) -> T:
+        body = self._json(self._http.build_request(method, url, **kwargs))
+        try:
+            return from_json(kind, body)
+        except RecordError as exc:
+            raise ApiError(200, "http_error", f"Unexpected answer from {url}: {exc}") from None
+
+    def _json(self, request: httpx.Request) -> Any:
+        request.read()  # buffered, so that every retry sends the same bytes
+        response = send_with_retries(self._http, request, self.retry, self.on_retry)
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if response.status_code >= 400:
+            error = body if isinstance(body, dict) else {}
+            raise ApiError(response.status_code, str(error.get("error", "http_error")),
+                           str(error.get("detail", response.text[:200] or response.reason_phrase)))
+        if body is None:
+            raise ApiError(response.status_code, "http_error", f"{request.url} answered no JSON.")
+        return body
+
