@@ -1,5 +1,5 @@
 // Building the page. Every value from the API enters it through these helpers, as a text
-// node or an attribute value, never as markup (the page's CSP also forbids innerHTML).
+// node or an attribute value, never as markup (the page's CSP refuses markup strings too).
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 

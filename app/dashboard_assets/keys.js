@@ -37,6 +37,7 @@ export function installKeyPrompt() {
     }
     input.value = '';
     panel.hidden = true;
+    byId('main').focus(); // the focused button is gone: continue from the page's content
     apiKey.set(key);
     showStatus();
   });

@@ -68,8 +68,8 @@ export class SubmitView {
     say(this.modelError, '');
     this.models = new Map(answer.models.map((model) => [model.name, model]));
     const chosen = this.modelSelect.value;
-    const defaults = `Default for the file's kind (image: ${answer.default_image_model}`
-      + `${answer.default_video_model ? `; video: ${answer.default_video_model}` : ''})`;
+    const video = this.models.has(answer.default_video_model) ? `; video: ${answer.default_video_model}` : '';
+    const defaults = `Default for the file's kind (image: ${answer.default_image_model}${video})`;
     clear(this.modelSelect).append(
       el('option', {value: '', text: defaults}),
       ...answer.models.map((model) => el('option', {value: model.name, text: model.name})));
