@@ -43,8 +43,8 @@ class JobRow {
     this.cancel = el('button', {type: 'button', class: 'cancel', text: 'Cancel',
                                 'aria-label': `Cancel job ${shortId(jobId)}`,
                                 onclick: () => onCancel(this)});
-    this.cells[0].append(el('a', {href: jobLink(jobId), title: jobId, class: 'mono',
-                                  text: shortId(jobId)}));
+    this.link = el('a', {href: jobLink(jobId), title: jobId, class: 'mono', text: shortId(jobId)});
+    this.cells[0].append(this.link);
     this.cells[1].append(this.status);
     this.cells[4].append(this.age);
     this.node = el('tr', {dataset: {jobId}}, this.cells);
@@ -63,7 +63,11 @@ class JobRow {
     this.tick();
     progressCell(this.cells[5], job);
     const cancelable = ACTIVE.has(job.status) && !job.cancel_requested;
-    if (!cancelable && this.cancel.isConnected) this.cancel.remove();
+    if (!cancelable && this.cancel.isConnected) {
+      const focused = document.activeElement === this.cancel;
+      this.cancel.remove();
+      if (focused) this.link.focus(); // keyboard users keep their place in the list
+    }
     if (cancelable && !this.cancel.isConnected) this.cells[6].append(this.cancel);
   }
 

@@ -104,6 +104,7 @@ class Page:
     def screenshot(self, name: str, width: int = 1280, whole: bool = True) -> Path:
         """The page at `width` (whole, or what a 900 px high window shows), in every folder."""
         height = int(self.run("return document.documentElement.scrollHeight")) if whole else 900
+        self.run("window.scrollTo(0, 0)")
         self.use_width(width, min(max(height, 600), 4000))
         png = self.driver.get_screenshot_as_png()
         self.use_width(width)

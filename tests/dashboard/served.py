@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.service.model_fixture import write_test_model
+from tests.service.model_fixture import TEST_VIDEO_MODEL, write_test_model, write_test_video_model
 from tests.service.processes import REPO, free_port, service_env, wait_for
 
 API_KEY = "dashboard-test-key"
@@ -36,8 +36,10 @@ class Served:
 
 
 def write_models(root: Path) -> Path:
-    """`test-cnn`, and `html-classes`: the same random weights under HTML class names."""
+    """`test-cnn`, `html-classes` (the same random weights under HTML class names) and
+    `test-video`."""
     write_test_model(root)
+    write_test_video_model(root)
     return write_test_model(root, HTML_MODEL, HTML_CLASS_NAMES)
 
 
@@ -50,8 +52,10 @@ def _ready(url: str) -> bool:
 
 @contextmanager
 def running_serve(models: Path, log: Path) -> Iterator[Served]:
-    env = service_env("unused", models, CERTIFY_WORKER_MODELS=f"test-cnn,{HTML_MODEL}",
-                      CERTIFY_API_KEYS=API_KEY, CERTIFY_LOG_FORMAT="text")
+    env = service_env("unused", models,
+                      CERTIFY_WORKER_MODELS=f"test-cnn,{HTML_MODEL},{TEST_VIDEO_MODEL}",
+                      CERTIFY_DEFAULT_VIDEO_MODEL=TEST_VIDEO_MODEL, CERTIFY_API_KEYS=API_KEY,
+                      CERTIFY_LOG_FORMAT="text")
     del env["CERTIFY_REDIS_URL"]  # `certify serve` starts its own, as `make run` does
     port = free_port()
     with log.open("wb") as out:

@@ -11,6 +11,7 @@ from tests.dashboard.served import Served
 from tests.service.processes import REPO, TERMINAL
 
 SAMPLE_PNG = REPO / "certify_core" / "samples" / "fmnist-ankle-boot.png"
+SAMPLE_VIDEO = REPO / "certify_core" / "samples" / "moving-fmnist-trouser.mp4"
 METRIC = re.compile(r'^certify_api_requests_total\{(?P<labels>.*)\} (?P<value>\S+)$', re.M)
 
 

@@ -16,7 +16,13 @@ from selenium.webdriver.support.select import Select
 
 from tests.dashboard.browser import Page
 from tests.dashboard.served import HTML_CLASS_NAMES, HTML_MODEL, Served
-from tests.dashboard.service_calls import SAMPLE_PNG, job, submit
+from tests.dashboard.service_calls import (
+    SAMPLE_PNG,
+    SAMPLE_VIDEO,
+    job,
+    submit,
+    wait_until_ended,
+)
 from tests.dashboard.test_keys_and_forms import open_with_key
 
 pytestmark = pytest.mark.integration
@@ -76,6 +82,12 @@ def test_a_long_job_is_canceled_from_the_list_with_the_keyboard(page: Page, serv
     assert job(served, job_id)["status"] == "canceled"
     assert page.find_all(f"{row(job_id)} button.cancel") == []
 
+    Select(page.find("#status-filter")).select_by_value("succeeded")
+    page.wait(lambda: not page.find_all(row(job_id)), "the filter to hide the canceled job")
+    assert {r.get_attribute("data-status") for r in page.find_all("#jobs-body tr")} <= {"succeeded"}
+    Select(page.find("#status-filter")).select_by_value("canceled")
+    page.wait(lambda: page.find_all(row(job_id)), "the canceled job under its filter")
+
 
 def test_a_submitted_image_is_followed_to_its_certificate(page: Page, served: Served) -> None:
     open_with_key(page, served)
@@ -106,6 +118,27 @@ def test_a_submitted_image_is_followed_to_its_certificate(page: Page, served: Se
     page.use_width(1920)
     claim, radius = page.find_all(".job-body > .panel")[:2]
     assert claim.rect["y"] == radius.rect["y"] and claim.rect["x"] < radius.rect["x"]
+
+
+def test_a_video_certificate_shows_its_frames_as_a_strip_with_the_clips(
+    page: Page, served: Served
+) -> None:
+    job_id = submit(served, SAMPLE_VIDEO, method="smooth-reduce", n="100")
+    assert wait_until_ended(served, job_id)["status"] == "succeeded"
+    page.open(f"/dashboard/jobs/{job_id}")
+    page.enter_key(served.key)  # a shared link in a new browser: the page asks first
+    page.wait(lambda: page.find_all(".claim"), "the certificate")
+    cert = job(served, job_id)["result"]
+    frames, geometry = cert["input"]["shape"][1], cert["geometry"]
+    assert len(page.find_all(".strip canvas")) == frames
+    assert [clip.text for clip in page.find_all(".strip .clip")] == [
+        f"clip {i + 1}: frames {start}\N{EN DASH}{start + geometry['clip_length'] - 1}"
+        for i, start in enumerate(geometry["starts"])]
+    # Chromium decoded the upload and drew every certified frame (the item is never all black).
+    brightness = page.run("""return [...document.querySelectorAll('.strip canvas')].map((c) => {
+        const pixels = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let sum = 0; for (let i = 0; i < pixels.length; i += 4) sum += pixels[i]; return sum; });""")
+    assert len(brightness) == frames and min(brightness) > 0
 
 
 def run_recheck_command(command: str, served: Served, job_id: str, folder: Path) -> dict[str, Any]:

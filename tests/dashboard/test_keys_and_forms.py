@@ -12,6 +12,7 @@ from tests.dashboard.service_calls import SAMPLE_PNG
 
 pytestmark = pytest.mark.integration
 
+MARKUP_MODEL = '<img src=x onerror="window.__injected=1">'
 UNLABELLED_CONTROLS = """
 return [...document.querySelectorAll('input, select, button, textarea')]
   .filter((node) => node.getClientRects().length > 0)
@@ -86,6 +87,18 @@ def test_an_unsupported_upload_and_an_invalid_option_show_the_services_messages_
                     "=== document.getElementById('option-n').closest('.field')")
     assert not page.visible("#file-error")
     page.screenshot("dashboard-invalid-option")
+
+    # A model that is no longer served (a worker left after the list was drawn), with a name
+    # that is markup: the service's message quotes it, and the page shows it as text.
+    fill_option = "arguments[0].selectedOptions[0].value = arguments[1]"
+    page.run(fill_option, page.find("#model-select"), MARKUP_MODEL)
+    field.clear()
+    page.find("#submit-button").click()
+    unknown = api_error(served, SAMPLE_PNG, model=MARKUP_MODEL)
+    assert MARKUP_MODEL in unknown["detail"]
+    page.wait(lambda: page.text("#model-error") == unknown["detail"], "the unknown-model message")
+    assert page.run("return window.__injected") is None
+    assert page.find_all("main img") == []
     with served.client() as client:
         assert len(client.get("/jobs?limit=200").json()["jobs"]) == jobs_before
 
