@@ -56,14 +56,14 @@ export class CertificateView {
       throw error;
     }
     if (answer.text === this.lastText) return 'same';
-    this.lastText = answer.text;
     const job = answer.value;
     if (!TERMINAL.has(job.status)) {
       this.#showActive(job);
-      return 'changed';
+    } else {
+      await this.#showEnded(job); // if drawing fails, the next poll draws it again
     }
-    await this.#showEnded(job);
-    return 'done';
+    this.lastText = answer.text;
+    return TERMINAL.has(job.status) ? 'done' : 'changed';
   }
 
   #showActive(job) {

@@ -49,9 +49,14 @@ export class SubmitView {
   }
 
   async start() {
-    const [options] = await Promise.all([getJson('/options'), this.loadModels()]);
-    this.options = new OptionsForm(options.options);
-    this.#modelChanged();
+    try {
+      const [options] = await Promise.all([getJson('/options'), this.loadModels()]);
+      this.options = new OptionsForm(options.options);
+      this.#modelChanged();
+    } catch (error) {
+      this.message.classList.add('error');
+      say(this.message, `The form could not be drawn: ${error.detail} Reload the page to retry.`);
+    }
   }
 
   async loadModels() {
