@@ -113,7 +113,7 @@ def test_a_submitted_image_is_followed_to_its_certificate(page: Page, served: Se
     page.screenshot("dashboard-certificate")
 
     page.use_width(375)
-    assert not page.overflows()
+    assert page.overflows() == []
     page.screenshot("dashboard-certificate-phone", width=375)
     page.use_width(1920)
     claim, radius = page.find_all(".job-body > .panel")[:2]
@@ -139,6 +139,21 @@ def test_a_video_certificate_shows_its_frames_as_a_strip_with_the_clips(
         const pixels = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
         let sum = 0; for (let i = 0; i < pixels.length; i += 4) sum += pixels[i]; return sum; });""")
     assert len(brightness) == frames and min(brightness) > 0
+
+
+def test_a_failed_jobs_page_gives_its_error_in_words_and_its_code(
+    page: Page, served: Served, tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(SAMPLE_PNG.read_bytes()[:100])  # a PNG cut short
+    job_id = submit(served, broken, n="100")
+    error = wait_until_ended(served, job_id)["error"]
+    page.open(f"/dashboard/jobs/{job_id}")
+    page.enter_key(served.key)
+    page.wait(lambda: page.find_all(".ended"), "the failed job's page")
+    assert page.text("#ended-title") == "This job failed."
+    assert page.text(".ended .detail") == error["detail"]
+    assert page.text(".error-code") == error["error"] == "corrupt_image"
 
 
 def run_recheck_command(command: str, served: Served, job_id: str, folder: Path) -> dict[str, Any]:

@@ -12,6 +12,15 @@ from tests.dashboard.service_calls import SAMPLE_PNG
 
 pytestmark = pytest.mark.integration
 
+# A file dropped on the zone as a drag from the desktop delivers it: a real drop event.
+DROP_FILE = """
+const [zone, name, text] = arguments;
+const transfer = new DataTransfer();
+transfer.items.add(new File([text], name, {type: 'text/plain'}));
+for (const type of ['dragenter', 'dragover', 'drop']) {
+  zone.dispatchEvent(new DragEvent(type, {bubbles: true, cancelable: true, dataTransfer: transfer}));
+}
+"""
 MARKUP_MODEL = '<img src=x onerror="window.__injected=1">'
 UNLABELLED_CONTROLS = """
 return [...document.querySelectorAll('input, select, button, textarea')]
@@ -70,7 +79,8 @@ def test_an_unsupported_upload_and_an_invalid_option_show_the_services_messages_
     notes = tmp_path / "notes.txt"
     notes.write_text("Plain text, not an image.\n")
     refused = api_error(served, notes)
-    page.find("#file-input").send_keys(str(notes))
+    page.run(DROP_FILE, page.find("#drop-zone"), notes.name, notes.read_text())
+    page.wait(lambda: page.text("#file-info").startswith(notes.name), "the dropped file")
     page.find("#submit-button").click()
     page.wait(lambda: page.text("#file-error") == refused["detail"], "the 415 message")
     assert refused["error"] == "unsupported_media_type"
@@ -120,3 +130,5 @@ def test_every_control_is_labelled_and_the_keyboard_reaches_the_form_and_the_lis
     for control in ("file-input", "model-select", "option-method", "option-n", "submit-button",
                     "status-filter"):
         assert control in reached, reached
+    page.use_width(375)
+    assert page.overflows() == []
