@@ -91,10 +91,17 @@ export function jsonText(value) {
   return JSON.stringify(value, (key, item) => (typeof item === 'bigint' ? item.toString() : item));
 }
 
-/** The answer as JSON text (to tell whether it changed) and as a value. */
+function retryAfterMs(response) {
+  const seconds = Number(response.headers.get('Retry-After'));
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 0;
+}
+
+/** The answer as JSON text (to tell whether it changed), as a value, and how long the
+ *  server asked a poller to wait before asking again (its Retry-After, if any). */
 export async function getAnswer(path) {
-  const text = await (await request(path)).text();
-  return {text, value: parseJson(text)};
+  const response = await request(path);
+  const text = await response.text();
+  return {text, value: parseJson(text), retryAfterMs: retryAfterMs(response)};
 }
 
 export async function getJson(path) {

@@ -55,6 +55,7 @@ export class CertificateView {
       if (error.status === 404) return 'done';
       throw error;
     }
+    this.poller.holdOff(answer.retryAfterMs);
     if (answer.text === this.lastText) return 'same';
     const job = answer.value;
     if (!TERMINAL.has(job.status)) {

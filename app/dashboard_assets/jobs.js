@@ -127,6 +127,7 @@ export class JobsView {
       throw error;
     }
     say(this.message, '');
+    this.poller.holdOff(answer.retryAfterMs);
     if (answer.text === this.#lastAnswer) return 'same';
     this.#lastAnswer = answer.text;
     this.#render(answer.value);

@@ -10,6 +10,7 @@ export class Poller {
   #timer = null;
   #inFlight = false;
   #again = false;
+  #floorMs = 0;
   #state = 'stopped'; // 'running' | 'stopped' | 'done'
 
   /** `task()` resolves to 'changed', 'same' or 'done'; a rejection counts as 'same'. */
@@ -37,6 +38,11 @@ export class Poller {
   stop() {
     if (this.#state === 'running') this.#state = 'stopped';
     this.#clearTimer();
+  }
+
+  /** Wait at least `ms` before the next poll (the server's Retry-After); a kick ignores it. */
+  holdOff(ms) {
+    this.#floorMs = ms;
   }
 
   /** Poll now (or right after the request in flight) and restart the back-off. */
@@ -71,8 +77,9 @@ export class Poller {
     if (this.#state !== 'running') return;
     if (this.#again || verdict === 'changed') this.#delayMs = this.#baseMs;
     else this.#delayMs = Math.min(this.#maxMs, this.#delayMs * 2);
-    const delay = this.#again ? 0 : this.#delayMs;
+    const delay = this.#again ? 0 : Math.max(this.#delayMs, this.#floorMs);
     this.#again = false;
+    this.#floorMs = 0;
     this.#schedule(delay);
   }
 
