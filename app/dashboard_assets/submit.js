@@ -77,7 +77,8 @@ export class SubmitView {
     const defaults = `Default for the file's kind (image: ${answer.default_image_model}${video})`;
     clear(this.modelSelect).append(
       el('option', {value: '', text: defaults}),
-      ...answer.models.map((model) => el('option', {value: model.name, text: model.name})));
+      ...answer.models.map((model) => el('option', {value: model.name,
+                                                    text: `${model.name}: ${modelSummary(model).line}`})));
     if (this.models.has(chosen)) this.modelSelect.value = chosen;
     this.defaults = answer;
     this.#modelChanged();
