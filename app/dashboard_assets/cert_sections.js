@@ -11,7 +11,23 @@ export const KNOWN_FIELDS = new Set([
   'label', 'label_name', 'abstained', 'radius', 'p_lower', 'n_a', 'n', 'n0', 'alpha', 'sigma',
   'method', 'aggregate', 'noise', 'scores', 'geometry', 'lift_norm', 'lift_norm_method',
   'centre_error', 'model', 'seed', 'elapsed_s', 'selection_counts', 'estimation_counts', 'input',
+  // adaptive sampling (drawn by samplingSection when present)
+  'sampling', 'n_max', 'looks', 'alpha_per_look', 'futility_alpha', 'looks_taken', 'stop_reason',
+  'model_evaluations', 'radius_asked', 'certified_at_radius',
 ]);
+
+const STOP_REASONS = {
+  n_max: 'every look was taken',
+  certified: 'settled: certified at the radius asked',
+  not_certifiable: 'settled: the radius asked cannot be certified',
+  abstain: 'an upper bound showed the class cannot pass one half (no claim, no α spent)',
+  converged: 'an upper bound showed the radius could grow by at most the tolerance',
+};
+
+/** The α behind p_lower: with adaptive sampling, the share of α of the look it stopped at. */
+export function alphaSpent(cert) {
+  return cert.alpha_per_look?.[cert.looks_taken - 1] ?? cert.alpha;
+}
 
 function panel(id, title, ...children) {
   return el('section', {class: 'panel', 'aria-labelledby': id},
@@ -32,10 +48,17 @@ function abstention(cert) {
     + 'radius is left for the input.';
 }
 
+function decision(cert) {
+  if (cert.radius_asked === null || cert.radius_asked === undefined) return null;
+  const verdict = cert.certified_at_radius ? 'yes' : 'no';
+  return el('p', {class: 'decision', text: `Certified at the radius asked, ${number(cert.radius_asked)}: `
+    + `${verdict}.`});
+}
+
 export function claimSection(cert, className) {
   if (cert.abstained) {
     return panel('claim-title', 'Abstained',
-                 el('p', {class: 'claim abstained', text: abstention(cert)}));
+                 el('p', {class: 'claim abstained', text: abstention(cert)}), decision(cert));
   }
   return panel('claim-title', 'Certified prediction',
                el('p', {class: 'claim'}, 'Predicted class ',
@@ -43,13 +66,15 @@ export function claimSection(cert, className) {
                   ` (index ${cert.label}), certified within L2 radius `,
                   el('strong', {class: 'radius', text: number(cert.radius)}),
                   ' in [0, 1] pixel units.'),
+               decision(cert),
                el('p', {class: 'help', text: `With probability at least 1 − α = ${number(1 - cert.alpha, 6)} `
                  + 'over the service\'s sampling, the smoothed classifier predicts this class for '
                  + 'every input within this distance of the certified input.'}));
 }
 
 export function radiusSection(cert) {
-  const largest = largestRadius(cert);
+  const alpha = alphaSpent(cert);
+  const largest = largestRadius({...cert, alpha});
   const radius = cert.radius ?? 0;
   const share = largest > 0 ? Math.min(1, radius / largest) : 0;
   const fill = el('div', {class: 'fill'});
@@ -61,7 +86,7 @@ export function radiusSection(cert) {
                   el('span', {text: `certified: ${cert.abstained ? 'none' : number(radius)}`}),
                   el('span', {class: 'largest', text: `largest possible: ${number(largest)}`})),
                el('p', {class: 'help', text: `The largest radius n = ${count(cert.n)} samples can `
-                 + `certify at σ = ${number(cert.sigma)} and α = ${number(cert.alpha)}, when every `
+                 + `certify at σ = ${number(cert.sigma)} and α = ${number(alpha)}, when every `
                  + 'vote goes to one class'
                  + (cert.lift_norm !== 1 ? ` (divided by the lift norm ${number(cert.lift_norm)})` : '')
                  + '. A larger n raises it; p_lower = ' + number(cert.p_lower) + ` from `
@@ -138,6 +163,24 @@ export function methodSection(cert, job) {
     ['Certified input', describeInput(cert.input)],
     ['Time', seconds(cert.elapsed_s)],
     ['Submitted', job.created_at],
+  ]));
+}
+
+export function samplingSection(cert) {
+  if (cert.sampling === undefined) return null;
+  const asked = cert.radius_asked === null || cert.radius_asked === undefined ? [] : [
+    ['Radius asked', number(cert.radius_asked)],
+    ['Certified there', cert.certified_at_radius ? 'yes' : 'no']];
+  return panel('sampling-title', 'Sampling', facts([
+    ['Sampling', cert.sampling],
+    ['Estimation samples', `${count(cert.n)} drawn of at most ${count(cert.n_max)}`],
+    ['Looks (declared before sampling)', cert.looks.map(count).join(', ')],
+    ['Looks taken', String(cert.looks_taken)],
+    ['Stopped because', STOP_REASONS[cert.stop_reason] ?? cert.stop_reason],
+    ['α per look', cert.alpha_per_look.map((value) => number(value, 3)).join(', ')],
+    ['Futility α', number(cert.futility_alpha)],
+    ['Model evaluations', count(cert.model_evaluations)],
+    ...asked,
   ]));
 }
 

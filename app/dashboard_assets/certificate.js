@@ -4,7 +4,7 @@
 import {getAnswer, getJson, request} from './api.js';
 import {byId, clear, el, say} from './dom.js';
 import {count, percent, shortId} from './format.js';
-import {claimSection, methodSection, otherFieldsSection, radiusSection,
+import {claimSection, methodSection, otherFieldsSection, radiusSection, samplingSection,
         votesSection} from './cert_sections.js';
 import {inputSection, uploadName} from './input_view.js';
 import {Poller} from './poller.js';
@@ -108,7 +108,8 @@ export class CertificateView {
     clear(this.body).append(
       claimSection(cert, className), radiusSection(cert),
       await inputSection(this.jobId, cert), votesSection(cert, className),
-      methodSection(cert, job), recheckSection(job, options, uploadName(this.jobId, job.media_type)),
+      methodSection(cert, job), samplingSection(cert) ?? '',
+      recheckSection(job, options, uploadName(this.jobId, job.media_type)),
       otherFieldsSection(cert) ?? '');
   }
 }
