@@ -14,7 +14,13 @@ from rq.results import Result
 
 from app.schemas import JobProgress, JobView
 from certify_contract import Certificate, ErrorBody, JobOutcome
-from certify_jobs.contract import ATTEMPTS_META, ERROR_META, PROGRESS_META, STARTED_META
+from certify_jobs.contract import (
+    ATTEMPTS_META,
+    ERROR_META,
+    OPTIONS_META,
+    PROGRESS_META,
+    STARTED_META,
+)
 from certify_jobs.contract import JobStatus as ServiceStatus
 from certify_jobs.crashes import UNEXPECTED
 
@@ -59,6 +65,7 @@ def job_view(job: Job, cancel_requested: bool) -> JobView:
     status, result, error = _status(job)
     meta = job.meta or {}
     progress = meta.get(PROGRESS_META)
+    options = meta.get(OPTIONS_META)
     return JobView(
         job_id=job.id,
         status=status,
@@ -69,6 +76,7 @@ def job_view(job: Job, cancel_requested: bool) -> JobView:
         ended_at=job.ended_at if status not in ("queued", "running") else None,
         progress=JobProgress(**progress) if isinstance(progress, dict) else None,
         attempts=int(meta.get(ATTEMPTS_META, 0)),
+        options=options if isinstance(options, dict) else None,
         cancel_requested=cancel_requested,
         result=result,
         error=error,

@@ -8,8 +8,11 @@ from redis import Redis
 
 from app.api_docs import install_api_docs
 from app.body_limit import BodySizeLimit
+from app.dashboard import router as dashboard_router
 from app.errors import install_error_handlers
+from app.job_input import router as job_input_router
 from app.metrics import install_metrics
+from app.option_catalog import router as options_router
 from app.routes_jobs import router as jobs_router
 from app.routes_system import router as system_router
 from app.store import JobStore
@@ -22,7 +25,8 @@ DESCRIPTION = """Certified robustness by randomized smoothing and Smooth-Reduce.
 
 Submit an image or video with `POST /certify`, then poll `GET /jobs/{job_id}` until
 `status` is `succeeded` (the certificate is in `result`), `failed` or `canceled`.
-Every error body is `{"error": code, "detail": sentence}`.
+Every error body is `{"error": code, "detail": sentence}`. The dashboard at `/dashboard`
+is a client of these same endpoints.
 """
 
 
@@ -56,6 +60,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_body_bytes=limit)
     install_metrics(app)  # outermost middleware: counts 413s and errors too
     app.include_router(jobs_router)
+    app.include_router(job_input_router)
     app.include_router(system_router)
+    app.include_router(options_router)
+    app.include_router(dashboard_router)
     install_api_docs(app)
     return app

@@ -4,6 +4,7 @@ import re
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Header, Query, Response, status
+from rq.job import Job
 
 from app.deps import PrincipalDep, SettingsDep, StoreDep
 from app.errors import ERROR_RESPONSES, ApiError
@@ -34,11 +35,16 @@ def _accepted(response: Response, job_id: str, state: JobStatus) -> SubmitRespon
     return SubmitResponse(job_id=job_id, status=state, status_url=url)
 
 
-def _existing(store: JobStore, job_id: str) -> JobView:
+def find_job(store: JobStore, job_id: str) -> Job:
+    """The one lookup of a job by id, for every route that takes one: 404 when unknown."""
     job = store.fetch(job_id) if JOB_ID.match(job_id) else None
     if job is None:
         raise ApiError(404, "job_not_found", f"No job {job_id!r} (unknown or expired).")
-    return store.view(job)
+    return job
+
+
+def _existing(store: JobStore, job_id: str) -> JobView:
+    return store.view(find_job(store, job_id))
 
 
 @router.post("/certify", status_code=status.HTTP_202_ACCEPTED, response_model=SubmitResponse,

@@ -32,6 +32,9 @@ class JobView(BaseModel):
     ended_at: datetime | None = None
     progress: JobProgress | None = None
     attempts: int = Field(default=0, description="How many times a worker started this job.")
+    options: dict[str, Any] | None = Field(
+        default=None, description="The certification options the job runs with (defaults filled "
+        "in): with `model`, the input and `result.seed` they re-run it with `certify local`.")
     cancel_requested: bool = False
     result: Certificate | None = Field(
         default=None, description="The certificate, once the job succeeded: the seed the server "

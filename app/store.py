@@ -17,7 +17,7 @@ from rq.serializers import JSONSerializer
 
 from app.job_views import job_view
 from app.schemas import JobView, ModelInfo
-from certify_jobs.contract import TASK_PATH, JobPayload, ServiceKeys
+from certify_jobs.contract import OPTIONS_META, TASK_PATH, JobPayload, ServiceKeys
 from certify_jobs.crashes import record_crash
 from certify_jobs.json_logs import job_fields
 from certify_settings import Settings
@@ -72,7 +72,8 @@ class JobStore:
         self.queue.enqueue(
             TASK_PATH, payload.to_dict(), job_id=job_id, job_timeout=settings.job_timeout_s,
             result_ttl=settings.result_ttl_s, failure_ttl=settings.failure_ttl_s, retry=retry,
-            meta={"model": payload.model, "media_type": payload.media_type},
+            meta={"model": payload.model, "media_type": payload.media_type,
+                  OPTIONS_META: payload.options.to_dict()},
         )
         with self.redis.pipeline() as pipe:
             pipe.zadd(self.keys.jobs_index, {job_id: time.time()})

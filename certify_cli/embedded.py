@@ -120,6 +120,7 @@ def serve(host: str, port: int, redis_url: str | None) -> int:
         except BaseException:
             stop_children(children)
             raise
-        print(f"certify serve: API on http://{host}:{port} (docs at /docs), Redis at "
-              f"{redis_url}; Ctrl-C stops everything.", file=sys.stderr, flush=True)
+        print(f"certify serve: dashboard on http://{host}:{port}/dashboard, API on "
+              f"http://{host}:{port} (docs at /docs), Redis at {redis_url}; Ctrl-C stops "
+              "everything.", file=sys.stderr, flush=True)
         return supervise(children)

@@ -26,6 +26,8 @@ JOB_STATUSES: tuple[str, ...] = ("queued", "running", "succeeded", "failed", "ca
 PROGRESS_META = "progress"
 ATTEMPTS_META = "attempts"
 STARTED_META = "running_since"
+# The job's options as submitted (a `CertifyOptions` dict), for clients to show and re-run.
+OPTIONS_META = "options"
 # The error of a crashed job (an `ErrorBody`), recorded where rq handles the crash.
 ERROR_META = "error"
 

@@ -87,7 +87,8 @@ def test_api_requirements_cover_everything_the_api_imports() -> None:
               .read_text().splitlines() if line.strip() and not line.startswith("#")}
     owners = metadata.packages_distributions()
     imported = {_distribution(d) for module in modules for d in owners.get(module, [])}
-    # Not needed in the image: our own package, setuptools' import hook, and
-    # OpenTelemetry, which FastAPI's dependencies import only when it is installed.
-    optional = {"certify-service", "setuptools", "opentelemetry-api"}
+    # Not needed in the image: our own package, setuptools' import hook, and what the
+    # API's dependencies import only when it is installed: OpenTelemetry (FastAPI's),
+    # sniffio (anyio's; the dev extra's selenium brings it) and hiredis (redis-py's parser).
+    optional = {"certify-service", "setuptools", "opentelemetry-api", "sniffio", "hiredis"}
     assert imported - optional <= _closure(listed)

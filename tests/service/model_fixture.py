@@ -14,14 +14,15 @@ VIDEO_CLIP = (1, 4, 28, 28)
 CLASS_NAMES = tuple(f"class-{i}" for i in range(10))
 
 
-def write_test_model(root: Path, name: str = TEST_MODEL) -> Path:
+def write_test_model(root: Path, name: str = TEST_MODEL,
+                     class_names: tuple[str, ...] = CLASS_NAMES) -> Path:
     directory = root / name
     directory.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(0)
     torch.save(fmnist_cnn().state_dict(), directory / "weights.pt")
     ModelManifest(
         name=name, format="state_dict", weights="weights.pt", input_shape=(1, 28, 28),
-        class_names=CLASS_NAMES, sigma=0.25, architecture="fmnist_cnn",
+        class_names=class_names, sigma=0.25, architecture="fmnist_cnn",
     ).save(directory)
     return root
 

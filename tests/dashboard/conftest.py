@@ -1,0 +1,39 @@
+"""A running `certify serve` (API keys on) and a fresh headless Chromium per test.
+
+Screenshots go to each test's folder and, when CERTIFY_SCREENSHOT_DIR is set,
+there too (that is how docs/dashboard/ is refreshed).
+"""
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.dashboard.browser import Page, require_chromium, start_chromium
+from tests.dashboard.served import Served, running_serve, write_models
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    require_chromium()
+    models = write_models(tmp_path_factory.mktemp("dashboard-models"))
+    with running_serve(models, tmp_path_factory.mktemp("dashboard-logs") / "serve.log") as serve:
+        yield serve
+
+
+@pytest.fixture
+def page(served: Served, tmp_path: Path) -> Iterator[Page]:
+    shots = [tmp_path / "screenshots"]
+    if os.environ.get("CERTIFY_SCREENSHOT_DIR"):
+        shots.append(Path(os.environ["CERTIFY_SCREENSHOT_DIR"]))
+    driver = start_chromium(tmp_path / "profile")
+    browser = Page(driver, served.url, shots)
+    try:
+        yield browser
+        errors = browser.page_errors()
+        assert not errors, errors
+    finally:
+        driver.quit()
