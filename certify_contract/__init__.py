@@ -21,6 +21,7 @@ from certify_contract.options import (
     CertifyOptions,
     Method,
     NoiseMode,
+    Sampling,
     Scores,
 )
 from certify_contract.results import (
@@ -65,6 +66,7 @@ __all__ = [
     "Outcome",
     "PatchLayout",
     "Prediction",
+    "Sampling",
     "Scores",
     "TensorInput",
     "VideoInput",
