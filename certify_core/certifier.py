@@ -173,10 +173,10 @@ def certify(
     else:
         sampled = _sample_fixed(classifier, x.to(model.device), options, sigma, generator,
                                 progress, should_cancel)
-    radius = certified_radius(sampled.outcome.p_lower, sigma, lift.upper, centre_error)
+    outcome = sampled.outcome
+    radius = certified_radius(outcome.p_lower, sigma, lift.upper, centre_error)
     abstained = radius is None
     smooth_reduce = options.method == "smooth-reduce"
-    outcome = sampled.outcome
     return Certificate(
         label=None if abstained else outcome.label,
         label_name=None if abstained else model.manifest.class_names[outcome.label],
