@@ -6,6 +6,7 @@ checks all follow from it. Rules between options live in `__post_init__`,
 so an invalid `CertifyOptions` cannot be constructed.
 """
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
@@ -128,7 +129,7 @@ def parse_looks(text: str) -> tuple[int, ...]:
             f"Expected `looks` as 1 to {MAX_LOOKS} positive integers separated by commas, "
             f"got {text[:100]!r}.")
     looks = tuple(int(part) for part in parts)
-    if looks[0] < 1 or any(later <= earlier for earlier, later in zip(looks, looks[1:])):
+    if looks[0] < 1 or any(later <= earlier for earlier, later in itertools.pairwise(looks)):
         raise InvalidOptionError(f"Expected `looks` strictly increasing and >= 1, got {text!r}.")
     return looks
 

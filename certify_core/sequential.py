@@ -14,6 +14,7 @@ Torch-free: the rules see only vote counts, so they are tested on simulated
 Bernoulli streams as well as on models.
 """
 
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Literal
@@ -65,7 +66,7 @@ class SequentialPlan:
 
     def __post_init__(self) -> None:
         if not self.looks or self.looks[0] < 1 or any(
-                b <= a for a, b in zip(self.looks, self.looks[1:])):
+                b <= a for a, b in itertools.pairwise(self.looks)):
             raise InvalidOptionError(f"Expected strictly increasing looks >= 1, got {self.looks}.")
 
     @property
