@@ -128,7 +128,8 @@ def summarize(rows: Sequence[EvalRow], radii: Sequence[float]) -> dict[str, Any]
 
 def write_tsv(path: Path, rows: Sequence[EvalRow]) -> None:
     with path.open("w", newline="") as handle:
-        writer = TsvWriter(handle, naive=bool(rows) and rows[0].naive_radius is not None)
+        writer = TsvWriter(handle, naive=bool(rows) and rows[0].naive_radius is not None,
+                           evaluations=bool(rows) and rows[0].evaluations is not None)
         for row in rows:
             writer.write(row)
 
@@ -136,15 +137,18 @@ def write_tsv(path: Path, rows: Sequence[EvalRow]) -> None:
 class TsvWriter:
     """Writes rows as they finish, so an interrupted run keeps what it measured."""
 
-    def __init__(self, handle: Any, naive: bool) -> None:
-        self.handle, self.naive = handle, naive
-        columns = (*TSV_COLUMNS, EVALUATIONS_COLUMN, *((NAIVE_COLUMN,) if naive else ()))
+    def __init__(self, handle: Any, naive: bool, evaluations: bool = True) -> None:
+        self.handle, self.naive, self.evaluations = handle, naive, evaluations
+        extra = ((EVALUATIONS_COLUMN,) if evaluations else ()) + ((NAIVE_COLUMN,) if naive else ())
+        columns = (*TSV_COLUMNS, *extra)
         handle.write("\t".join(columns) + "\n")
 
     def write(self, row: EvalRow) -> None:
         # repr keeps every digit: rounding a radius to fewer digits could round it up
         fields = [str(row.idx), str(row.label), str(row.predict), repr(row.radius),
-                  str(int(row.correct)), f"{row.time:.4f}", str(row.evaluations)]
+                  str(int(row.correct)), f"{row.time:.4f}"]
+        if self.evaluations:
+            fields.append(str(row.evaluations))
         if self.naive:
             fields.append(repr(row.naive_radius))
         self.handle.write("\t".join(fields) + "\n")
@@ -169,7 +173,7 @@ def _parse_row(record: dict[str, str]) -> EvalRow:
         idx=int(record["idx"]), label=int(record["label"]), predict=int(record["predict"]),
         radius=float(record["radius"]), correct=bool(int(record["correct"])),
         time=float(record["time"]), naive_radius=float(naive) if naive else None,
-        evaluations=int(evaluations) if evaluations and evaluations != "None" else None,
+        evaluations=int(evaluations) if evaluations else None,
     )
 
 
