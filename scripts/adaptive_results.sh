@@ -29,11 +29,11 @@ run cohen-fixed-n10k --count "$COUNT" --n 10000 --label "cohen fixed n=10000"
 run cohen-decision-r025 --count "$COUNT" --n 10000 --sampling adaptive --radius 0.25 --label "cohen adaptive decision R=0.25"
 run cohen-decision-r050 --count "$COUNT" --n 10000 --sampling adaptive --radius 0.5 --label "cohen adaptive decision R=0.5"
 run cohen-estimation-n10k --count "$EST_COUNT" --n 10000 --sampling adaptive --label "cohen adaptive estimation n_max=10000"
+run n1k-cohen --count "$SMALL_COUNT" --n 1000 --label "cohen n=1000"
 run sr-decision-r025 --count "$SR_COUNT" --n 10000 $SR --sampling adaptive --radius 0.25 --label "SR mean shared adaptive decision R=0.25"
 run sr-decision-r050 --count "$SR_COUNT" --n 10000 $SR --sampling adaptive --radius 0.5 --label "SR mean shared adaptive decision R=0.5"
 run sr-fixed-n10k --count "$SR_COUNT" --n 10000 $SR --label "SR mean shared fixed n=10000"
 run sr-estimation-n10k --count "$SR_COUNT" --n 10000 $SR --sampling adaptive --label "SR mean shared adaptive estimation n_max=10000"
-run n1k-cohen --count "$SMALL_COUNT" --n 1000 --label "cohen n=1000"
 # Cohen at equal compute to Smooth-Reduce k = 9 at n0 = 100, n = 1,000 (9,900 evaluations):
 # cohen-fixed-n10k above (10,100 evaluations per image, 2% more).
 S="--count $SMALL_SR_COUNT --n 1000"
