@@ -2,8 +2,8 @@
 
 Linear base classifiers put the smoothed boundary at an exact distance (see
 test_soundness). A certificate or a decision past that distance is false with
-probability at most alpha = 0.001 per seed; allowing 2 of 60 seeds fails a
-sound certifier with probability below C(60, 3) alpha^3 = 3.4e-5 per test.
+probability at most alpha = 0.001 per seed; allowing 2 of 40 seeds fails a
+sound certifier with probability below C(40, 3) alpha^3 = 9.9e-6 per test.
 """
 
 import numpy as np
@@ -28,7 +28,7 @@ SR_SHARED = {"method": "smooth-reduce", "aggregate": "mean", "scores": "logits",
 SR_INDEPENDENT = {**SR_SHARED, "noise": "independent"}
 # (method options, margin / sigma): independent noise with 9 overlapping patches and
 # constant weights is the case where ignoring the lift norm over-claims ~3.6x.
-SEEDS = 60
+SEEDS = 40
 CASES = {
     "cohen": ({}, 1.6),
     "sr-shared": (SR_SHARED, 1.0),
