@@ -6,11 +6,11 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Header, Query, Response, status
 from rq.job import Job
 
-from app.deps import PrincipalDep, SettingsDep, StoreDep
+from app.deps import Caller, CallerDep, PrincipalDep, SettingsDep, StoreDep
 from app.errors import ERROR_RESPONSES, ApiError
 from app.form import CertifyForm
 from app.schemas import JobList, JobView, SubmitResponse
-from app.store import JobStore
+from app.store import JobStore, owner_of
 from app.submission import build_payload, choose_model, sniff_upload
 from certify_contract import ErrorBody
 from certify_jobs.contract import JobStatus
@@ -35,16 +35,20 @@ def _accepted(response: Response, job_id: str, state: JobStatus) -> SubmitRespon
     return SubmitResponse(job_id=job_id, status=state, status_url=url)
 
 
-def find_job(store: JobStore, job_id: str) -> Job:
-    """The one lookup of a job by id, for every route that takes one: 404 when unknown."""
+def find_job(store: JobStore, job_id: str, caller: Caller) -> Job:
+    """The one lookup of a job by id, for every route that takes one.
+
+    Another tenant's job answers exactly as an unknown one (same status and body), so a key
+    cannot even learn that an id exists.
+    """
     job = store.fetch(job_id) if JOB_ID.match(job_id) else None
-    if job is None:
+    if job is None or not caller.may_see(owner_of(job)):
         raise ApiError(404, "job_not_found", f"No job {job_id!r} (unknown or expired).")
     return job
 
 
-def _existing(store: JobStore, job_id: str) -> JobView:
-    return store.view(find_job(store, job_id))
+def _existing(store: JobStore, job_id: str, caller: Caller) -> JobView:
+    return store.view(find_job(store, job_id, caller))
 
 
 @router.post("/certify", status_code=status.HTTP_202_ACCEPTED, response_model=SubmitResponse,
@@ -66,10 +70,13 @@ def submit(
     if idempotency_key is not None:
         earlier = store.claim_idempotency(principal, idempotency_key, job_id)
         if earlier is not None:
-            return _accepted(response, earlier, _existing(store, earlier).status)
+            # The key is per principal, so the earlier job is the caller's own.
+            owner = Caller(principal, admin=False)
+            return _accepted(response, earlier, _existing(store, earlier, owner).status)
     try:
-        payload = build_payload(store, data, media_type, kind, model.info.name, form.options())
-        store.enqueue(payload, job_id)
+        payload = build_payload(store, data, media_type, kind, model.info.name, form.options(),
+                                owner=principal)
+        store.enqueue(payload, job_id, owner=principal)
     except Exception:
         # The key must not point at a job that was never queued: let the retry create it.
         if idempotency_key is not None:
@@ -79,16 +86,16 @@ def submit(
 
 
 @router.get("/jobs/{job_id}", response_model=JobView, responses=_errors(404), tags=["jobs"])
-def get_job(job_id: str, store: StoreDep, _: PrincipalDep) -> JobView:
+def get_job(job_id: str, store: StoreDep, caller: CallerDep) -> JobView:
     """Status, progress, and the certificate or error of one job."""
-    return _existing(store, job_id)
+    return _existing(store, job_id, caller)
 
 
 @router.delete("/jobs/{job_id}", response_model=JobView, status_code=status.HTTP_202_ACCEPTED,
                responses=_errors(404), tags=["jobs"])
-def cancel_job(job_id: str, store: StoreDep, _: PrincipalDep) -> JobView:
+def cancel_job(job_id: str, store: StoreDep, caller: CallerDep) -> JobView:
     """Cancel: a queued job never runs; a running one stops within one batch."""
-    view = _existing(store, job_id)
+    view = _existing(store, job_id, caller)
     if view.status in ("queued", "running"):
         job = store.fetch(job_id)
         if job is not None:
@@ -99,12 +106,13 @@ def cancel_job(job_id: str, store: StoreDep, _: PrincipalDep) -> JobView:
 
 @router.get("/jobs", response_model=JobList, responses=ERROR_RESPONSES, tags=["jobs"])
 def list_jobs(
-    store: StoreDep, _: PrincipalDep,
+    store: StoreDep, caller: CallerDep,
     status_filter: Annotated[JobStatus | None, Query(alias="status")] = None,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> JobList:
-    """Recent jobs, newest first."""
-    jobs, more = store.list_views(status_filter, offset, limit)
+    """Recent jobs of the caller's key (an admin key: everyone's), newest first."""
+    owner = None if caller.admin else caller.principal
+    jobs, more = store.list_views(status_filter, offset, limit, owner)
     return JobList(jobs=jobs, offset=offset, limit=limit,
                    next_offset=offset + limit if more else None)

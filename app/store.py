@@ -17,7 +17,14 @@ from rq.serializers import JSONSerializer
 
 from app.job_views import job_view
 from app.schemas import JobView, ModelInfo
-from certify_jobs.contract import OPTIONS_META, TASK_PATH, JobPayload, ServiceKeys
+from certify_jobs.contract import (
+    ANONYMOUS,
+    OPTIONS_META,
+    OWNER_META,
+    TASK_PATH,
+    JobPayload,
+    ServiceKeys,
+)
 from certify_jobs.crashes import record_crash
 from certify_jobs.json_logs import job_fields
 from certify_settings import Settings
@@ -28,6 +35,12 @@ log = logging.getLogger(__name__)
 
 def _text(value: object) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def owner_of(job: Job) -> str:
+    """Who created the job; one written to Redis without an owner belongs to no key."""
+    owner = (job.meta or {}).get(OWNER_META, ANONYMOUS)
+    return owner if isinstance(owner, str) else ANONYMOUS
 
 
 @dataclass(frozen=True)
@@ -51,10 +64,11 @@ class JobStore:
         self._last_sweep = 0.0
 
     # -- uploads and submission -------------------------------------------
-    def store_upload(self, data: bytes) -> tuple[str, str]:
-        """Content-addressed: equal uploads share one key, whose TTL each new use renews."""
+    def store_upload(self, data: bytes, owner: str) -> tuple[str, str]:
+        """Content-addressed per owner: one tenant's equal uploads share a key, whose TTL each
+        new use renews; another tenant's never do, so nothing about them is observable."""
         digest = hashlib.sha256(data).hexdigest()
-        key = self.keys.upload(digest)
+        key = self.keys.upload(owner, digest)
         self.redis.set(key, data, ex=self.settings.upload_ttl_s)
         return key, digest
 
@@ -66,18 +80,20 @@ class JobStore:
         earlier = self.redis.get(redis_key)
         return _text(earlier) if earlier is not None else None
 
-    def enqueue(self, payload: JobPayload, job_id: str) -> None:
+    def enqueue(self, payload: JobPayload, job_id: str, *, owner: str) -> None:
         settings = self.settings
         retry = Retry(max=settings.job_retries) if settings.job_retries else None
         self.queue.enqueue(
             TASK_PATH, payload.to_dict(), job_id=job_id, job_timeout=settings.job_timeout_s,
             result_ttl=settings.result_ttl_s, failure_ttl=settings.failure_ttl_s, retry=retry,
             meta={"model": payload.model, "media_type": payload.media_type,
-                  OPTIONS_META: payload.options.to_dict()},
+                  OPTIONS_META: payload.options.to_dict(), OWNER_META: owner},
         )
+        now = time.time()
         with self.redis.pipeline() as pipe:
-            pipe.zadd(self.keys.jobs_index, {job_id: time.time()})
-            pipe.zremrangebyrank(self.keys.jobs_index, 0, -settings.jobs_index_max - 1)
+            for index in (self.keys.jobs_index, self.keys.owner_jobs_index(owner)):
+                pipe.zadd(index, {job_id: now})
+                pipe.zremrangebyrank(index, 0, -settings.jobs_index_max - 1)
             pipe.execute()
         log.info("job queued", extra={"event": "job_queued", **job_fields(job_id, payload)})
 
@@ -96,11 +112,14 @@ class JobStore:
         active = job.get_status(refresh=False) in ("queued", "deferred", "scheduled", "started")
         return job_view(job, active and bool(self.redis.exists(self.keys.cancel(job.id))))
 
-    def list_views(self, status: str | None, offset: int, limit: int) -> tuple[list[JobView], bool]:
-        """Newest first; returns one page and whether more jobs follow it."""
+    def list_views(
+        self, status: str | None, offset: int, limit: int, owner: str | None
+    ) -> tuple[list[JobView], bool]:
+        """Newest first, of one owner (None: everyone's); one page and whether more follow."""
         self._sweep_abandoned()
+        index = self.keys.jobs_index if owner is None else self.keys.owner_jobs_index(owner)
         matched: list[JobView] = []
-        for job in self._jobs_newest_first():
+        for job in self._jobs_newest_first(index):
             view = self.view(job)
             if status is None or view.status == status:
                 matched.append(view)
@@ -108,17 +127,17 @@ class JobStore:
                     break
         return matched[offset:offset + limit], len(matched) > offset + limit
 
-    def _jobs_newest_first(self, chunk: int = 100) -> Iterator[Job]:
+    def _jobs_newest_first(self, index: str, chunk: int = 100) -> Iterator[Job]:
         start = 0
         while True:
-            raw = self.redis.zrevrange(self.keys.jobs_index, start, start + chunk - 1)
+            raw = self.redis.zrevrange(index, start, start + chunk - 1)
             ids = [_text(i) for i in raw]
             if not ids:
                 return
             jobs = Job.fetch_many(ids, connection=self.redis, serializer=JSONSerializer)
             expired = [job_id for job_id, job in zip(ids, jobs, strict=True) if job is None]
             if expired:  # results past their TTL leave the index too
-                self.redis.zrem(self.keys.jobs_index, *expired)
+                self.redis.zrem(index, *expired)
             yield from (job for job in jobs if job is not None)
             start += chunk - len(expired)
 

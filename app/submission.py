@@ -50,9 +50,9 @@ def choose_model(store: JobStore, form: CertifyForm, kind: MediaKind) -> ServedM
 
 def build_payload(
     store: JobStore, data: bytes, media_type: str, kind: MediaKind, model: str,
-    options: CertifyOptions,
+    options: CertifyOptions, *, owner: str,
 ) -> JobPayload:
-    key, digest = store.store_upload(data)
+    key, digest = store.store_upload(data, owner)
     return JobPayload(
         upload_key=key, upload_sha256=digest, upload_bytes=len(data), media_type=media_type,
         media_kind=kind, model=model, options=options,

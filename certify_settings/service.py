@@ -23,7 +23,12 @@ class ServiceSettings(BaseModel):
     )
     queue_name: str = Field(default="certify", min_length=1)
     api_keys: str = Field(
-        default="", description="Comma-separated API keys; when set, X-API-Key is required."
+        default="", description="Comma-separated API keys; when set, X-API-Key is required. Each "
+        "key is a tenant: it sees and cancels only the jobs it created."
+    )
+    admin_api_keys: str = Field(
+        default="", description="Comma-separated operator keys: valid keys that see and cancel "
+        "every tenant's jobs. Setting only these also turns keys on."
     )
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
     upload_ttl_s: int = Field(default=3600, ge=1, description="Lifetime of stored uploads.")
@@ -54,7 +59,12 @@ class ServiceSettings(BaseModel):
 
     @property
     def api_key_set(self) -> frozenset[str]:
-        return frozenset(split_list(self.api_keys))
+        """Every key the API accepts: tenants' and operators'."""
+        return frozenset(split_list(self.api_keys)) | self.admin_key_set
+
+    @property
+    def admin_key_set(self) -> frozenset[str]:
+        return frozenset(split_list(self.admin_api_keys))
 
     @property
     def redis_url_or_default(self) -> str:
