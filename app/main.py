@@ -12,6 +12,7 @@ from app.dashboard import router as dashboard_router
 from app.errors import install_error_handlers
 from app.job_input import router as job_input_router
 from app.metrics import install_metrics
+from app.openapi_schema import install_openapi
 from app.option_catalog import router as options_router
 from app.routes_jobs import router as jobs_router
 from app.routes_system import router as system_router
@@ -65,4 +66,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(options_router)
     app.include_router(dashboard_router)
     install_api_docs(app)
+    install_openapi(app)
     return app

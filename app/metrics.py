@@ -23,6 +23,7 @@ from rq.registry import StartedJobRegistry
 from rq.serializers import JSONSerializer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.errors import STANDARD_METHODS
 from app.store import JobStore
 
 log = logging.getLogger("app.requests")
@@ -30,7 +31,7 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 QUIET_ROUTES = frozenset({"/metrics", "/healthz", "/readyz"})  # probes: logged at DEBUG only
 # Every label takes values from a fixed set, so no request can create series: a made-up
 # method is "other", a path no route matches is "unmatched" (routes are templates).
-KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
+KNOWN_METHODS = frozenset(STANDARD_METHODS)
 KNOWN_STATUSES = frozenset(str(status.value) for status in HTTPStatus)
 
 
