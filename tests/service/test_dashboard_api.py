@@ -54,7 +54,7 @@ def test_options_describe_the_form_from_the_one_definition(client: httpx.Client)
     # The service's cap, which only the form knows, is the maximum the form enforces.
     n_field = CertifyForm.model_fields["n"]
     assert options["n"]["maximum"] == next(c.le for c in n_field.metadata if hasattr(c, "le"))
-    assert options["alpha"]["exclusive_minimum"] == 0 and options["alpha"]["exclusive_maximum"] == 1
+    assert options["alpha"]["minimum"] == 1e-12 and options["alpha"]["exclusive_maximum"] == 1
     assert options["sigma"]["default"] is None and options["sigma"]["kind"] == "number"
     assert options["resize"]["applies_when"] == {"option": "method", "value": "smooth-reduce"}
     assert options["resize"]["media"] == "image" and options["frames"]["media"] == "video"
