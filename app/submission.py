@@ -5,7 +5,7 @@ import secrets
 from app.errors import ApiError
 from app.form import CertifyForm
 from app.store import JobStore, ServedModel
-from certify_contract import CertifyOptions, InvalidOptionError, MediaKind
+from certify_contract import CertifyOptions, InvalidOptionError, MediaKind, check_geometry
 from certify_jobs.contract import JobPayload
 from certify_media.sniff import SNIFF_BYTES, media_kind, sniff_media_type
 
@@ -40,6 +40,10 @@ def choose_model(store: JobStore, form: CertifyForm, kind: MediaKind) -> ServedM
     options = form.options()
     try:
         options.check_media(kind)
+        # Geometry the worker would refuse is refused here, from the served model's manifest.
+        shape = model.info.manifest.get("input_shape")
+        if isinstance(shape, list) and all(isinstance(side, int) for side in shape):
+            check_geometry(options, kind, shape)
     except InvalidOptionError as exc:
         raise ApiError(422, exc.code, exc.detail) from None
     if options.sigma is None and model.sigma is None:
