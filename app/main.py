@@ -16,6 +16,7 @@ from app.openapi_schema import install_openapi
 from app.option_catalog import router as options_router
 from app.routes_jobs import router as jobs_router
 from app.routes_system import router as system_router
+from app.slow_clients import BodyDeadline
 from app.store import JobStore
 from certify_settings import Settings, load_settings
 
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     limit = settings.max_upload_bytes + FORM_OVERHEAD_BYTES
     app.add_middleware(BodySizeLimit, max_body_bytes=limit)
+    app.add_middleware(BodyDeadline, body_timeout_s=settings.request_body_timeout_s)
     install_metrics(app)  # outermost middleware: counts 413s and errors too
     app.include_router(jobs_router)
     app.include_router(job_input_router)

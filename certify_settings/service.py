@@ -31,6 +31,12 @@ class ServiceSettings(BaseModel):
         "every tenant's jobs. Setting only these also turns keys on."
     )
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+    request_header_timeout_s: float = Field(
+        default=10.0, gt=0, description="A request's headers must arrive within this time (else "
+        "408 and the connection closes): a slow client cannot hold a connection.")
+    request_body_timeout_s: float = Field(
+        default=120.0, gt=0, description="A request's whole body must arrive within this time "
+        "(else 408 `request_timeout`); 120 s lets 20 MB through at about 1.4 Mbit/s.")
     upload_ttl_s: int = Field(default=3600, ge=1, description="Lifetime of stored uploads.")
     result_ttl_s: int = Field(default=86_400, ge=1, description="Lifetime of finished jobs.")
     failure_ttl_s: int = Field(default=7 * 86_400, ge=1, description="Lifetime of crashed jobs.")
