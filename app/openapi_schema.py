@@ -3,6 +3,10 @@
 FastAPI declares its own `HTTPValidationError` for every 422, but the error
 handlers answer `{"error", "detail"}` (`ErrorBody`) for every error; here each
 422 points at `ErrorBody` and FastAPI's validation schemas leave the document.
+
+A form model holding an upload is declared url-encoded, with `null` allowed for
+optional fields; the API reads it as multipart, where an optional field is
+either sent with a value or left out. The form schemas say so here.
 """
 
 from typing import Any
@@ -29,13 +33,45 @@ def _error_body_for_422(document: dict[str, Any]) -> None:
         schemas.pop(name, None)
 
 
+def _multipart_forms(document: dict[str, Any]) -> None:
+    schemas = document.get("components", {}).get("schemas", {})
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            content = operation.get("requestBody", {}).get("content", {})
+            form = content.get("application/x-www-form-urlencoded")
+            if form is None:
+                continue
+            name = form["schema"].get("$ref", "").rsplit("/", 1)[-1]
+            properties = schemas.get(name, {}).get("properties", {})
+            if not any("contentMediaType" in field or field.get("format") == "binary"
+                       for field in properties.values()):
+                continue
+            content["multipart/form-data"] = content.pop("application/x-www-form-urlencoded")
+            for field in properties.values():
+                _without_null(field)
+
+
+def _without_null(field: dict[str, Any]) -> None:
+    """`anyOf: [X, null]` becomes X: a form field is a value or absent, never null."""
+    branches = field.get("anyOf")
+    if isinstance(branches, list):
+        kept = [branch for branch in branches if branch != {"type": "null"}]
+        if len(kept) == 1:
+            del field["anyOf"]
+            field.update(kept[0])
+    if field.get("default", 0) is None:
+        del field["default"]
+
+
 def install_openapi(app: FastAPI) -> None:
     """Call after every route is added: the document is built once, on first request."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            _error_body_for_422(generate())  # FastAPI's generator caches the document it returns
+            document = generate()  # FastAPI's generator caches the document it returns
+            _error_body_for_422(document)
+            _multipart_forms(document)
         assert app.openapi_schema is not None
         return app.openapi_schema
 

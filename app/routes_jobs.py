@@ -20,7 +20,9 @@ JOB_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, object]]:
-    described = {404: "Unknown job id.", 413: "Body over the upload limit.",
+    described = {400: "Malformed or cut-short multipart body.",
+                 404: "Unknown job id.", 408: "The body did not arrive in time.",
+                 413: "Body over the upload limit.",
                  415: "Not a supported image or video (sniffed from the bytes).",
                  422: "Invalid or unknown option, option combination, model or empty file."}
     own: dict[int | str, dict[str, object]] = {
@@ -52,7 +54,7 @@ def _existing(store: JobStore, job_id: str, caller: Caller) -> JobView:
 
 
 @router.post("/certify", status_code=status.HTTP_202_ACCEPTED, response_model=SubmitResponse,
-             responses=_errors(413, 415, 422), tags=["jobs"])
+             responses=_errors(400, 408, 413, 415, 422), tags=["jobs"])
 def submit(
     response: Response, store: StoreDep, settings: SettingsDep, principal: PrincipalDep,
     form: Annotated[CertifyForm, Form()],

@@ -128,7 +128,8 @@ class BodyDeadline:
     def _guarded(self, receive: Receive, closing: bytes | None) -> Receive:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.body_timeout_s
-        tail, complete, closed = b"", False, closing is None
+        # A body of no parts is the delimiter alone: as if a line break came before it.
+        tail, complete, closed = b"\r\n", False, closing is None
 
         async def guarded() -> Message:
             nonlocal tail, complete, closed
