@@ -69,6 +69,8 @@ def test_a_kept_alive_connection_gets_the_same_bound_for_its_next_request(strict
     with connect(strict_api) as conn:
         conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         first = conn.recv(65536)
+        while not first.endswith(b"}"):  # the JSON body may come in a second segment
+            first += conn.recv(65536)
         assert first.startswith(b"HTTP/1.1 200"), first
         answer, seconds = drip(conn, b"GET /healthz HTTP/1.1\r\nX-Slow: " + b"a" * 200)
     assert answer.startswith(b"HTTP/1.1 408"), answer
