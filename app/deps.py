@@ -20,12 +20,14 @@ api_key_header = APIKeyHeader(
 )
 
 
-def get_settings(request: Request) -> Settings:
+# Every dependency is `async def`: FastAPI would run a plain `def` in a worker thread,
+# a hop that costs more than these functions themselves.
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_store(request: Request) -> JobStore:
+async def get_store(request: Request) -> JobStore:
     store: JobStore = request.app.state.store
     return store
 
@@ -34,7 +36,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[JobStore, Depends(get_store)]
 
 
-def require_api_key(
+async def require_api_key(
     settings: SettingsDep, key: Annotated[str | None, Security(api_key_header)] = None
 ) -> str:
     """The caller's principal: a short hash of its key, or "anonymous" when keys are off."""
@@ -72,7 +74,7 @@ class Caller:
         return self.admin or owner == self.principal
 
 
-def current_caller(settings: SettingsDep, principal: PrincipalDep) -> Caller:
+async def current_caller(settings: SettingsDep, principal: PrincipalDep) -> Caller:
     return Caller(principal, principal in _admin_principals(settings.admin_key_set))
 
 

@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from redis import Redis
+from redis.asyncio import Redis as AsyncRedis
 
 from app.api_docs import install_api_docs
 from app.body_limit import BodySizeLimit
@@ -32,13 +33,19 @@ is a client of these same endpoints.
 """
 
 
+# Short timeouts: a request should fail fast with 503 while Redis is away;
+# the pool reconnects on its own when Redis comes back.
+REDIS_OPTIONS = {"socket_connect_timeout": 1.0, "socket_timeout": 5.0,
+                 "health_check_interval": 10, "retry_on_timeout": False}
+
+
 def connect_redis(settings: Settings) -> Redis:
-    # Short timeouts: a request should fail fast with 503 while Redis is away;
-    # the pool reconnects on its own when Redis comes back.
-    return Redis.from_url(
-        settings.redis_url_or_default, socket_connect_timeout=1.0, socket_timeout=5.0,
-        health_check_interval=10, retry_on_timeout=False,
-    )
+    return Redis.from_url(settings.redis_url_or_default, **REDIS_OPTIONS)
+
+
+def connect_async_redis(settings: Settings) -> AsyncRedis:
+    """For the hot read paths, which run on the event loop instead of a thread."""
+    return AsyncRedis.from_url(settings.redis_url_or_default, **REDIS_OPTIONS)  # type: ignore[arg-type]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -46,12 +53,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        redis = connect_redis(settings)
-        app.state.store = JobStore(redis, settings)
+        redis, async_redis = connect_redis(settings), connect_async_redis(settings)
+        app.state.store = JobStore(redis, settings, async_redis)
         try:
             yield
         finally:
             redis.close()
+            await async_redis.aclose()
 
     # /docs and /redoc are served from local assets (install_api_docs), never from a CDN.
     app = FastAPI(title="Certification service", version="0.1.0", description=DESCRIPTION,

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis import Redis
+from redis.asyncio import Redis as AsyncRedis
 from rq import Queue, Retry, worker_registration
 from rq.job import Job
 from rq.registry import StartedJobRegistry
@@ -30,6 +31,8 @@ from certify_jobs.json_logs import job_fields
 from certify_settings import Settings
 
 ABANDONED_SWEEP_S = 2.0
+# A worker that starts or stops is seen by submissions within this time.
+SERVED_MODELS_FRESH_S = 1.0
 log = logging.getLogger(__name__)
 
 
@@ -56,12 +59,14 @@ class ServedModel:
 class JobStore:
     """Everything the API reads from or writes to Redis."""
 
-    def __init__(self, redis: Redis, settings: Settings) -> None:
+    def __init__(self, redis: Redis, settings: Settings, async_redis: AsyncRedis) -> None:
         self.redis = redis
+        self.async_redis = async_redis
         self.settings = settings
         self.keys = ServiceKeys()
         self.queue = Queue(settings.queue_name, connection=redis, serializer=JSONSerializer)
         self._last_sweep = 0.0
+        self._served: tuple[float, dict[str, ServedModel]] | None = None
 
     # -- uploads and submission -------------------------------------------
     def store_upload(self, data: bytes, owner: str) -> tuple[str, str]:
@@ -181,6 +186,13 @@ class JobStore:
                 entry = by_name.setdefault(model["name"], {**model, "workers": 0})
                 entry["workers"] += 1
         return {name: ServedModel(ModelInfo(**entry)) for name, entry in sorted(by_name.items())}
+
+    def served_models_recently(self) -> dict[str, ServedModel]:
+        """`served_models`, at most SERVED_MODELS_FRESH_S old: a submission needs no SCAN."""
+        now = time.monotonic()
+        if self._served is None or now - self._served[0] > SERVED_MODELS_FRESH_S:
+            self._served = (now, self.served_models())
+        return self._served[1]
 
     def ping(self) -> None:
         self.redis.ping()

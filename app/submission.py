@@ -29,7 +29,7 @@ def choose_model(store: JobStore, form: CertifyForm, kind: MediaKind) -> ServedM
     if name is None:
         raise ApiError(422, "unknown_model", f"No default {kind} model is configured; "
                        "name one with the `model` field.")
-    served = store.served_models()
+    served = store.served_models_recently()
     if name not in served:
         raise ApiError(422, "unknown_model",
                        f"Model {name!r} is not served by a live worker; served: {sorted(served)}.")

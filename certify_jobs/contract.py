@@ -86,6 +86,10 @@ class ServiceKeys:
     def cancel(self, job_id: str) -> str:
         return f"{self.prefix}:cancel:{job_id}"
 
+    def job_view(self, job_id: str) -> str:
+        """An ended job's rendered view (owner, JSON body, ETag), read in one round trip."""
+        return f"{self.prefix}:view:{job_id}"
+
     def idempotency(self, principal: str, key: str) -> str:
         return f"{self.prefix}:idempotency:{principal}:{key}"
 

@@ -1,0 +1,75 @@
+"""One Redis round trip per poll of an ended job: its rendered view, kept beside the job.
+
+A job that has ended (succeeded, failed, canceled) never changes again, yet
+reading it the long way costs rq's job fetch, its result stream and a
+pydantic pass over the certificate. Its view is rendered once, stored as a
+hash (owner, JSON body, ETag) that expires with the job, and later polls read
+just that hash, on the event loop with the asyncio Redis client. Jobs still
+queued or running are rendered fresh each time (their progress moves); they
+carry `Retry-After`, and every view carries an ETag so that an unchanged one
+answers `304 Not Modified`.
+"""
+
+import hashlib
+from dataclasses import dataclass
+
+from fastapi import Response
+from redis import Redis
+from redis.asyncio import Redis as AsyncRedis
+
+from app.schemas import JobView
+from certify_jobs.contract import ServiceKeys
+
+ENDED = frozenset({"succeeded", "failed", "canceled"})
+POLL_AGAIN_S = "1"  # Retry-After while a job is queued or running
+FIELDS = ("owner", "body", "etag")
+KEYS = ServiceKeys()
+
+
+@dataclass(frozen=True)
+class RenderedView:
+    owner: str
+    body: bytes
+    etag: str
+    ended: bool
+
+    @classmethod
+    def render(cls, view: JobView, owner: str) -> "RenderedView":
+        body = view.model_dump_json().encode()
+        etag = '"' + hashlib.sha256(body).hexdigest()[:24] + '"'
+        return cls(owner, body, etag, view.status in ENDED)
+
+    def response(self, if_none_match: str | None) -> Response:
+        # private: a view belongs to one API key; no-cache: revalidate (ETag) on every poll.
+        headers = {"ETag": self.etag, "Cache-Control": "private, no-cache"}
+        if not self.ended:
+            headers["Retry-After"] = POLL_AGAIN_S
+        if if_none_match is not None and self.etag in _tags(if_none_match):
+            return Response(status_code=304, headers=headers)
+        return Response(self.body, media_type="application/json", headers=headers)
+
+
+def _tags(header: str) -> set[str]:
+    return {tag.strip().removeprefix("W/") for tag in header.split(",")}
+
+
+async def cached_view(redis: AsyncRedis, job_id: str) -> RenderedView | None:
+    owner, body, etag = await redis.hmget(KEYS.job_view(job_id), FIELDS)
+    if not (isinstance(owner, bytes) and isinstance(body, bytes) and isinstance(etag, bytes)):
+        return None
+    return RenderedView(owner.decode(), body, etag.decode(), ended=True)
+
+
+def remember(redis: Redis, job_id: str, job_key: str, rendered: RenderedView) -> None:
+    """Keep an ended job's view exactly as long as the job itself lives."""
+    if not rendered.ended:
+        return
+    ttl = redis.ttl(job_key)
+    if not isinstance(ttl, int) or ttl <= 0:  # -1: no expiry is set (never for our jobs)
+        return
+    key = KEYS.job_view(job_id)
+    with redis.pipeline() as pipe:
+        pipe.hset(key, mapping={"owner": rendered.owner, "body": rendered.body,
+                                "etag": rendered.etag})
+        pipe.expire(key, ttl)
+        pipe.execute()
