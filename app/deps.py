@@ -36,11 +36,9 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[JobStore, Depends(get_store)]
 
 
-async def require_api_key(
-    settings: SettingsDep, key: Annotated[str | None, Security(api_key_header)] = None
-) -> str:
+def _principal(settings: Settings, key: str | None) -> str:
     """The caller's principal: a short hash of its key, or "anonymous" when keys are off."""
-    allowed = settings.api_key_set
+    allowed = _key_sets(settings.api_keys, settings.admin_api_keys)[0]
     if not allowed:
         return ANONYMOUS
     if key is None:
@@ -56,8 +54,18 @@ def principal_of(key: str) -> str:
 
 
 @lru_cache(maxsize=8)
-def _admin_principals(admin_keys: frozenset[str]) -> frozenset[str]:
-    return frozenset(principal_of(key) for key in admin_keys)
+def _key_sets(api_keys: str, admin_keys: str) -> tuple[frozenset[str], frozenset[str]]:
+    """(every accepted key, the admins' principals), parsed once per settings."""
+    settings = Settings(api_keys=api_keys, admin_api_keys=admin_keys)
+    return settings.api_key_set, frozenset(principal_of(key) for key in settings.admin_key_set)
+
+
+# Each of these reads the settings from the app itself rather than through another
+# dependency: FastAPI's dependency solving is the largest cost of a cached poll.
+async def require_api_key(
+    request: Request, key: Annotated[str | None, Security(api_key_header)] = None
+) -> str:
+    return _principal(request.app.state.settings, key)
 
 
 PrincipalDep = Annotated[str, Depends(require_api_key)]
@@ -74,8 +82,13 @@ class Caller:
         return self.admin or owner == self.principal
 
 
-async def current_caller(settings: SettingsDep, principal: PrincipalDep) -> Caller:
-    return Caller(principal, principal in _admin_principals(settings.admin_key_set))
+async def current_caller(
+    request: Request, key: Annotated[str | None, Security(api_key_header)] = None
+) -> Caller:
+    settings: Settings = request.app.state.settings
+    principal = _principal(settings, key)
+    admins = _key_sets(settings.api_keys, settings.admin_api_keys)[1]
+    return Caller(principal, principal in admins)
 
 
 CallerDep = Annotated[Caller, Depends(current_caller)]

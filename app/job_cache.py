@@ -4,13 +4,18 @@ A job that has ended (succeeded, failed, canceled) never changes again, yet
 reading it the long way costs rq's job fetch, its result stream and a
 pydantic pass over the certificate. Its view is rendered once, stored as a
 hash (owner, JSON body, ETag) that expires with the job, and later polls read
-just that hash, on the event loop with the asyncio Redis client. Jobs still
+just that hash, on the event loop with the asyncio Redis client. Each API
+process also keeps the most recently read ended views in memory until their
+job expires, so a client polling an ended job costs no Redis trip at all. Jobs still
 queued or running are rendered fresh each time (their progress moves); they
 carry `Retry-After`, and every view carries an ETag so that an unchanged one
 answers `304 Not Modified`.
 """
 
 import hashlib
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from fastapi import Response
@@ -53,23 +58,49 @@ def _tags(header: str) -> set[str]:
     return {tag.strip().removeprefix("W/") for tag in header.split(",")}
 
 
-async def cached_view(redis: AsyncRedis, job_id: str) -> RenderedView | None:
-    owner, body, etag = await redis.hmget(KEYS.job_view(job_id), FIELDS)
-    if not (isinstance(owner, bytes) and isinstance(body, bytes) and isinstance(etag, bytes)):
-        return None
-    return RenderedView(owner.decode(), body, etag.decode(), ended=True)
+class EndedViews:
+    """Ended jobs' views: in this process (the most recent `capacity`), else in Redis."""
 
+    def __init__(self, capacity: int = 4096) -> None:
+        self.capacity = capacity
+        self._local: OrderedDict[str, tuple[float, RenderedView]] = OrderedDict()
+        self._lock = threading.Lock()  # `remember` runs in worker threads, `get` on the loop
 
-def remember(redis: Redis, job_id: str, job_key: str, rendered: RenderedView) -> None:
-    """Keep an ended job's view exactly as long as the job itself lives."""
-    if not rendered.ended:
-        return
-    ttl = redis.ttl(job_key)
-    if not isinstance(ttl, int) or ttl <= 0:  # -1: no expiry is set (never for our jobs)
-        return
-    key = KEYS.job_view(job_id)
-    with redis.pipeline() as pipe:
-        pipe.hset(key, mapping={"owner": rendered.owner, "body": rendered.body,
-                                "etag": rendered.etag})
-        pipe.expire(key, ttl)
-        pipe.execute()
+    async def get(self, redis: AsyncRedis, job_id: str) -> RenderedView | None:
+        local = self._local.get(job_id)
+        if local is not None and local[0] > time.monotonic():
+            return local[1]
+        # One round trip: the view and how long it has left (the job's own lifetime).
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.hmget(KEYS.job_view(job_id), FIELDS)
+            pipe.pttl(KEYS.job_view(job_id))
+            (owner, body, etag), ttl_ms = await pipe.execute()
+        if not (isinstance(owner, bytes) and isinstance(body, bytes) and isinstance(etag, bytes)):
+            return None
+        rendered = RenderedView(owner.decode(), body, etag.decode(), ended=True)
+        self._keep(job_id, rendered, ttl_ms / 1000)
+        return rendered
+
+    def remember(self, redis: Redis, job_id: str, job_key: str, rendered: RenderedView) -> None:
+        """Keep an ended job's view exactly as long as the job itself lives."""
+        if not rendered.ended:
+            return
+        ttl = redis.ttl(job_key)
+        if not isinstance(ttl, int) or ttl <= 0:  # -1: no expiry is set (never for our jobs)
+            return
+        key = KEYS.job_view(job_id)
+        with redis.pipeline() as pipe:
+            pipe.hset(key, mapping={"owner": rendered.owner, "body": rendered.body,
+                                    "etag": rendered.etag})
+            pipe.expire(key, ttl)
+            pipe.execute()
+        self._keep(job_id, rendered, ttl)
+
+    def _keep(self, job_id: str, rendered: RenderedView, ttl_s: float) -> None:
+        if ttl_s <= 0:
+            return
+        with self._lock:
+            self._local[job_id] = (time.monotonic() + ttl_s, rendered)
+            self._local.move_to_end(job_id)
+            while len(self._local) > self.capacity:
+                self._local.popitem(last=False)

@@ -16,6 +16,7 @@ from rq.job import Job
 from rq.registry import StartedJobRegistry
 from rq.serializers import JSONSerializer
 
+from app.job_cache import EndedViews
 from app.job_views import job_view
 from app.schemas import JobView, ModelInfo
 from certify_jobs.contract import (
@@ -67,6 +68,7 @@ class JobStore:
         self.queue = Queue(settings.queue_name, connection=redis, serializer=JSONSerializer)
         self._last_sweep = 0.0
         self._served: tuple[float, dict[str, ServedModel]] | None = None
+        self.ended_views = EndedViews()
 
     # -- uploads and submission -------------------------------------------
     def store_upload(self, data: bytes, owner: str) -> tuple[str, str]:
