@@ -27,7 +27,7 @@ from certify_jobs.contract import ServiceKeys
 
 ENDED = frozenset({"succeeded", "failed", "canceled"})
 POLL_AGAIN_S = "1"  # Retry-After while a job is queued or running
-FIELDS = ("owner", "body", "etag")
+FIELDS = ("owner", "body", "etag", "status")
 KEYS = ServiceKeys()
 
 
@@ -36,13 +36,17 @@ class RenderedView:
     owner: str
     body: bytes
     etag: str
-    ended: bool
+    status: str
+
+    @property
+    def ended(self) -> bool:
+        return self.status in ENDED
 
     @classmethod
     def render(cls, view: JobView, owner: str) -> "RenderedView":
         body = view.model_dump_json().encode()
         etag = '"' + hashlib.sha256(body).hexdigest()[:24] + '"'
-        return cls(owner, body, etag, view.status in ENDED)
+        return cls(owner, body, etag, view.status)
 
     def response(self, if_none_match: str | None) -> Response:
         # private: a view belongs to one API key; no-cache: revalidate (ETag) on every poll.
@@ -67,17 +71,41 @@ class EndedViews:
         self._lock = threading.Lock()  # `remember` runs in worker threads, `get` on the loop
 
     async def get(self, redis: AsyncRedis, job_id: str) -> RenderedView | None:
-        local = self._local.get(job_id)
-        if local is not None and local[0] > time.monotonic():
-            return local[1]
+        local = self._fresh(job_id)
+        if local is not None:
+            return local
         # One round trip: the view and how long it has left (the job's own lifetime).
         async with redis.pipeline(transaction=False) as pipe:
             pipe.hmget(KEYS.job_view(job_id), FIELDS)
             pipe.pttl(KEYS.job_view(job_id))
-            (owner, body, etag), ttl_ms = await pipe.execute()
-        if not (isinstance(owner, bytes) and isinstance(body, bytes) and isinstance(etag, bytes)):
+            fields, ttl_ms = await pipe.execute()
+        return self._read(job_id, fields, ttl_ms)
+
+    def get_many(self, redis: Redis, job_ids: list[str]) -> dict[str, RenderedView]:
+        """The ended views among `job_ids`, in one round trip for those not in memory."""
+        found = {job_id: view for job_id in job_ids if (view := self._fresh(job_id)) is not None}
+        missing = [job_id for job_id in job_ids if job_id not in found]
+        if missing:
+            with redis.pipeline(transaction=False) as pipe:
+                for job_id in missing:
+                    pipe.hmget(KEYS.job_view(job_id), FIELDS)
+                    pipe.pttl(KEYS.job_view(job_id))
+                answers = pipe.execute()
+            for i, job_id in enumerate(missing):
+                view = self._read(job_id, answers[2 * i], answers[2 * i + 1])
+                if view is not None:
+                    found[job_id] = view
+        return found
+
+    def _fresh(self, job_id: str) -> RenderedView | None:
+        local = self._local.get(job_id)
+        return local[1] if local is not None and local[0] > time.monotonic() else None
+
+    def _read(self, job_id: str, fields: list[object], ttl_ms: object) -> RenderedView | None:
+        if not all(isinstance(field, bytes) for field in fields) or not isinstance(ttl_ms, int):
             return None
-        rendered = RenderedView(owner.decode(), body, etag.decode(), ended=True)
+        owner, body, etag, status = fields
+        rendered = RenderedView(owner.decode(), body, etag.decode(), status.decode())  # type: ignore[attr-defined,arg-type]
         self._keep(job_id, rendered, ttl_ms / 1000)
         return rendered
 
@@ -91,7 +119,7 @@ class EndedViews:
         key = KEYS.job_view(job_id)
         with redis.pipeline() as pipe:
             pipe.hset(key, mapping={"owner": rendered.owner, "body": rendered.body,
-                                    "etag": rendered.etag})
+                                    "etag": rendered.etag, "status": rendered.status})
             pipe.expire(key, ttl)
             pipe.execute()
         self._keep(job_id, rendered, ttl)

@@ -16,7 +16,7 @@ from rq.job import Job
 from rq.registry import StartedJobRegistry
 from rq.serializers import JSONSerializer
 
-from app.job_cache import EndedViews
+from app.job_cache import EndedViews, RenderedView
 from app.job_views import job_view
 from app.schemas import JobView, ModelInfo
 from certify_jobs.contract import (
@@ -119,33 +119,43 @@ class JobStore:
         active = job.get_status(refresh=False) in ("queued", "deferred", "scheduled", "started")
         return job_view(job, active and bool(self.redis.exists(self.keys.cancel(job.id))))
 
-    def list_views(
+    def list_rendered(
         self, status: str | None, offset: int, limit: int, owner: str | None
-    ) -> tuple[list[JobView], bool]:
-        """Newest first, of one owner (None: everyone's); one page and whether more follow."""
+    ) -> tuple[list[bytes], bool]:
+        """Newest first, of one owner (None: everyone's): one page of rendered views (JSON)
+        and whether more follow. Ended jobs come from their stored views."""
         self._sweep_abandoned()
         index = self.keys.jobs_index if owner is None else self.keys.owner_jobs_index(owner)
-        matched: list[JobView] = []
-        for job in self._jobs_newest_first(index):
-            view = self.view(job)
-            if status is None or view.status == status:
-                matched.append(view)
+        matched: list[bytes] = []
+        for rendered in self._rendered_newest_first(index):
+            if status is None or rendered.status == status:
+                matched.append(rendered.body)
                 if len(matched) > offset + limit:
                     break
         return matched[offset:offset + limit], len(matched) > offset + limit
 
-    def _jobs_newest_first(self, index: str, chunk: int = 100) -> Iterator[Job]:
+    def _rendered_newest_first(self, index: str, chunk: int = 100) -> Iterator[RenderedView]:
         start = 0
         while True:
-            raw = self.redis.zrevrange(index, start, start + chunk - 1)
-            ids = [_text(i) for i in raw]
+            ids = [_text(i) for i in self.redis.zrevrange(index, start, start + chunk - 1)]
             if not ids:
                 return
-            jobs = Job.fetch_many(ids, connection=self.redis, serializer=JSONSerializer)
-            expired = [job_id for job_id, job in zip(ids, jobs, strict=True) if job is None]
+            known = self.ended_views.get_many(self.redis, ids)
+            missing = [job_id for job_id in ids if job_id not in known]
+            jobs = Job.fetch_many(missing, connection=self.redis, serializer=JSONSerializer) \
+                if missing else []
+            fetched = dict(zip(missing, jobs, strict=True))
+            expired = [job_id for job_id, job in fetched.items() if job is None]
             if expired:  # results past their TTL leave the index too
                 self.redis.zrem(index, *expired)
-            yield from (job for job in jobs if job is not None)
+            for job_id in ids:
+                job = fetched.get(job_id)
+                if job_id in known:
+                    yield known[job_id]
+                elif job is not None:
+                    rendered = RenderedView.render(self.view(job), owner_of(job))
+                    self.ended_views.remember(self.redis, job_id, job.key, rendered)
+                    yield rendered
             start += chunk - len(expired)
 
     def _sweep_abandoned(self) -> None:
