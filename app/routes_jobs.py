@@ -85,7 +85,7 @@ def submit(
     try:
         payload = build_payload(store, data, media_type, kind, model.info.name, form.options(),
                                 owner=principal)
-        store.enqueue(payload, job_id, owner=principal)
+        store.enqueue(payload, job_id, owner=principal, upload=data)
     except Exception:
         # The key must not point at a job that was never queued: let the retry create it.
         if idempotency_key is not None:

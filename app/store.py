@@ -71,11 +71,15 @@ class JobStore:
         self.ended_views = EndedViews()
 
     # -- uploads and submission -------------------------------------------
-    def store_upload(self, data: bytes, owner: str) -> tuple[str, str]:
-        """Content-addressed per owner: one tenant's equal uploads share a key, whose TTL each
-        new use renews; another tenant's never do, so nothing about them is observable."""
+    def upload_key(self, data: bytes, owner: str) -> tuple[str, str]:
+        """(key, sha256) of an upload: content-addressed per owner. One tenant's equal uploads
+        share a key, whose TTL each new use renews; another tenant's never do, so nothing
+        about them (existence, lifetime) is observable."""
         digest = hashlib.sha256(data).hexdigest()
-        key = self.keys.upload(owner, digest)
+        return self.keys.upload(owner, digest), digest
+
+    def store_upload(self, data: bytes, owner: str) -> tuple[str, str]:
+        key, digest = self.upload_key(data, owner)
         self.redis.set(key, data, ex=self.settings.upload_ttl_s)
         return key, digest
 
@@ -87,17 +91,25 @@ class JobStore:
         earlier = self.redis.get(redis_key)
         return _text(earlier) if earlier is not None else None
 
-    def enqueue(self, payload: JobPayload, job_id: str, *, owner: str) -> None:
+    def enqueue(
+        self, payload: JobPayload, job_id: str, *, owner: str, upload: bytes | None = None
+    ) -> None:
+        """Queue the job, with its upload (unless stored already) and its list entries, in
+        one transaction: one round trip, and no job is ever queued without its upload."""
         settings = self.settings
         retry = Retry(max=settings.job_retries) if settings.job_retries else None
-        self.queue.enqueue(
-            TASK_PATH, payload.to_dict(), job_id=job_id, job_timeout=settings.job_timeout_s,
-            result_ttl=settings.result_ttl_s, failure_ttl=settings.failure_ttl_s, retry=retry,
-            meta={"model": payload.model, "media_type": payload.media_type,
-                  OPTIONS_META: payload.options.to_dict(), OWNER_META: owner},
-        )
         now = time.time()
         with self.redis.pipeline() as pipe:
+            # rq opens the transaction (MULTI) itself, so its commands come first.
+            self.queue.enqueue(
+                TASK_PATH, payload.to_dict(), job_id=job_id, job_timeout=settings.job_timeout_s,
+                result_ttl=settings.result_ttl_s, failure_ttl=settings.failure_ttl_s,
+                retry=retry, pipeline=pipe,
+                meta={"model": payload.model, "media_type": payload.media_type,
+                      OPTIONS_META: payload.options.to_dict(), OWNER_META: owner},
+            )
+            if upload is not None:
+                pipe.set(payload.upload_key, upload, ex=settings.upload_ttl_s)
             for index in (self.keys.jobs_index, self.keys.owner_jobs_index(owner)):
                 pipe.zadd(index, {job_id: now})
                 pipe.zremrangebyrank(index, 0, -settings.jobs_index_max - 1)

@@ -56,7 +56,7 @@ def build_payload(
     store: JobStore, data: bytes, media_type: str, kind: MediaKind, model: str,
     options: CertifyOptions, *, owner: str,
 ) -> JobPayload:
-    key, digest = store.store_upload(data, owner)
+    key, digest = store.upload_key(data, owner)  # written with the job (`JobStore.enqueue`)
     return JobPayload(
         upload_key=key, upload_sha256=digest, upload_bytes=len(data), media_type=media_type,
         media_kind=kind, model=model, options=options,
