@@ -14,9 +14,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m app")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="API processes (default: CERTIFY_API_WORKERS, 1)")
     args = parser.parse_args()
     settings = load_settings()
+    args.workers = args.workers or settings.api_workers
     # One process serves the app built from these settings; several import the
     # factory, and each reads the settings once for itself.
     target = create_app(settings) if args.workers == 1 else "app.main:create_app"

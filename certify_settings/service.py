@@ -31,6 +31,9 @@ class ServiceSettings(BaseModel):
         "every tenant's jobs. Setting only these also turns keys on."
     )
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+    api_workers: int = Field(
+        default=1, ge=1, le=64, description="API processes (uvicorn workers) when `--workers` "
+        "is not given; each keeps its own /metrics counters.")
     request_header_timeout_s: float = Field(
         default=10.0, gt=0, description="A request's headers must arrive within this time (else "
         "408 and the connection closes): a slow client cannot hold a connection.")
