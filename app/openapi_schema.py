@@ -13,6 +13,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from app.form import CertifyForm
+
 ERROR_BODY_REF = {"$ref": "#/components/schemas/ErrorBody"}
 FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
 VALIDATION_DESCRIPTION = "Invalid request: a parameter, header or form field is missing or wrong."
@@ -51,6 +53,14 @@ def _multipart_forms(document: dict[str, Any]) -> None:
                 _without_null(field)
 
 
+def _add_form_schema(document: dict[str, Any]) -> None:
+    """`POST /certify` parses its form itself; its schema is added here, forms' rules applied."""
+    form = CertifyForm.model_json_schema(ref_template="#/components/schemas/{model}")
+    for field in form["properties"].values():
+        _without_null(field)
+    document.setdefault("components", {}).setdefault("schemas", {})["CertifyForm"] = form
+
+
 def _without_null(field: dict[str, Any]) -> None:
     """`anyOf: [X, null]` becomes X: a form field is a value or absent, never null."""
     branches = field.get("anyOf")
@@ -71,6 +81,7 @@ def install_openapi(app: FastAPI) -> None:
         if app.openapi_schema is None:
             document = generate()  # FastAPI's generator caches the document it returns
             _error_body_for_422(document)
+            _add_form_schema(document)
             _multipart_forms(document)
         assert app.openapi_schema is not None
         return app.openapi_schema
