@@ -85,10 +85,19 @@ class Caller:
 async def current_caller(
     request: Request, key: Annotated[str | None, Security(api_key_header)] = None
 ) -> Caller:
-    settings: Settings = request.app.state.settings
+    return caller_of(request.app.state.settings, key)
+
+
+def caller_of(settings: Settings, key: str | None) -> Caller:
+    """The caller of a key (for a route that reads X-API-Key itself: `API_KEY_SECURITY`)."""
     principal = _principal(settings, key)
     admins = _key_sets(settings.api_keys, settings.admin_api_keys)[1]
     return Caller(principal, principal in admins)
+
+
+# What `Security(api_key_header)` puts in the document, for a route that reads the header
+# itself (the poll route: no dependency to solve at all).
+API_KEY_SECURITY: list[dict[str, list[str]]] = [{api_key_header.scheme_name: []}]
 
 
 CallerDep = Annotated[Caller, Depends(current_caller)]
