@@ -12,8 +12,10 @@ from app.form import CertifyForm
 from app.schemas import JobList, JobView, SubmitResponse
 from app.store import JobStore
 from app.submission import build_payload, choose_model, sniff_upload
+from app.webhook_guard import checked_callback
 from certify_contract import ErrorBody
 from certify_jobs.contract import JobStatus
+from certify_jobs.endings import CALLBACK_META, announce_job_end
 
 router = APIRouter()
 JOB_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -62,6 +64,7 @@ def submit(
                        f"The file exceeds {settings.max_upload_bytes} bytes.")
     media_type, kind = sniff_upload(data)
     model = choose_model(store, form, kind)
+    callback = checked_callback(settings, form.callback_url)
     job_id = store.new_job_id()
     if idempotency_key is not None:
         earlier = store.claim_idempotency(principal, idempotency_key, job_id)
@@ -69,7 +72,8 @@ def submit(
             return _accepted(response, earlier, _existing(store, earlier).status)
     try:
         payload = build_payload(store, data, media_type, kind, model.info.name, form.options())
-        store.enqueue(payload, job_id)
+        store.enqueue(payload, job_id, owner=principal,
+                      meta={CALLBACK_META: callback} if callback else None)
     except Exception:
         # The key must not point at a job that was never queued: let the retry create it.
         if idempotency_key is not None:
@@ -93,6 +97,8 @@ def cancel_job(job_id: str, store: StoreDep, _: PrincipalDep) -> JobView:
         job = store.fetch(job_id)
         if job is not None:
             store.cancel(job)
+            # A job canceled before any worker took it ends here: its webhook and batch learn it now.
+            announce_job_end(store.redis, store.settings, job)
             view = store.view(job)
     return view
 

@@ -5,7 +5,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +19,7 @@ from app.job_views import job_view
 from app.schemas import JobView, ModelInfo
 from certify_jobs.contract import OPTIONS_META, TASK_PATH, JobPayload, ServiceKeys
 from certify_jobs.crashes import record_crash
+from certify_jobs.endings import OWNER_META
 from certify_jobs.json_logs import job_fields
 from certify_settings import Settings
 
@@ -66,14 +67,16 @@ class JobStore:
         earlier = self.redis.get(redis_key)
         return _text(earlier) if earlier is not None else None
 
-    def enqueue(self, payload: JobPayload, job_id: str) -> None:
+    def enqueue(self, payload: JobPayload, job_id: str, owner: str = "anonymous",
+                meta: Mapping[str, object] | None = None) -> None:
+        """`meta` adds job meta (a batch, a callback URL) that the worker reads when it ends."""
         settings = self.settings
         retry = Retry(max=settings.job_retries) if settings.job_retries else None
         self.queue.enqueue(
             TASK_PATH, payload.to_dict(), job_id=job_id, job_timeout=settings.job_timeout_s,
             result_ttl=settings.result_ttl_s, failure_ttl=settings.failure_ttl_s, retry=retry,
             meta={"model": payload.model, "media_type": payload.media_type,
-                  OPTIONS_META: payload.options.to_dict()},
+                  OPTIONS_META: payload.options.to_dict(), OWNER_META: owner, **(meta or {})},
         )
         with self.redis.pipeline() as pipe:
             pipe.zadd(self.keys.jobs_index, {job_id: time.time()})

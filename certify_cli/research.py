@@ -14,9 +14,10 @@ from typing import Any
 
 from certify_cli.errors import CommandError
 from certify_cli.options import add_certify_options, options_from_args
+from certify_contract.evaluation import STANDARD_RADII
 from certify_settings import Settings
 
-DEFAULT_RADII = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
+DEFAULT_RADII = STANDARD_RADII
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

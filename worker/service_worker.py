@@ -18,6 +18,7 @@ from rq.worker import WorkerStatus
 
 from certify_jobs.contract import ALLOWED_TASKS, TaskNotAllowed
 from certify_jobs.crashes import record_crash
+from certify_jobs.endings import announce_job_end
 from worker.runtime import WorkerRuntime
 
 
@@ -71,7 +72,15 @@ class CertifyWorker(SimpleWorker):
         finally:
             stop.set()
             beats.join()
+        self._announce_end(job)
         self.set_state(WorkerStatus.IDLE)
+
+    def _announce_end(self, job: Job) -> None:
+        # After perform_job, so the result is in Redis when its batch or webhook reads it.
+        try:
+            announce_job_end(self.connection, self.runtime.settings, job)
+        except Exception:  # a lost announcement must not stop the worker; GET /batches re-checks
+            self.log.warning("Announcing the end of job %s failed", job.id, exc_info=True)
 
     def _beat_while_running(self, job: Job, execution: Execution, stop: threading.Event) -> None:
         interval = max(self.runtime.settings.heartbeat_ttl_s / 4, 0.5)
