@@ -15,6 +15,7 @@ import posixpath
 import tarfile
 import zipfile
 from dataclasses import dataclass
+from typing import IO
 
 from app.errors import ApiError
 from certify_settings import Settings
@@ -80,8 +81,8 @@ class _Budget:
         if self.bytes > self.limits.max_total_bytes:
             raise _refuse(f"The archive unpacks to more than {self.limits.max_total_bytes} bytes.")
 
-    def read(self, name: str, handle: io.BufferedIOBase | io.RawIOBase | object) -> bytes:
-        data: bytes = handle.read(self.limits.max_file_bytes + 1)  # type: ignore[attr-defined]
+    def read(self, name: str, handle: IO[bytes]) -> bytes:
+        data = handle.read(self.limits.max_file_bytes + 1)
         if len(data) > self.limits.max_file_bytes:  # the archive understated the member's size
             raise ApiError(413, "payload_too_large",
                            f"Member {name!r} exceeds {self.limits.max_file_bytes} bytes.")

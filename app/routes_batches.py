@@ -13,8 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Header, Query, Response, status
 from fastapi.responses import PlainTextResponse
 
-from app.batch_intake import BatchFilesForm, BatchForm, enqueue_files, parse_labels, read_files, \
-    sniffed
+from app.batch_intake import BatchFilesForm, BatchForm, enqueue_files, parse_labels, read_files, sniffed
 from app.batch_schemas import BatchItem, BatchItemPage, BatchList, BatchView
 from app.batch_views import batch_view, results_tsv
 from app.batches import BatchRecord, BatchStore

@@ -99,7 +99,7 @@ def check_batch_end(redis: Redis, settings: Settings, batch_id: str) -> bool:
     """True when the batch is closed (or canceled) and every job ended; queues its webhook."""
     keys = BatchKeys(batch_id)
     state, total, callback = redis.hmget(keys.record, ["state", "total", "callback_url"])
-    if state is None or state.decode() == "open":
+    if state is None or state in (b"open", "open"):
         return False
     if redis.scard(keys.ended) < int(total or 0):
         return False

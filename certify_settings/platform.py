@@ -29,13 +29,13 @@ class PlatformSettings(BaseModel):
                                      description="Connect and read timeout of one delivery.")
     webhook_retries: int = Field(default=8, ge=0, le=20,
                                  description="Retries of a failed delivery.")
-    webhook_backoff_s: float = Field(
-        default=1.0, gt=0, description="Delay before the first retry; each next one doubles.")
+    webhook_backoff_s: int = Field(
+        default=1, ge=1, description="Seconds before the first retry; each next delay doubles.")
 
     @property
     def webhook_host_patterns(self) -> tuple[str, ...]:
         return tuple(host.lower() for host in split_list(self.webhook_allowed_hosts))
 
     @property
-    def webhook_retry_intervals(self) -> list[float]:
+    def webhook_retry_intervals(self) -> list[int]:
         return [self.webhook_backoff_s * 2**attempt for attempt in range(self.webhook_retries)]
