@@ -21,7 +21,7 @@ from redis import Redis
 from certify_cli.evaluate_service import png_bytes
 from certify_contract.evaluation import STANDARD_RADII, EvalRow, summarize
 from certify_core.datasets import FASHION_MNIST_DIR, LabeledDataset, load_dataset
-from tests.service.platform_fixture import KEY_B, Platform, running_platform
+from tests.service.platform_fixture import KEY_B, Platform
 
 pytestmark = [
     pytest.mark.integration,
@@ -29,11 +29,6 @@ pytestmark = [
                        reason="apt-get install -y dataset-fashion-mnist"),
 ]
 SMALL = {"n0": "10", "n": "100", "batch_size": "100"}
-
-
-@pytest.fixture(scope="module")
-def platform(redis_base: str, model_dir: Path, logs: Path) -> Iterator[Platform]:
-    yield from running_platform(redis_base, 5, model_dir, logs)
 
 
 @pytest.fixture(scope="module")
