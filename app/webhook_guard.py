@@ -62,16 +62,14 @@ def address_refusal(address: IPAddress, allow_private: bool) -> str | None:
     """Why `address` may not receive a webhook, or None when it may."""
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return address_refusal(address.ipv4_mapped, allow_private)
+    if address.is_loopback:  # before `reserved`: IPv6 ::1 lies in the reserved ::/8
+        return None if allow_private else f"{address} is a loopback address"
     never = [("link-local", address.is_link_local), ("multicast", address.is_multicast),
              ("unspecified", address.is_unspecified), ("reserved", address.is_reserved)]
     for name, hit in never:
         if hit:
             return f"{address} is a {name} address"
-    if allow_private:
-        return None
-    if address.is_loopback:
-        return f"{address} is a loopback address"
-    if address.is_private or not address.is_global:
+    if not allow_private and (address.is_private or not address.is_global):
         return f"{address} is a private or non-public address"
     return None
 
