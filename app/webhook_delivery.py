@@ -11,6 +11,7 @@ refuses is not retried. Each attempt is recorded on the job (or batch).
 
 import contextvars
 import json
+import logging
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +37,9 @@ from certify_contract.webhooks import (
 )
 from certify_jobs.endings import CALLBACK_META, WEBHOOK_META, BatchKeys
 from certify_settings import Settings
+
+
+log = logging.getLogger(__name__)
 
 
 class DeliveryFailed(Exception):
@@ -91,6 +95,7 @@ def _attempt(context: DeliveryContext, event: str, url: str, body: bytes, delive
                       settings.webhook_timeout_s, context.resolver)
     except WebhookRefused as exc:
         save({**record, "state": "refused", "last_error": str(exc)})
+        log.warning("webhook refused delivery_id=%s event=%s: %s", delivery_id, event, exc)
         return "refused"
     except httpx.HTTPError as exc:
         record["last_error"] = f"{type(exc).__name__}: {exc}"[:300]
@@ -98,11 +103,15 @@ def _attempt(context: DeliveryContext, event: str, url: str, body: bytes, delive
         record["last_status"] = answer.status_code
         if 200 <= answer.status_code < 300:
             save({**record, "state": "delivered", "delivered_at": _now()})
+            log.info("webhook delivered delivery_id=%s event=%s attempts=%d", delivery_id, event,
+                     record["attempts"])
             return "delivered"
         record["last_error"] = f"HTTP {answer.status_code}"
     this_job = get_current_job()
     final = this_job is None or not this_job.retries_left
     save({**record, "state": "failed" if final else "pending"})
+    log.warning("webhook attempt failed delivery_id=%s event=%s attempts=%d final=%s: %s",
+                delivery_id, event, record["attempts"], final, record["last_error"])
     raise DeliveryFailed(f"Delivery {delivery_id} to {url} failed: {record['last_error']}")
 
 

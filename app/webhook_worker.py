@@ -2,8 +2,10 @@
 
 It serves only the webhook queue, runs only the two delivery tasks, loads no
 model and never imports torch, so deliveries never wait behind a long
-certification. Its rq scheduler (a small forked process; safe here, no CUDA)
-re-queues failed deliveries at the retry intervals.
+certification. Failed deliveries wait in rq's scheduled registry until their
+retry interval has passed; this worker moves the due ones back to the queue
+every second, in its own process (rq's scheduler would fork a second process
+that outlives a Redis shutdown noisily).
 """
 
 import argparse
@@ -13,6 +15,7 @@ from typing import Any
 from redis import Redis
 from rq import Queue, SimpleWorker
 from rq.job import Job
+from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
 
 from app.webhook_delivery import DELIVERY_CONTEXT, DeliveryContext
@@ -30,17 +33,35 @@ class DeliveryJob(Job):
         return super().func
 
 
+class DeliveryWorker(SimpleWorker):
+    @property
+    def dequeue_timeout(self) -> int:
+        return 1  # wake every second to move due retries, even when the queue is idle
+
+    def run_maintenance_tasks(self) -> None:
+        super().run_maintenance_tasks()
+        # The lock keeps two delivery workers from enqueuing one retry twice.
+        scheduler = RQScheduler(self.queues, connection=self.connection,
+                                serializer=JSONSerializer, name=f"{self.name}-retries")
+        if scheduler.acquire_locks():
+            try:
+                scheduler.enqueue_scheduled_jobs()
+            finally:
+                scheduler.release_locks()
+
+
 def run_delivery_worker(settings: Settings, name: str | None = None, burst: bool = False) -> bool:
     redis = Redis.from_url(settings.redis_url_or_default)
     DELIVERY_CONTEXT.set(DeliveryContext(settings, redis))
     queue = Queue(settings.webhook_queue, connection=redis, serializer=JSONSerializer,
                   job_class=DeliveryJob)
-    worker = SimpleWorker([queue], connection=redis, serializer=JSONSerializer, name=name,
-                          job_class=DeliveryJob, worker_ttl=settings.worker_ttl_s,
-                          maintenance_interval=settings.maintenance_interval_s)
+    worker = DeliveryWorker([queue], connection=redis, serializer=JSONSerializer, name=name,
+                            job_class=DeliveryJob, worker_ttl=settings.worker_ttl_s,
+                            maintenance_interval=1)
     logging.getLogger(__name__).info("Webhook delivery worker %s on queue %s", worker.name,
                                      settings.webhook_queue)
-    return bool(worker.work(burst=burst, logging_level="INFO", with_scheduler=True))
+    # rq's own lines would report the per-second maintenance; deliveries log their own.
+    return bool(worker.work(burst=burst, logging_level="WARNING", with_scheduler=False))
 
 
 def main() -> None:
