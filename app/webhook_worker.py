@@ -13,7 +13,7 @@ import logging
 from typing import Any
 
 from redis import Redis
-from rq import Queue, SimpleWorker
+from rq import Queue, SimpleWorker, worker_registration
 from rq.job import Job
 from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
@@ -64,12 +64,23 @@ def run_delivery_worker(settings: Settings, name: str | None = None, burst: bool
     return bool(worker.work(burst=burst, logging_level="WARNING", with_scheduler=False))
 
 
+def live_delivery_workers(settings: Settings) -> int:
+    """Delivery workers registered on the webhook queue whose registration has not expired."""
+    redis = Redis.from_url(settings.redis_url_or_default, socket_connect_timeout=3)
+    queue = Queue(settings.webhook_queue, connection=redis, serializer=JSONSerializer)
+    return sum(1 for key in worker_registration.get_keys(queue=queue) if redis.exists(key))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m app.webhook_worker")
     parser.add_argument("--name", default=None)
     parser.add_argument("--burst", action="store_true", help="exit when the queue is empty")
+    parser.add_argument("--check", action="store_true",
+                        help="exit 0 when a delivery worker is live (a container health check)")
     args = parser.parse_args()
     settings = load_settings()
+    if args.check:
+        raise SystemExit(0 if live_delivery_workers(settings) else 1)
     configure_logging(settings.log_level, settings.log_format)
     run_delivery_worker(settings, args.name, args.burst)
 
