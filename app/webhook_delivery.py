@@ -38,7 +38,6 @@ from certify_contract.webhooks import (
 from certify_jobs.endings import CALLBACK_META, WEBHOOK_META, BatchKeys
 from certify_settings import Settings
 
-
 log = logging.getLogger(__name__)
 
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import httpx
 import pytest
+from redis import Redis
 from rq.job import Job
 from rq.serializers import JSONSerializer
-from redis import Redis
 
 from certify_cli.evaluate_service import png_bytes
 from certify_contract.evaluation import STANDARD_RADII, EvalRow, summarize

@@ -14,7 +14,7 @@ import pytest
 
 from certify_contract.webhooks import DELIVERY_HEADER, EVENT_HEADER
 from tests.service.platform_fixture import Platform
-from tests.service.processes import free_port, poll_job
+from tests.service.processes import free_port
 from tests.service.webhook_receiver import Behaviour, Receiver
 
 pytestmark = pytest.mark.integration
