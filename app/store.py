@@ -19,7 +19,7 @@ from app.job_views import job_view
 from app.schemas import JobView, ModelInfo
 from certify_jobs.contract import OPTIONS_META, TASK_PATH, JobPayload, ServiceKeys
 from certify_jobs.crashes import record_crash
-from certify_jobs.endings import OWNER_META
+from certify_jobs.endings import OWNER_META, crash_announcer
 from certify_jobs.json_logs import job_fields
 from certify_settings import Settings
 
@@ -130,7 +130,8 @@ class JobStore:
         now = time.monotonic()
         if now - self._last_sweep >= ABANDONED_SWEEP_S:
             self._last_sweep = now
-            StartedJobRegistry(queue=self.queue).cleanup(exception_handlers=[record_crash])
+            StartedJobRegistry(queue=self.queue).cleanup(
+                exception_handlers=[record_crash, crash_announcer(self.settings)])
 
     # -- cancellation ---------------------------------------------------------
     def cancel(self, job: Job) -> None:

@@ -117,7 +117,10 @@ def _attempt(context: DeliveryContext, event: str, url: str, body: bytes, delive
 def deliver_job_end(spec: dict[str, str]) -> str:
     context = DELIVERY_CONTEXT.get()
     job = Job.fetch(spec["target"], connection=context.redis, serializer=JSONSerializer)
-    body = job_view(job, False).model_dump_json(exclude={"webhook"}).encode()
+    view = job_view(job, False)
+    if view.status in ("queued", "running"):  # announced by a crash handler before rq failed it
+        raise DeliveryFailed(f"Job {job.id} has not ended yet; retrying.")
+    body = view.model_dump_json(exclude={"webhook"}).encode()
 
     def save(record: dict[str, Any]) -> None:
         job.meta[WEBHOOK_META] = record
@@ -132,7 +135,10 @@ def deliver_batch_end(spec: dict[str, str]) -> str:
     keys = BatchKeys(spec["target"])
     record = BatchRecord.from_hash(spec["target"], context.redis.hgetall(keys.record))  # type: ignore[arg-type]
     batches = BatchStore(JobStore(context.redis, context.settings))
-    body = batch_view(batches, record).model_dump_json(exclude={"webhook"}).encode()
+    view = batch_view(batches, record)
+    if view.counts.queued + view.counts.running:  # a crashed job not yet marked failed
+        raise DeliveryFailed(f"Batch {record.batch_id} has jobs still running; retrying.")
+    body = view.model_dump_json(exclude={"webhook"}).encode()
 
     def save(update: dict[str, Any]) -> None:
         context.redis.hset(keys.record, "webhook", json.dumps(update))

@@ -10,9 +10,10 @@ intervals.
 """
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from redis import Redis
 from rq import Queue, Retry
@@ -82,9 +83,13 @@ def job_has_ended(job: Job) -> bool:
     return status is not None and str(getattr(status, "value", status)) in ENDED_STATES
 
 
-def announce_job_end(redis: Redis, settings: Settings, job: Job) -> None:
-    """Tell the job's batch, and queue its webhook, once the job has ended."""
-    if not job_has_ended(job):  # re-queued for a retry: it has not ended yet
+def announce_job_end(redis: Redis, settings: Settings, job: Job, *, ending: bool = False) -> None:
+    """Tell the job's batch, and queue its webhook, once the job has ended.
+
+    `ending`: the caller knows the job is about to fail for good (a crash with
+    no retry left), though rq has not written its status yet.
+    """
+    if not ending and not job_has_ended(job):  # re-queued for a retry: not ended yet
         return
     meta = job.meta or {}
     if meta.get(CALLBACK_META):
@@ -124,3 +129,18 @@ def queue_webhook(redis: Redis, settings: Settings, kind: TargetKind, target_id:
         job_timeout=int(settings.webhook_timeout_s * 3) + 5, result_ttl=settings.result_ttl_s,
         failure_ttl=settings.result_ttl_s,
     )
+
+
+def crash_announcer(settings: Settings) -> Callable[..., bool]:
+    """An rq exception handler: a crashed job with no retry left ends here (webhook, batch).
+
+    Abandoned jobs (their worker was killed) fail inside the registry cleanup,
+    where no worker's end-of-job step runs; this handler is their one notice.
+    """
+
+    def announce_crash(job: Job, *_: Any) -> bool:
+        if not job.retries_left:
+            announce_job_end(job.connection, settings, job, ending=True)
+        return True
+
+    return announce_crash

@@ -18,7 +18,7 @@ from rq.worker import WorkerStatus
 
 from certify_jobs.contract import ALLOWED_TASKS, TaskNotAllowed
 from certify_jobs.crashes import record_crash
-from certify_jobs.endings import announce_job_end
+from certify_jobs.endings import announce_job_end, crash_announcer
 from worker.runtime import WorkerRuntime
 
 
@@ -40,7 +40,7 @@ class CertifyWorker(SimpleWorker):
             worker_ttl=settings.worker_ttl_s, maintenance_interval=settings.maintenance_interval_s,
             default_result_ttl=settings.result_ttl_s,
             # A crash's code is chosen here, by exception type, for the API to read.
-            exception_handlers=[record_crash], **kwargs,
+            exception_handlers=[record_crash, crash_announcer(settings)], **kwargs,
         )
         self.runtime = runtime
 

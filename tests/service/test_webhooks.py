@@ -7,14 +7,16 @@ because the tests set CERTIFY_WEBHOOK_ALLOW_PRIVATE.
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from certify_contract.webhooks import DELIVERY_HEADER, EVENT_HEADER
-from tests.service.platform_fixture import Platform
-from tests.service.processes import free_port
+from tests.service.platform_fixture import KEY_A, Platform
+from tests.service.processes import free_port, start_api, start_worker, stop, wait_for
+from tests.service.test_resilience import _kill_worker_running
 from tests.service.webhook_receiver import Behaviour, Receiver
 
 pytestmark = pytest.mark.integration
@@ -149,3 +151,30 @@ def test_callback_urls_outside_the_policy_are_refused_at_submission(
         assert answer.status_code == 422, answer.text
         assert answer.json()["error"] == "invalid_callback_url"
         assert words in answer.json()["detail"]
+
+
+def test_a_job_whose_worker_was_killed_still_calls_back(
+    platform: Platform, receiver: Receiver, sample_png: bytes, logs: Path,
+) -> None:
+    """No retry left: the job fails as `worker_lost` in a registry cleanup, and says so."""
+    no_retry = {**platform.env, "CERTIFY_JOB_RETRIES": "0"}
+    port = free_port()
+    api = start_api(no_retry, port, logs / "platform-api-no-retry.log")
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}",
+                          headers={"X-API-Key": KEY_A}) as http:
+            job_id = submit(http, sample_png, receiver.url, n="3000", batch_size="100")
+            wait_for(lambda: (http.get(f"/jobs/{job_id}").json().get("progress") or {}).get(
+                "done", 0) > 0, 60, "the job to make progress")
+            _kill_worker_running(job_id, platform.redis_url)
+            record = delivery(http, job_id, ("delivered",), timeout=60)
+            (got,) = receiver.wait_for(1, 10)
+            body = json.loads(got.body)
+            assert body["status"] == "failed" and body["error"]["error"] == "worker_lost"
+            assert got.headers[DELIVERY_HEADER] == record["delivery_id"] and got.verified
+    finally:
+        stop(api)
+        # Give the platform its second worker back for the tests that need two.
+        platform.processes.append(start_worker(platform.env, logs / "platform-worker-2.log"))
+        wait_for(lambda: httpx.get(f"{platform.url}/readyz", headers={"X-API-Key": KEY_A}
+                                   ).json().get("workers") == 2, 120, "two workers again")
