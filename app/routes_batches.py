@@ -79,7 +79,8 @@ def create_batch(
 ) -> BatchView:
     """Queue one job per file (or archive member); answers at once with the batch."""
     callback = checked_callback(settings, form.callback_url)
-    files = read_files(form.file, settings)
+    # An open batch may start empty; its files come with POST /batches/{id}/files.
+    files = read_files(form.file, settings) if form.file or not form.open else []
     media_types, kind = sniffed(files)
     model = served_model(store, form.model, form.options(), kind or "image")
     labels = parse_labels(form.labels, [f.name for f in files], model)

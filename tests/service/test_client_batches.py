@@ -45,6 +45,17 @@ def test_create_add_close_wait_and_read_a_batch(api: CertifyClient) -> None:
     assert opened.batch_id in {b.batch_id for b in api.batches(limit=100).batches}
 
 
+def test_an_open_batch_may_start_empty(api: CertifyClient) -> None:
+    opened = api.create_batch(options=SMALL, open=True)
+    assert (opened.status, opened.total, opened.progress) == ("open", 0, 0.0)
+    api.add_files(opened.batch_id, [SAMPLE])
+    api.close_batch(opened.batch_id)
+    assert api.wait_batch(opened.batch_id, timeout_s=60).counts.succeeded == 1
+    with pytest.raises(ApiError) as closed:
+        api.add_files(opened.batch_id, [SAMPLE])
+    assert (closed.value.status_code, closed.value.code) == (409, "batch_closed")
+
+
 def test_idempotent_create_and_cancel(api: CertifyClient) -> None:
     first = api.create_batch([SAMPLE] * 3, options={"n": 500_000, "batch_size": 500},
                              idempotency_key="client-batch-1")
