@@ -115,16 +115,17 @@ def test_labeled_batch_matches_a_local_replay_with_the_recorded_seeds(
 def test_a_batch_spreads_over_both_workers(
     http: httpx.Client, test_set: LabeledDataset, platform: Platform,
 ) -> None:
-    files = images(test_set, range(100, 124))
-    answer = post_batch(http, files, labels=False, n="2000", batch_size="200")
+    files = images(test_set, range(100, 112))
+    answer = post_batch(http, files, labels=False, n="300", batch_size="300")
     batch_id = answer.json()["batch_id"]
     wait_batch(http, batch_id, timeout=240)
     redis = Redis.from_url(platform.redis_url)
     job_ids = [item["job"]["job_id"] for item in items(http, batch_id)]
     workers = {job.worker_name for job in Job.fetch_many(job_ids, connection=redis,
                                                          serializer=JSONSerializer) if job}
-    # Each job takes ~0.1-1 s and both workers poll one queue: one worker taking all 24
-    # would mean the other never dequeued while it was busy.
+    # All 12 jobs are queued at once and both idle workers block on the one queue: the
+    # first two pops go to different workers, so one worker taking every job would mean
+    # the other never dequeued while it was busy.
     assert len(workers) == 2, workers
 
 
