@@ -111,3 +111,25 @@ def test_evaluate_on_the_service_agrees_exactly_with_a_local_replay(
     plotted = subprocess.run([str(CERTIFY), "plot", str(out), "--out", str(tmp_path / "p.png")],
                              capture_output=True, text=True, timeout=120, check=False)
     assert plotted.returncode == 0 and (tmp_path / "p.png").stat().st_size > 1000
+
+
+@pytest.mark.skipif(not FASHION_MNIST_DIR.is_dir(), reason="apt-get install -y dataset-fashion-mnist")
+def test_evaluate_on_the_service_builds_a_large_run_over_several_requests(
+    platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Over FILES_PER_REQUEST images: an open batch, grown request by request, then closed."""
+    from certify_cli import evaluate_service
+    from certify_cli.main import main
+
+    monkeypatch.setattr(evaluate_service, "FILES_PER_REQUEST", 2)  # 5 images: 3 requests
+    out = tmp_path / "chunked"
+    status = main(["evaluate", "--service", platform.url, "--api-key", KEY_A, "--model",
+                   "test-cnn", "--count", "5", "--skip", "7", "--n0", "10", "--n", "100",
+                   "--batch-size", "100", "--out", str(out)])
+    assert status == 0
+    run = json.loads((out / "summary.json").read_text())["run"]
+    assert [r.idx for r in read_tsv(out / "certify.tsv")] == [0, 7, 14, 21, 28]
+    with CertifyClient(platform.url, KEY_A) as client:
+        view = client.batch(run["batch_id"])
+    assert (view.status, view.total, view.closed_at is not None) == ("ended", 5, True)
+    assert sorted(run["seeds"]) == ["0", "14", "21", "28", "7"]
