@@ -1,6 +1,7 @@
 """One error shape for every 4xx/5xx: `{"error": code, "detail": sentence}`."""
 
 import logging
+from collections.abc import Mapping
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -22,14 +23,16 @@ FRAMEWORK_CODES: dict[int, ErrorCode] = {
 class ApiError(HTTPException, CodedError):
     """A coded error with its HTTP status; an HTTPException, so body parsing passes it through."""
 
-    def __init__(self, status_code: int, code: ErrorCode, detail: str) -> None:
-        HTTPException.__init__(self, status_code=status_code, detail=detail)
+    def __init__(self, status_code: int, code: ErrorCode, detail: str,
+                 headers: dict[str, str] | None = None) -> None:
+        HTTPException.__init__(self, status_code=status_code, detail=detail, headers=headers)
         CodedError.__init__(self, code, detail)
 
 
-def error_response(status_code: int, code: ErrorCode, detail: str) -> JSONResponse:
+def error_response(status_code: int, code: ErrorCode, detail: str,
+                   headers: Mapping[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": code, "detail": detail}, status_code=status_code,
-                        headers={"Cache-Control": "no-store"})
+                        headers={"Cache-Control": "no-store", **(headers or {})})
 
 
 def _describe_validation(exc: RequestValidationError) -> str:
@@ -49,7 +52,7 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         code = exc.code if isinstance(exc, CodedError) else FRAMEWORK_CODES.get(
             exc.status_code, "http_error")
-        return error_response(exc.status_code, code, str(exc.detail))
+        return error_response(exc.status_code, code, str(exc.detail), exc.headers)
 
     app.add_exception_handler(StarletteHTTPException, http_error)
 

@@ -10,14 +10,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis import Redis
-from rq import Queue, Retry, worker_registration
+from rq import Queue, Retry, Worker, worker_registration
 from rq.job import Job
 from rq.registry import StartedJobRegistry
 from rq.serializers import JSONSerializer
 
 from app.job_views import job_view
 from app.schemas import JobView, ModelInfo
-from certify_jobs.contract import OPTIONS_META, TASK_PATH, JobPayload, ServiceKeys
+from certify_jobs.contract import (
+    MODELS_SEEN_TTL_S,
+    OPTIONS_META,
+    TASK_PATH,
+    JobPayload,
+    ServiceKeys,
+)
 from certify_jobs.crashes import record_crash
 from certify_jobs.json_logs import job_fields
 from certify_settings import Settings
@@ -138,12 +144,22 @@ class JobStore:
 
     # -- workers and models -----------------------------------------------------
     def live_workers(self) -> int:
-        """Registered workers whose own key has not expired (a killed worker's has)."""
-        keys = list(worker_registration.get_keys(queue=self.queue))
+        """Workers registered on this queue whose presence key (TTL ~10 s) is still renewed.
+
+        rq's own worker key outlives a killed worker by up to a minute; the presence key
+        (worker/presence.py) expires within `CERTIFY_WORKER_PRESENCE_TTL_S`.
+        """
+        names = [_text(key).removeprefix(Worker.redis_worker_namespace_prefix)
+                 for key in worker_registration.get_keys(queue=self.queue)]
         with self.redis.pipeline() as pipe:
-            for key in keys:
-                pipe.exists(key)
+            for name in names:
+                pipe.exists(self.keys.worker_models(name))
             return sum(1 for alive in pipe.execute() if alive)
+
+    def model_seen_recently(self, name: str) -> bool:
+        """A worker announced `name` within the last day (its workers may be down for now)."""
+        seen = self.redis.hget(self.keys.models_seen, name)
+        return seen is not None and time.time() - float(seen) < MODELS_SEEN_TTL_S
 
     def release_idempotency(self, principal: str, key: str) -> None:
         self.redis.delete(self._idempotency_key(principal, key))

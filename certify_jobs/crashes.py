@@ -11,6 +11,9 @@ from dataclasses import asdict
 from types import TracebackType
 from typing import Any
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import OutOfMemoryError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq.exceptions import AbandonedJobError
 from rq.job import Job
 from rq.timeouts import JobTimeoutException
@@ -18,10 +21,13 @@ from rq.timeouts import JobTimeoutException
 from certify_contract.errors import ErrorBody
 from certify_jobs.contract import ERROR_META
 
-CRASHES: tuple[tuple[type[BaseException], ErrorBody], ...] = (
+CRASHES: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], ErrorBody], ...] = (
     (AbandonedJobError, ErrorBody("worker_lost", "The worker running this job stopped (killed or "
                                   "lost) and no retries were left.")),
     (JobTimeoutException, ErrorBody("job_timeout", "The job exceeded the job time limit.")),
+    ((RedisConnectionError, RedisTimeoutError, OutOfMemoryError), ErrorBody(
+        "redis_interrupted", "The job store (Redis) went away or was full while this job ran, "
+        "and no retries were left.")),
 )
 UNEXPECTED = ErrorBody("internal_error", "The worker failed unexpectedly on this job.")
 

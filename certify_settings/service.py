@@ -37,6 +37,9 @@ class ServiceSettings(BaseModel):
         default=60, ge=2, description="A running job whose worker is silent this long is abandoned."
     )
     worker_ttl_s: int = Field(default=35, ge=16, description="Worker registration lifetime.")
+    worker_presence_ttl_s: int = Field(
+        default=10, ge=2, description="A worker silent this long no longer counts as live "
+        "(/readyz, GET /models, POST /certify); it renews its presence every third of it.")
     maintenance_interval_s: int = Field(default=30, ge=1)
     idempotency_ttl_s: int = Field(default=86_400, ge=1)
     jobs_index_max: int = Field(default=10_000, ge=1, description="Jobs kept in GET /jobs.")
