@@ -67,10 +67,12 @@ class JobStore:
     def claim_idempotency(self, principal: str, key: str, job_id: str) -> str | None:
         """Reserve `key` for `job_id`; returns the earlier job id when the key was used."""
         redis_key = self._idempotency_key(principal, key)
-        if self.redis.set(redis_key, job_id, nx=True, ex=self.settings.idempotency_ttl_s):
-            return None
-        earlier = self.redis.get(redis_key)
-        return _text(earlier) if earlier is not None else None
+        while True:  # the key can expire or be released between SET NX and GET
+            if self.redis.set(redis_key, job_id, nx=True, ex=self.settings.idempotency_ttl_s):
+                return None
+            earlier = self.redis.get(redis_key)
+            if earlier is not None:
+                return _text(earlier)
 
     def enqueue(self, payload: JobPayload, job_id: str) -> None:
         settings = self.settings
