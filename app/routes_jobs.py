@@ -69,7 +69,8 @@ def submit(
         if earlier is not None:
             return _accepted(response, *earlier)
     try:
-        payload = build_payload(store, data, media_type, kind, model.info.name, form.options())
+        payload = build_payload(store, data, media_type, kind, model.info.name, form.options(),
+                                job_id)
         store.enqueue(payload, job_id)
     except Exception:
         # The key must not point at a job that was never queued: let the retry create it.

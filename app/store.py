@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis import Redis
+from redis.exceptions import OutOfMemoryError
 from rq import Queue, Retry, Worker, worker_registration
 from rq.job import Job
 from rq.registry import StartedJobRegistry
@@ -24,8 +25,9 @@ from certify_jobs.contract import (
     JobPayload,
     ServiceKeys,
 )
-from certify_jobs.crashes import record_crash
+from certify_jobs.crashes import crash_recorder
 from certify_jobs.json_logs import job_fields
+from certify_jobs.uploads import release_for_job, store_for_job, upload_key_of
 from certify_settings import Settings
 
 ABANDONED_SWEEP_S = 2.0
@@ -57,12 +59,19 @@ class JobStore:
         self._last_sweep = 0.0
 
     # -- uploads and submission -------------------------------------------
-    def store_upload(self, data: bytes) -> tuple[str, str]:
-        """Content-addressed: equal uploads share one key, whose TTL each new use renews."""
+    def store_upload(self, data: bytes, job_id: str) -> tuple[str, str]:
+        """Content-addressed: equal uploads share one key, whose TTL each new use renews.
+
+        `job_id` is recorded as needing it; the upload is freed when its last job ends.
+        """
         digest = hashlib.sha256(data).hexdigest()
         key = self.keys.upload(digest)
-        self.redis.set(key, data, ex=self.settings.upload_ttl_s)
+        store_for_job(self.redis, key, data, job_id, self.settings.upload_ttl_s)
         return key, digest
+
+    def release_upload(self, upload_key: str | None, job_id: str) -> None:
+        if upload_key is not None:
+            release_for_job(self.redis, upload_key, job_id, self.settings.upload_keep_after_end_s)
 
     def claim_idempotency(self, principal: str, key: str, job_id: str) -> str | None:
         """Reserve `key` for `job_id`; returns the earlier job id when the key was used."""
@@ -135,7 +144,11 @@ class JobStore:
         now = time.monotonic()
         if now - self._last_sweep >= ABANDONED_SWEEP_S:
             self._last_sweep = now
-            StartedJobRegistry(queue=self.queue).cleanup(exception_handlers=[record_crash])
+            try:
+                StartedJobRegistry(queue=self.queue).cleanup(
+                    exception_handlers=[crash_recorder(self.settings.upload_keep_after_end_s)])
+            except OutOfMemoryError:  # a full Redis: the read that called this still answers
+                log.warning("Skipped the abandoned-job sweep: Redis is full")
 
     # -- cancellation ---------------------------------------------------------
     def cancel(self, job: Job) -> None:
@@ -143,6 +156,7 @@ class JobStore:
         self.redis.set(self.keys.cancel(job.id), 1, ex=self.settings.result_ttl_s)
         if job.get_status(refresh=True) in ("queued", "deferred", "scheduled"):
             job.cancel()
+            self.release_upload(upload_key_of(job.args), job.id)  # it will never run
 
     # -- workers and models -----------------------------------------------------
     def live_workers(self) -> int:
@@ -153,7 +167,8 @@ class JobStore:
         """
         names = [_text(key).removeprefix(Worker.redis_worker_namespace_prefix)
                  for key in worker_registration.get_keys(queue=self.queue)]
-        with self.redis.pipeline() as pipe:
+        # No MULTI: a full Redis refuses MULTI, and readiness must not depend on free memory.
+        with self.redis.pipeline(transaction=False) as pipe:
             for name in names:
                 pipe.exists(self.keys.worker_models(name))
             return sum(1 for alive in pipe.execute() if alive)

@@ -61,9 +61,9 @@ def _refuse_unserved(store: JobStore, name: str, served: list[str]) -> NoReturn:
 
 def build_payload(
     store: JobStore, data: bytes, media_type: str, kind: MediaKind, model: str,
-    options: CertifyOptions,
+    options: CertifyOptions, job_id: str,
 ) -> JobPayload:
-    key, digest = store.store_upload(data)
+    key, digest = store.store_upload(data, job_id)
     return JobPayload(
         upload_key=key, upload_sha256=digest, upload_bytes=len(data), media_type=media_type,
         media_kind=kind, model=model, options=options,

@@ -23,7 +23,7 @@ from rq.serializers import JSONSerializer
 from rq.worker import WorkerStatus
 
 from certify_jobs.contract import ALLOWED_TASKS, TaskNotAllowed
-from certify_jobs.crashes import record_crash
+from certify_jobs.crashes import crash_recorder
 from worker.presence import Presence
 from worker.redis_outage import FIRST_WAIT_S, REDIS_TROUBLE, RedisOutage
 from worker.runtime import WorkerRuntime
@@ -50,7 +50,7 @@ class CertifyWorker(SimpleWorker):
             worker_ttl=settings.worker_ttl_s, maintenance_interval=settings.maintenance_interval_s,
             default_result_ttl=settings.result_ttl_s,
             # A crash's code is chosen here, by exception type, for the API to read.
-            exception_handlers=[record_crash], **kwargs,
+            exception_handlers=[crash_recorder(settings.upload_keep_after_end_s)], **kwargs,
         )
         self.runtime = runtime
         self.outage = RedisOutage(runtime.redis, lambda: bool(self._stop_requested))
