@@ -1,6 +1,7 @@
 """Bounded image decoding with Pillow, converted to a model's (C, H, W) in [0, 1]."""
 
 import io
+import re
 import warnings
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -13,6 +14,8 @@ from certify_media.errors import MediaError
 
 PILLOW_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP")
 RESIZE_METHOD = "pillow-bilinear"
+# Pillow's bomb message: "Image size (N pixels) exceeds limit of M pixels, ...".
+PILLOW_PIXELS = re.compile(r"Image size \((\d+) pixels\)")
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,11 @@ def _open(data: bytes, limits: ImageLimits) -> Image.Image:
     except MediaError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise MediaError("image_too_large", f"The image is a decompression bomb: {exc}") from exc
+        # Pillow refuses above its own limits before ours is checked; quote the service's.
+        declared = PILLOW_PIXELS.search(str(exc))
+        size = f"{declared.group(1)} pixels" if declared else "too many pixels"
+        raise MediaError("image_too_large", f"The image declares {size}; the limit is "
+                         f"{limits.max_pixels} (a decompression bomb).") from exc
     except UnidentifiedImageError as exc:
         raise MediaError(
             "unsupported_media_type",
