@@ -11,6 +11,7 @@ from PIL import Image, UnidentifiedImageError
 
 from certify_contract.results import UNIT_RANGE, ImageInput
 from certify_media.errors import MediaError
+from certify_media.sniff import SNIFF_BYTES, sniff_media_type
 
 PILLOW_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP")
 RESIZE_METHOD = "pillow-bilinear"
@@ -72,6 +73,10 @@ def _open(data: bytes, limits: ImageLimits) -> Image.Image:
         raise MediaError("image_too_large", f"The image declares {size}; the limit is "
                          f"{limits.max_pixels} (a decompression bomb).") from exc
     except UnidentifiedImageError as exc:
+        if (sniff_media_type(data[:SNIFF_BYTES]) or "").startswith("image/"):
+            # Its signature is a supported format, so the header itself is broken (a bad CRC).
+            raise MediaError("corrupt_image", "The image cannot be decoded: its header is "
+                             "malformed.") from exc
         raise MediaError(
             "unsupported_media_type",
             f"Not an image in a supported format ({', '.join(PILLOW_FORMATS)}).",
