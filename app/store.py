@@ -12,6 +12,7 @@ from typing import Any
 from redis import Redis
 from redis.exceptions import OutOfMemoryError
 from rq import Queue, Retry, Worker, worker_registration
+from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from rq.registry import StartedJobRegistry
 from rq.serializers import JSONSerializer
@@ -105,8 +106,12 @@ class JobStore:
     # -- reading jobs -------------------------------------------------------
     def fetch(self, job_id: str) -> Job | None:
         self._sweep_abandoned()
-        jobs = Job.fetch_many([job_id], connection=self.redis, serializer=JSONSerializer)
-        return jobs[0] if jobs else None
+        # One HGETALL, no MULTI (fetch_many's pipeline): a full Redis refuses MULTI, and
+        # polling must keep working while it is full.
+        try:
+            return Job.fetch(job_id, connection=self.redis, serializer=JSONSerializer)
+        except NoSuchJobError:
+            return None
 
     def view(self, job: Job) -> JobView:
         # Only a job that can still stop has a cancel flag worth a round trip.

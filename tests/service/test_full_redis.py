@@ -82,6 +82,9 @@ def test_a_full_redis_answers_503_and_logs_why(
     small_redis: tuple[httpx.Client, redis.Redis, Path],
 ) -> None:
     client, connection, api_log = small_redis
+    earlier = client.post("/certify", files={"file": ("a.png", distinct_png(10_003))},
+                          data=SMALL).json()["job_id"]
+    poll_job(client, earlier)
     # Full: maxmemory below what is in use (as when data grows past it); noeviction then
     # refuses every write that needs memory, whatever its size.
     full_at = int(connection.info("memory")["used_memory"]) - 64 * 1024
@@ -98,6 +101,7 @@ def test_a_full_redis_answers_503_and_logs_why(
     # Reads still work while full, and once memory is freed the next submission is accepted.
     ready = client.get("/readyz")
     assert ready.status_code == 200, ready.text
+    assert client.get(f"/jobs/{earlier}").json()["status"] == "succeeded"
     connection.config_set("maxmemory", "8mb")
     accepted = _post(client, distinct_png(10_002), **SMALL)
     assert accepted.status_code == 202, accepted.text
