@@ -25,7 +25,7 @@ from rq.worker import WorkerStatus
 from certify_jobs.contract import ALLOWED_TASKS, TaskNotAllowed
 from certify_jobs.crashes import crash_recorder
 from worker.presence import Presence
-from worker.redis_outage import FIRST_WAIT_S, REDIS_TROUBLE, RedisOutage
+from worker.redis_outage import FIRST_WAIT_S, MAX_WAIT_S, REDIS_TROUBLE, RedisOutage
 from worker.runtime import WorkerRuntime
 
 SETTLED = (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED,
@@ -41,6 +41,10 @@ class AllowListedJob(Job):
 
 
 class CertifyWorker(SimpleWorker):
+    # rq's own backoff while blocked on the queue: capped like RedisOutage's, not at 60 s,
+    # so a worker is back within seconds of Redis.
+    max_connection_wait_time = MAX_WAIT_S
+
     def __init__(self, runtime: WorkerRuntime, **kwargs: Any) -> None:
         settings = runtime.settings
         queue = Queue(settings.queue_name, connection=runtime.redis, serializer=JSONSerializer,
