@@ -12,7 +12,8 @@ pytestmark = pytest.mark.integration
 def test_every_accepted_job_ends_through_a_worker_kill_and_two_redis_restarts(
     tmp_path: Path,
 ) -> None:
-    report = run_faults(tmp_path, jobs=40, rate=4.0, settle_s=90.0)
+    # ~25 s on an idle machine; the settle deadline leaves room for a loaded CI machine.
+    report = run_faults(tmp_path, jobs=40, rate=4.0, settle_s=180.0)
     summary = dict(report.rows())
     assert len(report.accepted) == 40, summary  # every submission was eventually accepted
     assert report.lost == [] and report.stuck == [], summary
