@@ -108,8 +108,8 @@ def enqueue_files(
     store = batches.store
     first = batches.reserve(batch_id, len(files))
     for offset, (named, media_type) in enumerate(zip(files, media_types, strict=True)):
-        payload = build_payload(store, named.data, media_type, kind, model, options)
         job_id = store.new_job_id()
+        payload = build_payload(store, named.data, media_type, kind, model, options, job_id)
         batches.add_job(batch_id, job_id, first + offset, named.name, labels.get(named.name))
         store.enqueue(payload, job_id, owner=owner, meta={BATCH_META: batch_id})
     batches.touch(batch_id)

@@ -9,6 +9,7 @@ from rq.job import Job
 from app.deps import PrincipalDep, SettingsDep, StoreDep
 from app.errors import ERROR_RESPONSES, ApiError
 from app.form import CertifyForm
+from app.idempotency import claim_or_join
 from app.schemas import JobList, JobView, SubmitResponse
 from app.store import JobStore
 from app.submission import build_payload, choose_model, sniff_upload
@@ -67,11 +68,12 @@ def submit(
     callback = checked_callback(settings, form.callback_url)
     job_id = store.new_job_id()
     if idempotency_key is not None:
-        earlier = store.claim_idempotency(principal, idempotency_key, job_id)
+        earlier = claim_or_join(store, principal, idempotency_key, job_id)
         if earlier is not None:
-            return _accepted(response, earlier, _existing(store, earlier).status)
+            return _accepted(response, *earlier)
     try:
-        payload = build_payload(store, data, media_type, kind, model.info.name, form.options())
+        payload = build_payload(store, data, media_type, kind, model.info.name, form.options(),
+                                job_id)
         store.enqueue(payload, job_id, owner=principal,
                       meta={CALLBACK_META: callback} if callback else None)
     except Exception:

@@ -10,17 +10,26 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis import Redis
-from rq import Queue, Retry, worker_registration
+from redis.exceptions import OutOfMemoryError
+from rq import Queue, Retry, Worker, worker_registration
+from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from rq.registry import StartedJobRegistry
 from rq.serializers import JSONSerializer
 
 from app.job_views import job_view
 from app.schemas import JobView, ModelInfo
-from certify_jobs.contract import OPTIONS_META, TASK_PATH, JobPayload, ServiceKeys
-from certify_jobs.crashes import record_crash
+from certify_jobs.contract import (
+    MODELS_SEEN_TTL_S,
+    OPTIONS_META,
+    TASK_PATH,
+    JobPayload,
+    ServiceKeys,
+)
+from certify_jobs.crashes import crash_recorder
 from certify_jobs.endings import OWNER_META, crash_announcer
 from certify_jobs.json_logs import job_fields
+from certify_jobs.uploads import release_for_job, store_for_job, upload_key_of
 from certify_settings import Settings
 
 ABANDONED_SWEEP_S = 2.0
@@ -52,20 +61,29 @@ class JobStore:
         self._last_sweep = 0.0
 
     # -- uploads and submission -------------------------------------------
-    def store_upload(self, data: bytes) -> tuple[str, str]:
-        """Content-addressed: equal uploads share one key, whose TTL each new use renews."""
+    def store_upload(self, data: bytes, job_id: str) -> tuple[str, str]:
+        """Content-addressed: equal uploads share one key, whose TTL each new use renews.
+
+        `job_id` is recorded as needing it; the upload is freed when its last job ends.
+        """
         digest = hashlib.sha256(data).hexdigest()
         key = self.keys.upload(digest)
-        self.redis.set(key, data, ex=self.settings.upload_ttl_s)
+        store_for_job(self.redis, key, data, job_id, self.settings.upload_ttl_s)
         return key, digest
+
+    def release_upload(self, upload_key: str | None, job_id: str) -> None:
+        if upload_key is not None:
+            release_for_job(self.redis, upload_key, job_id, self.settings.upload_keep_after_end_s)
 
     def claim_idempotency(self, principal: str, key: str, job_id: str) -> str | None:
         """Reserve `key` for `job_id`; returns the earlier job id when the key was used."""
         redis_key = self._idempotency_key(principal, key)
-        if self.redis.set(redis_key, job_id, nx=True, ex=self.settings.idempotency_ttl_s):
-            return None
-        earlier = self.redis.get(redis_key)
-        return _text(earlier) if earlier is not None else None
+        while True:  # the key can expire or be released between SET NX and GET
+            if self.redis.set(redis_key, job_id, nx=True, ex=self.settings.idempotency_ttl_s):
+                return None
+            earlier = self.redis.get(redis_key)
+            if earlier is not None:
+                return _text(earlier)
 
     def enqueue(self, payload: JobPayload, job_id: str, owner: str = "anonymous",
                 meta: Mapping[str, object] | None = None) -> None:
@@ -91,8 +109,12 @@ class JobStore:
     # -- reading jobs -------------------------------------------------------
     def fetch(self, job_id: str) -> Job | None:
         self._sweep_abandoned()
-        jobs = Job.fetch_many([job_id], connection=self.redis, serializer=JSONSerializer)
-        return jobs[0] if jobs else None
+        # One HGETALL, no MULTI (fetch_many's pipeline): a full Redis refuses MULTI, and
+        # polling must keep working while it is full.
+        try:
+            return Job.fetch(job_id, connection=self.redis, serializer=JSONSerializer)
+        except NoSuchJobError:
+            return None
 
     def view(self, job: Job) -> JobView:
         # Only a job that can still stop has a cancel flag worth a round trip.
@@ -130,8 +152,12 @@ class JobStore:
         now = time.monotonic()
         if now - self._last_sweep >= ABANDONED_SWEEP_S:
             self._last_sweep = now
-            StartedJobRegistry(queue=self.queue).cleanup(
-                exception_handlers=[record_crash, crash_announcer(self.settings)])
+            try:
+                StartedJobRegistry(queue=self.queue).cleanup(
+                    exception_handlers=[crash_recorder(self.settings.upload_keep_after_end_s),
+                                        crash_announcer(self.settings)])
+            except OutOfMemoryError:  # a full Redis: the read that called this still answers
+                log.warning("Skipped the abandoned-job sweep: Redis is full")
 
     # -- cancellation ---------------------------------------------------------
     def cancel(self, job: Job) -> None:
@@ -139,15 +165,27 @@ class JobStore:
         self.redis.set(self.keys.cancel(job.id), 1, ex=self.settings.result_ttl_s)
         if job.get_status(refresh=True) in ("queued", "deferred", "scheduled"):
             job.cancel()
+            self.release_upload(upload_key_of(job.args), job.id)  # it will never run
 
     # -- workers and models -----------------------------------------------------
     def live_workers(self) -> int:
-        """Registered workers whose own key has not expired (a killed worker's has)."""
-        keys = list(worker_registration.get_keys(queue=self.queue))
-        with self.redis.pipeline() as pipe:
-            for key in keys:
-                pipe.exists(key)
+        """Workers registered on this queue whose presence key (TTL ~10 s) is still renewed.
+
+        rq's own worker key outlives a killed worker by up to a minute; the presence key
+        (worker/presence.py) expires within `CERTIFY_WORKER_PRESENCE_TTL_S`.
+        """
+        names = [_text(key).removeprefix(Worker.redis_worker_namespace_prefix)
+                 for key in worker_registration.get_keys(queue=self.queue)]
+        # No MULTI: a full Redis refuses MULTI, and readiness must not depend on free memory.
+        with self.redis.pipeline(transaction=False) as pipe:
+            for name in names:
+                pipe.exists(self.keys.worker_models(name))
             return sum(1 for alive in pipe.execute() if alive)
+
+    def model_seen_recently(self, name: str) -> bool:
+        """A worker announced `name` within the last day (its workers may be down for now)."""
+        seen = self.redis.hget(self.keys.models_seen, name)
+        return seen is not None and time.time() - float(seen) < MODELS_SEEN_TTL_S
 
     def release_idempotency(self, principal: str, key: str) -> None:
         self.redis.delete(self._idempotency_key(principal, key))

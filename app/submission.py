@@ -1,6 +1,7 @@
 """Checks an upload and its options against what the workers serve, before anything is queued."""
 
 import secrets
+from typing import NoReturn
 
 from app.errors import ApiError
 from app.form import OptionsFormBase
@@ -38,8 +39,7 @@ def served_model(
                        "name one with the `model` field.")
     served = store.served_models()
     if name not in served:
-        raise ApiError(422, "unknown_model",
-                       f"Model {name!r} is not served by a live worker; served: {sorted(served)}.")
+        _refuse_unserved(store, name, sorted(served))
     model = served[name]
     if model.info.kind != kind:
         raise ApiError(422, "model_media_mismatch",
@@ -54,11 +54,22 @@ def served_model(
     return model
 
 
+def _refuse_unserved(store: JobStore, name: str, served: list[str]) -> NoReturn:
+    """503 while a model's workers are away (it was served recently), else 422."""
+    if store.model_seen_recently(name):
+        retry_after = store.settings.worker_presence_ttl_s
+        raise ApiError(503, "model_unavailable", f"No live worker serves model {name!r} right "
+                       f"now (it was served recently); retry in {retry_after} s.",
+                       headers={"Retry-After": str(retry_after)})
+    raise ApiError(422, "unknown_model",
+                   f"Model {name!r} is not served by a live worker; served: {served}.")
+
+
 def build_payload(
     store: JobStore, data: bytes, media_type: str, kind: MediaKind, model: str,
-    options: CertifyOptions,
+    options: CertifyOptions, job_id: str,
 ) -> JobPayload:
-    key, digest = store.store_upload(data)
+    key, digest = store.store_upload(data, job_id)
     return JobPayload(
         upload_key=key, upload_sha256=digest, upload_bytes=len(data), media_type=media_type,
         media_kind=kind, model=model, options=options,
