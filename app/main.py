@@ -13,6 +13,7 @@ from app.errors import install_error_handlers
 from app.job_input import router as job_input_router
 from app.metrics import install_metrics
 from app.option_catalog import router as options_router
+from app.routes_batches import router as batches_router
 from app.routes_jobs import router as jobs_router
 from app.routes_system import router as system_router
 from app.store import JobStore
@@ -57,9 +58,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     limit = settings.max_upload_bytes + FORM_OVERHEAD_BYTES
-    app.add_middleware(BodySizeLimit, max_body_bytes=limit)
+    app.add_middleware(BodySizeLimit, max_body_bytes=limit, by_path_prefix={
+        "/batches": settings.batch_max_request_bytes + FORM_OVERHEAD_BYTES})
     install_metrics(app)  # outermost middleware: counts 413s and errors too
     app.include_router(jobs_router)
+    app.include_router(batches_router)
     app.include_router(job_input_router)
     app.include_router(system_router)
     app.include_router(options_router)

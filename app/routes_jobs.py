@@ -13,8 +13,10 @@ from app.idempotency import claim_or_join
 from app.schemas import JobList, JobView, SubmitResponse
 from app.store import JobStore
 from app.submission import build_payload, choose_model, sniff_upload
+from app.webhook_guard import checked_callback
 from certify_contract import ErrorBody
 from certify_jobs.contract import JobStatus
+from certify_jobs.endings import CALLBACK_META, announce_job_end
 
 router = APIRouter()
 JOB_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -63,6 +65,7 @@ def submit(
                        f"The file exceeds {settings.max_upload_bytes} bytes.")
     media_type, kind = sniff_upload(data)
     model = choose_model(store, form, kind)
+    callback = checked_callback(settings, form.callback_url)
     job_id = store.new_job_id()
     if idempotency_key is not None:
         earlier = claim_or_join(store, principal, idempotency_key, job_id)
@@ -71,7 +74,8 @@ def submit(
     try:
         payload = build_payload(store, data, media_type, kind, model.info.name, form.options(),
                                 job_id)
-        store.enqueue(payload, job_id)
+        store.enqueue(payload, job_id, owner=principal,
+                      meta={CALLBACK_META: callback} if callback else None)
     except Exception:
         # The key must not point at a job that was never queued: let the retry create it.
         if idempotency_key is not None:
@@ -95,6 +99,8 @@ def cancel_job(job_id: str, store: StoreDep, _: PrincipalDep) -> JobView:
         job = store.fetch(job_id)
         if job is not None:
             store.cancel(job)
+            # A job canceled before any worker took it ends here: its webhook and batch learn it now.
+            announce_job_end(store.redis, store.settings, job)
             view = store.view(job)
     return view
 

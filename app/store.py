@@ -5,7 +5,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +27,7 @@ from certify_jobs.contract import (
     ServiceKeys,
 )
 from certify_jobs.crashes import crash_recorder
+from certify_jobs.endings import OWNER_META, crash_announcer
 from certify_jobs.json_logs import job_fields
 from certify_jobs.uploads import release_for_job, store_for_job, upload_key_of
 from certify_settings import Settings
@@ -84,14 +85,16 @@ class JobStore:
             if earlier is not None:
                 return _text(earlier)
 
-    def enqueue(self, payload: JobPayload, job_id: str) -> None:
+    def enqueue(self, payload: JobPayload, job_id: str, owner: str = "anonymous",
+                meta: Mapping[str, object] | None = None) -> None:
+        """`meta` adds job meta (a batch, a callback URL) that the worker reads when it ends."""
         settings = self.settings
         retry = Retry(max=settings.job_retries) if settings.job_retries else None
         self.queue.enqueue(
             TASK_PATH, payload.to_dict(), job_id=job_id, job_timeout=settings.job_timeout_s,
             result_ttl=settings.result_ttl_s, failure_ttl=settings.failure_ttl_s, retry=retry,
             meta={"model": payload.model, "media_type": payload.media_type,
-                  OPTIONS_META: payload.options.to_dict()},
+                  OPTIONS_META: payload.options.to_dict(), OWNER_META: owner, **(meta or {})},
         )
         with self.redis.pipeline() as pipe:
             pipe.zadd(self.keys.jobs_index, {job_id: time.time()})
@@ -151,7 +154,8 @@ class JobStore:
             self._last_sweep = now
             try:
                 StartedJobRegistry(queue=self.queue).cleanup(
-                    exception_handlers=[crash_recorder(self.settings.upload_keep_after_end_s)])
+                    exception_handlers=[crash_recorder(self.settings.upload_keep_after_end_s),
+                                        crash_announcer(self.settings)])
             except OutOfMemoryError:  # a full Redis: the read that called this still answers
                 log.warning("Skipped the abandoned-job sweep: Redis is full")
 

@@ -4,7 +4,7 @@ import secrets
 from typing import NoReturn
 
 from app.errors import ApiError
-from app.form import CertifyForm
+from app.form import OptionsFormBase
 from app.store import JobStore, ServedModel
 from certify_contract import CertifyOptions, InvalidOptionError, MediaKind
 from certify_jobs.contract import JobPayload
@@ -22,9 +22,16 @@ def sniff_upload(data: bytes) -> tuple[str, MediaKind]:
     return media_type, kind  # type: ignore[return-value]
 
 
-def choose_model(store: JobStore, form: CertifyForm, kind: MediaKind) -> ServedModel:
+def choose_model(store: JobStore, form: OptionsFormBase, kind: MediaKind) -> ServedModel:
+    return served_model(store, form.model, form.options(), kind)
+
+
+def served_model(
+    store: JobStore, requested: str | None, options: CertifyOptions, kind: MediaKind
+) -> ServedModel:
+    """The model for `kind` (the named one, else the default), checked against the options."""
     settings = store.settings
-    name = form.model or (
+    name = requested or (
         settings.default_image_model if kind == "image" else settings.default_video_model
     )
     if name is None:
@@ -37,7 +44,6 @@ def choose_model(store: JobStore, form: CertifyForm, kind: MediaKind) -> ServedM
     if model.info.kind != kind:
         raise ApiError(422, "model_media_mismatch",
                        f"Model {name!r} takes {model.info.kind} input, but the upload is {kind}.")
-    options = form.options()
     try:
         options.check_media(kind)
     except InvalidOptionError as exc:

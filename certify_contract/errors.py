@@ -30,6 +30,9 @@ ErrorCode = Literal[
     # the job
     "canceled", "upload_expired", "upload_mismatch", "invalid_payload", "job_timeout",
     "worker_lost", "redis_interrupted", "internal_error",
+    # batches and webhooks
+    "batch_not_found", "batch_closed", "too_many_files", "invalid_archive", "invalid_labels",
+    "invalid_callback_url",
 ]
 ERROR_CODES: frozenset[str] = frozenset(get_args(ErrorCode))
 

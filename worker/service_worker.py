@@ -24,6 +24,7 @@ from rq.worker import WorkerStatus
 
 from certify_jobs.contract import ALLOWED_TASKS, TaskNotAllowed
 from certify_jobs.crashes import crash_recorder
+from certify_jobs.endings import announce_job_end, crash_announcer
 from worker.presence import Presence
 from worker.redis_outage import FIRST_WAIT_S, MAX_WAIT_S, REDIS_TROUBLE, RedisOutage
 from worker.runtime import WorkerRuntime
@@ -54,7 +55,8 @@ class CertifyWorker(SimpleWorker):
             worker_ttl=settings.worker_ttl_s, maintenance_interval=settings.maintenance_interval_s,
             default_result_ttl=settings.result_ttl_s,
             # A crash's code is chosen here, by exception type, for the API to read.
-            exception_handlers=[crash_recorder(settings.upload_keep_after_end_s)], **kwargs,
+            exception_handlers=[crash_recorder(settings.upload_keep_after_end_s),
+                                crash_announcer(settings)], **kwargs,
         )
         self.runtime = runtime
         self.outage = RedisOutage(runtime.redis, lambda: bool(self._stop_requested))
@@ -126,6 +128,7 @@ class CertifyWorker(SimpleWorker):
         finally:
             stop.set()
             beats.join()
+        self._announce_end(job)
         self.outage.retrying(lambda: self.set_state(WorkerStatus.IDLE), "job end")
 
     def _settle_interrupted(self, job: Job, queue: Queue, execution: Execution,
@@ -151,6 +154,13 @@ class CertifyWorker(SimpleWorker):
                 pipe.execute()
             return
         self._finalize_failure(job, queue, execution, (type(cause), cause, cause.__traceback__))
+
+    def _announce_end(self, job: Job) -> None:
+        # After perform_job, so the result is in Redis when its batch or webhook reads it.
+        try:
+            announce_job_end(self.connection, self.runtime.settings, job)
+        except Exception:  # a lost announcement must not stop the worker; GET /batches re-checks
+            self.log.warning("Announcing the end of job %s failed", job.id, exc_info=True)
 
     def _beat_while_running(self, job: Job, execution: Execution, stop: threading.Event) -> None:
         interval = max(self.runtime.settings.heartbeat_ttl_s / 4, 0.5)

@@ -112,3 +112,8 @@ def poll_job(client: httpx.Client, job_id: str, until: tuple[str, ...] = TERMINA
         if time.monotonic() > deadline:
             raise AssertionError(f"job {job_id} still {view['status']} after {timeout} s: {view}")
         time.sleep(0.1)
+
+
+def start_delivery_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """The light webhook delivery worker (`python -m app.webhook_worker`)."""
+    return start([sys.executable, "-m", "app.webhook_worker"], env, log)
