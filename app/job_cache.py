@@ -37,16 +37,19 @@ class RenderedView:
     body: bytes
     etag: str
     status: str
+    # False while a webhook delivery may still change the view after the job ended.
+    final: bool = True
 
     @property
     def ended(self) -> bool:
         return self.status in ENDED
 
     @classmethod
-    def render(cls, view: JobView, owner: str) -> "RenderedView":
+    def render(cls, view: JobView, owner: str, has_callback: bool = False) -> "RenderedView":
         body = view.model_dump_json().encode()
         etag = '"' + hashlib.sha256(body).hexdigest()[:24] + '"'
-        return cls(owner, body, etag, view.status)
+        delivering = has_callback and (view.webhook is None or view.webhook.state == "pending")
+        return cls(owner, body, etag, view.status, final=not delivering)
 
     def response(self, if_none_match: str | None) -> Response:
         # private: a view belongs to one API key; no-cache: revalidate (ETag) on every poll.
@@ -111,7 +114,7 @@ class EndedViews:
 
     def remember(self, redis: Redis, job_id: str, job_key: str, rendered: RenderedView) -> None:
         """Keep an ended job's view exactly as long as the job itself lives."""
-        if not rendered.ended:
+        if not (rendered.ended and rendered.final):
             return
         ttl = redis.ttl(job_key)
         if not isinstance(ttl, int) or ttl <= 0:  # -1: no expiry is set (never for our jobs)

@@ -15,6 +15,7 @@ from app.job_input import router as job_input_router
 from app.metrics import install_metrics
 from app.openapi_schema import install_openapi
 from app.option_catalog import router as options_router
+from app.routes_batches import router as batches_router
 from app.routes_jobs import router as jobs_router
 from app.routes_system import router as system_router
 from app.slow_clients import BodyDeadline
@@ -67,10 +68,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     limit = settings.max_upload_bytes + FORM_OVERHEAD_BYTES
-    app.add_middleware(BodySizeLimit, max_body_bytes=limit)
+    app.add_middleware(BodySizeLimit, max_body_bytes=limit, by_path_prefix={
+        "/batches": settings.batch_max_request_bytes + FORM_OVERHEAD_BYTES})
     app.add_middleware(BodyDeadline, body_timeout_s=settings.request_body_timeout_s)
     install_metrics(app)  # outermost middleware: counts 413s and errors too
     app.include_router(jobs_router)
+    app.include_router(batches_router)
     app.include_router(job_input_router)
     app.include_router(system_router)
     app.include_router(options_router)

@@ -19,12 +19,15 @@ from app.deps import (
 )
 from app.errors import ERROR_RESPONSES, ApiError
 from app.form import CERTIFY_FORM_BODY, CertifyForm, validated_form
+from app.idempotency import claim_or_join
 from app.job_cache import RenderedView
 from app.schemas import JobList, JobView, SubmitResponse
 from app.store import JobStore, owner_of
 from app.submission import build_payload, choose_model, sniff_upload
+from app.webhook_guard import checked_callback
 from certify_contract import ErrorBody
 from certify_jobs.contract import JobStatus
+from certify_jobs.endings import CALLBACK_META, announce_job_end
 from certify_settings import Settings
 
 router = APIRouter()
@@ -99,17 +102,17 @@ def _submit(
                        f"The file exceeds {settings.max_upload_bytes} bytes.")
     media_type, kind = sniff_upload(data)
     model = choose_model(store, form, kind)
+    callback = checked_callback(settings, form.callback_url)
     job_id = store.new_job_id()
     if idempotency_key is not None:
-        earlier = store.claim_idempotency(principal, idempotency_key, job_id)
+        earlier = claim_or_join(store, principal, idempotency_key, job_id)
         if earlier is not None:
-            # The key is per principal, so the earlier job is the caller's own.
-            owner = Caller(principal, admin=False)
-            return _accepted(response, earlier, _existing(store, earlier, owner).status)
+            return _accepted(response, *earlier)
     try:
         payload = build_payload(store, data, media_type, kind, model.info.name, form.options(),
                                 owner=principal)
-        store.enqueue(payload, job_id, owner=principal, upload=data)
+        store.enqueue(payload, job_id, owner=principal, upload=data,
+                      meta={CALLBACK_META: callback} if callback else None)
     except Exception:
         # The key must not point at a job that was never queued: let the retry create it.
         if idempotency_key is not None:
@@ -120,10 +123,7 @@ def _submit(
 
 def _rendered(store: JobStore, job_id: str, caller: Caller) -> RenderedView:
     """The long way (rq's job and result), remembered once the job has ended."""
-    job = find_job(store, job_id, caller)
-    rendered = RenderedView.render(store.view(job), owner_of(job))
-    store.ended_views.remember(store.redis, job_id, job.key, rendered)
-    return rendered
+    return store.render(find_job(store, job_id, caller))
 
 
 IF_NONE_MATCH = {"name": "If-None-Match", "in": "header", "required": False,
@@ -162,6 +162,8 @@ def cancel_job(job_id: str, store: StoreDep, caller: CallerDep) -> JobView:
         job = store.fetch(job_id)
         if job is not None:
             store.cancel(job)
+            # A job canceled before any worker took it ends here: its webhook and batch learn it now.
+            announce_job_end(store.redis, store.settings, job)
             view = store.view(job)
     return view
 

@@ -5,13 +5,15 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
-from rq import Queue, Retry, worker_registration
+from redis.exceptions import OutOfMemoryError
+from rq import Queue, Retry, Worker, worker_registration
+from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from rq.registry import StartedJobRegistry
 from rq.serializers import JSONSerializer
@@ -21,14 +23,17 @@ from app.job_views import job_view
 from app.schemas import JobView, ModelInfo
 from certify_jobs.contract import (
     ANONYMOUS,
+    MODELS_SEEN_TTL_S,
     OPTIONS_META,
     OWNER_META,
     TASK_PATH,
     JobPayload,
     ServiceKeys,
 )
-from certify_jobs.crashes import record_crash
+from certify_jobs.crashes import crash_recorder
+from certify_jobs.endings import CALLBACK_META, crash_announcer
 from certify_jobs.json_logs import job_fields
+from certify_jobs.uploads import release_for_job, stage_upload, upload_key_of
 from certify_settings import Settings
 
 ABANDONED_SWEEP_S = 2.0
@@ -60,9 +65,12 @@ class ServedModel:
 class JobStore:
     """Everything the API reads from or writes to Redis."""
 
-    def __init__(self, redis: Redis, settings: Settings, async_redis: AsyncRedis) -> None:
+    def __init__(
+        self, redis: Redis, settings: Settings, async_redis: AsyncRedis | None = None
+    ) -> None:
         self.redis = redis
-        self.async_redis = async_redis
+        # Used only by the API's hot read paths; others never connect it (connections are lazy).
+        self.async_redis = async_redis or AsyncRedis.from_url(settings.redis_url_or_default)
         self.settings = settings
         self.keys = ServiceKeys()
         self.queue = Queue(settings.queue_name, connection=redis, serializer=JSONSerializer)
@@ -78,24 +86,28 @@ class JobStore:
         digest = hashlib.sha256(data).hexdigest()
         return self.keys.upload(owner, digest), digest
 
-    def store_upload(self, data: bytes, owner: str) -> tuple[str, str]:
-        key, digest = self.upload_key(data, owner)
-        self.redis.set(key, data, ex=self.settings.upload_ttl_s)
-        return key, digest
+    def release_upload(self, upload_key: str | None, job_id: str) -> None:
+        if upload_key is not None:
+            release_for_job(self.redis, upload_key, job_id, self.settings.upload_keep_after_end_s)
 
     def claim_idempotency(self, principal: str, key: str, job_id: str) -> str | None:
         """Reserve `key` for `job_id`; returns the earlier job id when the key was used."""
         redis_key = self._idempotency_key(principal, key)
-        if self.redis.set(redis_key, job_id, nx=True, ex=self.settings.idempotency_ttl_s):
-            return None
-        earlier = self.redis.get(redis_key)
-        return _text(earlier) if earlier is not None else None
+        while True:  # the key can expire or be released between SET NX and GET
+            if self.redis.set(redis_key, job_id, nx=True, ex=self.settings.idempotency_ttl_s):
+                return None
+            earlier = self.redis.get(redis_key)
+            if earlier is not None:
+                return _text(earlier)
 
     def enqueue(
-        self, payload: JobPayload, job_id: str, *, owner: str, upload: bytes | None = None
+        self, payload: JobPayload, job_id: str, *, owner: str, upload: bytes | None = None,
+        meta: Mapping[str, object] | None = None,
     ) -> None:
-        """Queue the job, with its upload (unless stored already) and its list entries, in
-        one transaction: one round trip, and no job is ever queued without its upload."""
+        """Queue the job, with its upload and its list entries, in one transaction: one round
+        trip, and no job is ever queued without its upload. The job is recorded as needing
+        the upload, which is freed when its last job ends (`certify_jobs.uploads`). `meta`
+        adds job meta (a batch, a callback URL) that the worker reads when the job ends."""
         settings = self.settings
         retry = Retry(max=settings.job_retries) if settings.job_retries else None
         now = time.time()
@@ -106,10 +118,11 @@ class JobStore:
                 result_ttl=settings.result_ttl_s, failure_ttl=settings.failure_ttl_s,
                 retry=retry, pipeline=pipe,
                 meta={"model": payload.model, "media_type": payload.media_type,
-                      OPTIONS_META: payload.options.to_dict(), OWNER_META: owner},
+                      OPTIONS_META: payload.options.to_dict(), OWNER_META: owner,
+                      **(meta or {})},
             )
             if upload is not None:
-                pipe.set(payload.upload_key, upload, ex=settings.upload_ttl_s)
+                stage_upload(pipe, payload.upload_key, upload, job_id, settings.upload_ttl_s)
             for index in (self.keys.jobs_index, self.keys.owner_jobs_index(owner)):
                 pipe.zadd(index, {job_id: now})
                 pipe.zremrangebyrank(index, 0, -settings.jobs_index_max - 1)
@@ -123,13 +136,24 @@ class JobStore:
     # -- reading jobs -------------------------------------------------------
     def fetch(self, job_id: str) -> Job | None:
         self._sweep_abandoned()
-        jobs = Job.fetch_many([job_id], connection=self.redis, serializer=JSONSerializer)
-        return jobs[0] if jobs else None
+        # One HGETALL, no MULTI (fetch_many's pipeline): a full Redis refuses MULTI, and
+        # polling must keep working while it is full.
+        try:
+            return Job.fetch(job_id, connection=self.redis, serializer=JSONSerializer)
+        except NoSuchJobError:
+            return None
 
     def view(self, job: Job) -> JobView:
         # Only a job that can still stop has a cancel flag worth a round trip.
         active = job.get_status(refresh=False) in ("queued", "deferred", "scheduled", "started")
         return job_view(job, active and bool(self.redis.exists(self.keys.cancel(job.id))))
+
+    def render(self, job: Job) -> RenderedView:
+        """The job's view as JSON, remembered once it can no longer change."""
+        has_callback = CALLBACK_META in (job.meta or {})
+        rendered = RenderedView.render(self.view(job), owner_of(job), has_callback)
+        self.ended_views.remember(self.redis, job.id, job.key, rendered)
+        return rendered
 
     def list_rendered(
         self, status: str | None, offset: int, limit: int, owner: str | None
@@ -165,9 +189,7 @@ class JobStore:
                 if job_id in known:
                     yield known[job_id]
                 elif job is not None:
-                    rendered = RenderedView.render(self.view(job), owner_of(job))
-                    self.ended_views.remember(self.redis, job_id, job.key, rendered)
-                    yield rendered
+                    yield self.render(job)
             start += chunk - len(expired)
 
     def _sweep_abandoned(self) -> None:
@@ -175,7 +197,12 @@ class JobStore:
         now = time.monotonic()
         if now - self._last_sweep >= ABANDONED_SWEEP_S:
             self._last_sweep = now
-            StartedJobRegistry(queue=self.queue).cleanup(exception_handlers=[record_crash])
+            try:
+                StartedJobRegistry(queue=self.queue).cleanup(
+                    exception_handlers=[crash_recorder(self.settings.upload_keep_after_end_s),
+                                        crash_announcer(self.settings)])
+            except OutOfMemoryError:  # a full Redis: the read that called this still answers
+                log.warning("Skipped the abandoned-job sweep: Redis is full")
 
     # -- cancellation ---------------------------------------------------------
     def cancel(self, job: Job) -> None:
@@ -183,15 +210,27 @@ class JobStore:
         self.redis.set(self.keys.cancel(job.id), 1, ex=self.settings.result_ttl_s)
         if job.get_status(refresh=True) in ("queued", "deferred", "scheduled"):
             job.cancel()
+            self.release_upload(upload_key_of(job.args), job.id)  # it will never run
 
     # -- workers and models -----------------------------------------------------
     def live_workers(self) -> int:
-        """Registered workers whose own key has not expired (a killed worker's has)."""
-        keys = list(worker_registration.get_keys(queue=self.queue))
-        with self.redis.pipeline() as pipe:
-            for key in keys:
-                pipe.exists(key)
+        """Workers registered on this queue whose presence key (TTL ~10 s) is still renewed.
+
+        rq's own worker key outlives a killed worker by up to a minute; the presence key
+        (worker/presence.py) expires within `CERTIFY_WORKER_PRESENCE_TTL_S`.
+        """
+        names = [_text(key).removeprefix(Worker.redis_worker_namespace_prefix)
+                 for key in worker_registration.get_keys(queue=self.queue)]
+        # No MULTI: a full Redis refuses MULTI, and readiness must not depend on free memory.
+        with self.redis.pipeline(transaction=False) as pipe:
+            for name in names:
+                pipe.exists(self.keys.worker_models(name))
             return sum(1 for alive in pipe.execute() if alive)
+
+    def model_seen_recently(self, name: str) -> bool:
+        """A worker announced `name` within the last day (its workers may be down for now)."""
+        seen = self.redis.hget(self.keys.models_seen, name)
+        return seen is not None and time.time() - float(seen) < MODELS_SEEN_TTL_S
 
     def release_idempotency(self, principal: str, key: str) -> None:
         self.redis.delete(self._idempotency_key(principal, key))

@@ -1,9 +1,10 @@
 """Checks an upload and its options against what the workers serve, before anything is queued."""
 
 import secrets
+from typing import NoReturn
 
 from app.errors import ApiError
-from app.form import CertifyForm
+from app.form import OptionsFormBase
 from app.store import JobStore, ServedModel
 from certify_contract import CertifyOptions, InvalidOptionError, MediaKind, check_geometry
 from certify_jobs.contract import JobPayload
@@ -21,9 +22,16 @@ def sniff_upload(data: bytes) -> tuple[str, MediaKind]:
     return media_type, kind  # type: ignore[return-value]
 
 
-def choose_model(store: JobStore, form: CertifyForm, kind: MediaKind) -> ServedModel:
+def choose_model(store: JobStore, form: OptionsFormBase, kind: MediaKind) -> ServedModel:
+    return served_model(store, form.model, form.options(), kind)
+
+
+def served_model(
+    store: JobStore, requested: str | None, options: CertifyOptions, kind: MediaKind
+) -> ServedModel:
+    """The model for `kind` (the named one, else the default), checked against the options."""
     settings = store.settings
-    name = form.model or (
+    name = requested or (
         settings.default_image_model if kind == "image" else settings.default_video_model
     )
     if name is None:
@@ -31,13 +39,11 @@ def choose_model(store: JobStore, form: CertifyForm, kind: MediaKind) -> ServedM
                        "name one with the `model` field.")
     served = store.served_models_recently()
     if name not in served:
-        raise ApiError(422, "unknown_model",
-                       f"Model {name!r} is not served by a live worker; served: {sorted(served)}.")
+        _refuse_unserved(store, name, sorted(served))
     model = served[name]
     if model.info.kind != kind:
         raise ApiError(422, "model_media_mismatch",
                        f"Model {name!r} takes {model.info.kind} input, but the upload is {kind}.")
-    options = form.options()
     try:
         options.check_media(kind)
         # Geometry the worker would refuse is refused here, from the served model's manifest.
@@ -50,6 +56,17 @@ def choose_model(store: JobStore, form: CertifyForm, kind: MediaKind) -> ServedM
         raise ApiError(422, "invalid_option",
                        f"Model {name!r} records no training sigma; give `sigma` explicitly.")
     return model
+
+
+def _refuse_unserved(store: JobStore, name: str, served: list[str]) -> NoReturn:
+    """503 while a model's workers are away (it was served recently), else 422."""
+    if store.model_seen_recently(name):
+        retry_after = store.settings.worker_presence_ttl_s
+        raise ApiError(503, "model_unavailable", f"No live worker serves model {name!r} right "
+                       f"now (it was served recently); retry in {retry_after} s.",
+                       headers={"Retry-After": str(retry_after)})
+    raise ApiError(422, "unknown_model",
+                   f"Model {name!r} is not served by a live worker; served: {served}.")
 
 
 def build_payload(

@@ -31,6 +31,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     worker.add_argument("--burst", action="store_true", help="exit once the queue is empty")
     worker.set_defaults(handler=run_worker_command)
 
+    hooks = subparsers.add_parser(
+        "webhook-worker", help="run the light worker that delivers webhooks (no models, no torch)")
+    hooks.add_argument("--name", default=None, help="worker name (default: random)")
+    hooks.set_defaults(handler=run_webhook_worker)
+
 
 def _add_bind(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1",
@@ -66,3 +71,10 @@ def run_worker_command(args: argparse.Namespace, settings: Settings) -> int:
     configure_logging(settings.log_level, settings.log_format)
     run_worker(settings, args.name, args.burst)
     return 0
+
+
+def run_webhook_worker(args: argparse.Namespace, settings: Settings) -> int:
+    # Replace this process, as `api` does: the delivery worker carries no torch.
+    argv = [sys.executable, "-m", "app.webhook_worker"] + (["--name", args.name] if args.name else [])
+    os.execv(sys.executable, argv)
+    return 0  # not reached

@@ -35,6 +35,11 @@ OWNER_META = "owner"
 ANONYMOUS = "anonymous"
 
 
+# How long the API remembers that a worker served a model, to tell "its workers
+# are away for now" (503 model_unavailable) from "no such model" (422).
+MODELS_SEEN_TTL_S = 86_400
+
+
 class TaskNotAllowed(Exception):
     """A job names a function outside the allow-list; it is never imported."""
 
@@ -95,6 +100,15 @@ class ServiceKeys:
 
     def worker_models(self, worker_name: str) -> str:
         return f"{self.prefix}:worker-models:{worker_name}"
+
+    @property
+    def models_seen(self) -> str:
+        """Hash: model name -> when a worker last announced it (epoch seconds)."""
+        return f"{self.prefix}:models-seen"
+
+    def upload_refs(self, upload_key: str) -> str:
+        """Set of the ids of jobs that still need the upload stored at `upload_key`."""
+        return f"{self.prefix}:upload-refs:{upload_key}"
 
     @property
     def worker_models_pattern(self) -> str:

@@ -71,13 +71,18 @@ def test_unknown_fields_are_refused_by_name(api: AppClient) -> None:
 
 
 def test_the_form_is_the_options_plus_file_and_model_with_the_service_caps(api: AppClient) -> None:
-    form = api.get("/openapi.json").json()["components"]["schemas"]["CertifyForm"]
-    assert set(form["properties"]) == {"file", "model", *OPTION_NAMES}
+    schemas = api.get("/openapi.json").json()["components"]["schemas"]
+    form = schemas["CertifyForm"]
+    assert set(form["properties"]) == {"file", "model", "callback_url", *OPTION_NAMES}
     assert form["additionalProperties"] is False and form["required"] == ["file"]
+    batch = schemas["BatchForm"]  # the same options, with files, labels and `open`
+    assert set(batch["properties"]) == {"file", "labels", "open", "model", "callback_url",
+                                        *OPTION_NAMES}
     for spec in OPTION_SPECS:
         field = form["properties"][spec.name]
         assert field["description"] == spec.help_line
         assert field.get("default") == spec.default
+        assert batch["properties"][spec.name] == field
     assert set(SERVICE_CAPS) <= set(OPTION_NAMES)
     assert form["properties"]["n"]["maximum"] == SERVICE_CAPS["n"]
     assert form["properties"]["alpha"]["exclusiveMaximum"] == 1
