@@ -17,6 +17,8 @@ from app.form import CertifyForm
 
 ERROR_BODY_REF = {"$ref": "#/components/schemas/ErrorBody"}
 FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
+MULTIPART_ERRORS = {"400": "Malformed or cut-short multipart body.",
+                    "408": "The body did not arrive in time."}
 VALIDATION_DESCRIPTION = "Invalid request: a parameter, header or form field is missing or wrong."
 
 
@@ -30,6 +32,10 @@ def _error_body_for_422(document: dict[str, Any]) -> None:
                     else VALIDATION_DESCRIPTION
                 responses["422"] = {"description": keep,
                                     "content": {"application/json": {"schema": ERROR_BODY_REF}}}
+            # A route answering text (a TSV) still answers its errors as JSON.
+            for code, response in responses.items():
+                if code[:1] in ("4", "5") and "application/json" not in response.get("content", {}):
+                    response["content"] = {"application/json": {"schema": ERROR_BODY_REF}}
     schemas = document.get("components", {}).get("schemas", {})
     for name in FASTAPI_VALIDATION_SCHEMAS:
         schemas.pop(name, None)
@@ -40,17 +46,30 @@ def _multipart_forms(document: dict[str, Any]) -> None:
     for operations in document.get("paths", {}).values():
         for operation in operations.values():
             content = operation.get("requestBody", {}).get("content", {})
-            form = content.get("application/x-www-form-urlencoded")
+            form = content.get("application/x-www-form-urlencoded") \
+                or content.get("multipart/form-data")
             if form is None:
                 continue
             name = form["schema"].get("$ref", "").rsplit("/", 1)[-1]
             properties = schemas.get(name, {}).get("properties", {})
-            if not any("contentMediaType" in field or field.get("format") == "binary"
-                       for field in properties.values()):
+            if not any(_is_upload(field) for field in properties.values()):
                 continue
-            content["multipart/form-data"] = content.pop("application/x-www-form-urlencoded")
+            if "application/x-www-form-urlencoded" in content:
+                content["multipart/form-data"] = content.pop("application/x-www-form-urlencoded")
+            # Every multipart body passes the cut-body and slow-body guards (app/slow_clients.py).
+            responses = operation.setdefault("responses", {})
+            for code, described in MULTIPART_ERRORS.items():
+                responses.setdefault(code, {"description": described, "content": {
+                    "application/json": {"schema": ERROR_BODY_REF}}})
             for field in properties.values():
                 _without_null(field)
+
+
+def _is_upload(field: dict[str, Any]) -> bool:
+    """A file field, or a list of files (`POST /batches`)."""
+    items = field.get("items")
+    return "contentMediaType" in field or field.get("format") == "binary" or (
+        isinstance(items, dict) and _is_upload(items))
 
 
 def _add_form_schema(document: dict[str, Any]) -> None:
