@@ -109,7 +109,7 @@ def enqueue_files(
     first = batches.reserve(batch_id, len(files))
     for offset, (named, media_type) in enumerate(zip(files, media_types, strict=True)):
         job_id = store.new_job_id()
-        payload = build_payload(store, named.data, media_type, kind, model, options, job_id)
+        payload = build_payload(store, named.data, media_type, kind, model, options, owner=owner)
         batches.add_job(batch_id, job_id, first + offset, named.name, labels.get(named.name))
-        store.enqueue(payload, job_id, owner=owner, meta={BATCH_META: batch_id})
+        store.enqueue(payload, job_id, owner=owner, upload=named.data, meta={BATCH_META: batch_id})
     batches.touch(batch_id)

@@ -10,12 +10,14 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import OutOfMemoryError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
 
 from certify_contract import CodedError, ErrorBody, ErrorCode
 
 log = logging.getLogger(__name__)
 REDIS_FULL_RETRY_S = 30
 
+STANDARD_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")
 # Codes for the HTTP errors the framework raises itself (unknown route, wrong method, ...).
 FRAMEWORK_CODES: dict[int, ErrorCode] = {
     400: "bad_request", 404: "not_found", 405: "method_not_allowed",
@@ -37,6 +39,26 @@ def error_response(status_code: int, code: ErrorCode, detail: str,
                         headers={"Cache-Control": "no-store", **(headers or {})})
 
 
+def allowed_methods(request: Request) -> str:
+    """Every method some route of this path takes (several routes may share a path).
+
+    Routes are probed method by method, since included routers do not list theirs; a
+    mounted static folder matches any method but serves reads only.
+    """
+    # Inside a mount the scope's root path has grown by the mount's; probe from the top.
+    scope = {**request.scope, "root_path": request.scope.get(
+        "app_root_path", request.scope.get("root_path", ""))}
+    allowed: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Mount):
+            if route.matches(scope)[0] != Match.NONE:
+                allowed |= {"GET", "HEAD"}
+            continue
+        allowed |= {method for method in STANDARD_METHODS
+                    if route.matches({**scope, "method": method})[0] == Match.FULL}
+    return ", ".join(method for method in STANDARD_METHODS if method in allowed)
+
+
 def _describe_validation(exc: RequestValidationError) -> str:
     parts = []
     for error in exc.errors():
@@ -50,11 +72,15 @@ def _describe_validation(exc: RequestValidationError) -> str:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    async def http_error(_: Request, exc: Exception) -> JSONResponse:
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         code = exc.code if isinstance(exc, CodedError) else FRAMEWORK_CODES.get(
             exc.status_code, "http_error")
-        return error_response(exc.status_code, code, str(exc.detail), exc.headers)
+        headers, detail = dict(exc.headers or {}), str(exc.detail)
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request)
+            detail = f"This path takes {headers['Allow']}, not {request.method}."
+        return error_response(exc.status_code, code, detail, headers)
 
     app.add_exception_handler(StarletteHTTPException, http_error)
 

@@ -11,7 +11,17 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Self
 
 from fastapi import UploadFile
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, create_model, model_validator
+from fastapi.exceptions import RequestValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    create_model,
+    model_validator,
+)
+from starlette.datastructures import FormData
 
 from certify_contract import OPTION_NAMES, OPTION_SPECS, CertifyOptions, OptionSpec
 
@@ -73,3 +83,17 @@ if TYPE_CHECKING:  # to the type checker the form is its base; FastAPI sees ever
     CertifyForm = CertifyFormBase
 else:
     CertifyForm = create_model("CertifyForm", __base__=CertifyFormBase, **option_fields())
+
+
+CERTIFY_FORM_BODY = {"required": True, "content": {"multipart/form-data": {
+    "schema": {"$ref": "#/components/schemas/CertifyForm"}}}}
+
+
+def validated_form(fields: FormData) -> CertifyForm:
+    """The form of `POST /certify`; errors read exactly as FastAPI's (422 `invalid_option`)."""
+    # An empty field is an unset one, as browsers send untouched inputs.
+    values = {name: value for name, value in fields.multi_items() if value != ""}
+    try:
+        return CertifyForm.model_validate(values)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False)) from None

@@ -6,7 +6,7 @@ from typing import NoReturn
 from app.errors import ApiError
 from app.form import OptionsFormBase
 from app.store import JobStore, ServedModel
-from certify_contract import CertifyOptions, InvalidOptionError, MediaKind
+from certify_contract import CertifyOptions, InvalidOptionError, MediaKind, check_geometry
 from certify_jobs.contract import JobPayload
 from certify_media.sniff import SNIFF_BYTES, media_kind, sniff_media_type
 
@@ -37,7 +37,7 @@ def served_model(
     if name is None:
         raise ApiError(422, "unknown_model", f"No default {kind} model is configured; "
                        "name one with the `model` field.")
-    served = store.served_models()
+    served = store.served_models_recently()
     if name not in served:
         _refuse_unserved(store, name, sorted(served))
     model = served[name]
@@ -46,6 +46,10 @@ def served_model(
                        f"Model {name!r} takes {model.info.kind} input, but the upload is {kind}.")
     try:
         options.check_media(kind)
+        # Geometry the worker would refuse is refused here, from the served model's manifest.
+        shape = model.info.manifest.get("input_shape")
+        if isinstance(shape, list) and all(isinstance(side, int) for side in shape):
+            check_geometry(options, kind, shape)
     except InvalidOptionError as exc:
         raise ApiError(422, exc.code, exc.detail) from None
     if options.sigma is None and model.sigma is None:
@@ -67,9 +71,9 @@ def _refuse_unserved(store: JobStore, name: str, served: list[str]) -> NoReturn:
 
 def build_payload(
     store: JobStore, data: bytes, media_type: str, kind: MediaKind, model: str,
-    options: CertifyOptions, job_id: str,
+    options: CertifyOptions, *, owner: str,
 ) -> JobPayload:
-    key, digest = store.store_upload(data, job_id)
+    key, digest = store.upload_key(data, owner)  # written with the job (`JobStore.enqueue`)
     return JobPayload(
         upload_key=key, upload_sha256=digest, upload_bytes=len(data), media_type=media_type,
         media_kind=kind, model=model, options=options,

@@ -19,7 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
     api = subparsers.add_parser("api", help="run the HTTP API against CERTIFY_REDIS_URL")
     _add_bind(api)
-    api.add_argument("--workers", type=int, default=1, help="API processes")
+    api.add_argument("--workers", type=int, default=None,
+                     help="API processes (default: CERTIFY_API_WORKERS, 1)")
     api.set_defaults(handler=run_api)
 
     worker = subparsers.add_parser("worker", help="run one queue worker against CERTIFY_REDIS_URL")
@@ -54,8 +55,9 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
 def run_api(args: argparse.Namespace, settings: Settings) -> int:
     # Replace this process: the command-line entry point has already imported
     # the library (and torch), which the API process must not carry.
-    argv = [sys.executable, "-m", "app", "--host", args.host, "--port", str(args.port),
-            "--workers", str(args.workers)]
+    argv = [sys.executable, "-m", "app", "--host", args.host, "--port", str(args.port)]
+    if args.workers is not None:
+        argv += ["--workers", str(args.workers)]
     os.execv(sys.executable, argv)
     return 0  # not reached
 

@@ -30,6 +30,9 @@ STARTED_META = "running_since"
 OPTIONS_META = "options"
 # The error of a crashed job (an `ErrorBody`), recorded where rq handles the crash.
 ERROR_META = "error"
+# The principal (hashed API key, or "anonymous") that created the job; only it and admins see it.
+OWNER_META = "owner"
+ANONYMOUS = "anonymous"
 
 
 # How long the API remembers that a worker served a model, to tell "its workers
@@ -81,11 +84,16 @@ class ServiceKeys:
 
     prefix: str = "certify"
 
-    def upload(self, sha256: str) -> str:
-        return f"{self.prefix}:upload:{sha256}"
+    def upload(self, owner: str, sha256: str) -> str:
+        # Per owner: a tenant's upload never shares a key (existence, TTL) with another's.
+        return f"{self.prefix}:upload:{owner}:{sha256}"
 
     def cancel(self, job_id: str) -> str:
         return f"{self.prefix}:cancel:{job_id}"
+
+    def job_view(self, job_id: str) -> str:
+        """An ended job's rendered view (owner, JSON body, ETag), read in one round trip."""
+        return f"{self.prefix}:view:{job_id}"
 
     def idempotency(self, principal: str, key: str) -> str:
         return f"{self.prefix}:idempotency:{principal}:{key}"
@@ -109,3 +117,7 @@ class ServiceKeys:
     @property
     def jobs_index(self) -> str:
         return f"{self.prefix}:jobs"
+
+    def owner_jobs_index(self, owner: str) -> str:
+        """One owner's jobs by creation time, so a tenant's page never walks others' jobs."""
+        return f"{self.prefix}:jobs:owner:{owner}"

@@ -22,8 +22,7 @@ from rq.serializers import JSONSerializer
 
 from certify_settings import Settings
 
-# Job meta written by the API at submission.
-OWNER_META = "owner"
+# Job meta written by the API at submission (besides `certify_jobs.contract.OWNER_META`).
 CALLBACK_META = "callback_url"
 BATCH_META = "batch"
 # The delivery record of a job's webhook (a `WebhookRecord` dict), written by the delivery task.

@@ -17,6 +17,7 @@ import logging
 from typing import Any
 
 from redis import Redis
+from redis.client import Pipeline
 from redis.exceptions import RedisError
 
 from certify_jobs.contract import ServiceKeys
@@ -38,14 +39,13 @@ return 1
 """
 
 
-def store_for_job(redis: Redis, upload_key: str, data: bytes, job_id: str, ttl_s: int) -> None:
-    """Store (or renew) the upload and record that `job_id` needs it, in one transaction."""
+def stage_upload(pipe: Pipeline, upload_key: str, data: bytes, job_id: str, ttl_s: int) -> None:
+    """Store (or renew) the upload and record that `job_id` needs it, in the caller's
+    transaction (the one that queues the job)."""
     refs = ServiceKeys().upload_refs(upload_key)
-    with redis.pipeline(transaction=True) as pipe:
-        pipe.set(upload_key, data, ex=ttl_s)
-        pipe.sadd(refs, job_id)
-        pipe.expire(refs, ttl_s)
-        pipe.execute()
+    pipe.set(upload_key, data, ex=ttl_s)
+    pipe.sadd(refs, job_id)
+    pipe.expire(refs, ttl_s)
 
 
 def release_for_job(redis: Redis, upload_key: str, job_id: str, keep_s: int) -> bool:

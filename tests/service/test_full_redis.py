@@ -9,7 +9,7 @@ import httpx
 import pytest
 import redis
 
-from certify_jobs.contract import ServiceKeys
+from certify_jobs.contract import ANONYMOUS, ServiceKeys
 from tests.service.faults import distinct_png
 from tests.service.processes import (
     free_port,
@@ -53,7 +53,7 @@ def _post(client: httpx.Client, image: bytes, **fields: str) -> httpx.Response:
 
 
 def _upload_key(image: bytes) -> str:
-    return ServiceKeys().upload(hashlib.sha256(image).hexdigest())
+    return ServiceKeys().upload(ANONYMOUS, hashlib.sha256(image).hexdigest())
 
 
 def test_an_upload_is_freed_when_the_last_job_needing_it_ends(
