@@ -5,6 +5,8 @@ the limit must act here: at once on a too-large `Content-Length`, and by
 counting the bytes of bodies that do not declare one (chunked uploads).
 """
 
+from collections.abc import Mapping
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import ApiError, error_response
@@ -16,25 +18,33 @@ class BodyTooLarge(ApiError):
 
 
 class BodySizeLimit:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int,
+                 by_path_prefix: Mapping[str, int] | None = None) -> None:
+        """`by_path_prefix`: other limits for paths under a prefix (batches carry many files)."""
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.by_path_prefix = dict(by_path_prefix or {})
+
+    def _limit(self, path: str) -> int:
+        matches = [limit for prefix, limit in self.by_path_prefix.items() if path.startswith(prefix)]
+        return matches[0] if matches else self.max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self._limit(scope["path"])
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
-            too_large = BodyTooLarge(self.max_body_bytes)
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            too_large = BodyTooLarge(limit)
             response = error_response(413, too_large.code, str(too_large.detail))
             # Close the connection: the client may still be sending the body.
             response.headers["Connection"] = "close"
             await response(scope, receive, send)
             return
-        await self.app(scope, self._counting(receive), send)
+        await self.app(scope, self._counting(receive, limit), send)
 
-    def _counting(self, receive: Receive) -> Receive:
+    def _counting(self, receive: Receive, limit: int) -> Receive:
         seen = 0
 
         async def counted() -> Message:
@@ -42,8 +52,8 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_body_bytes:
-                    raise BodyTooLarge(self.max_body_bytes)
+                if seen > limit:
+                    raise BodyTooLarge(limit)
             return message
 
         return counted

@@ -1,18 +1,23 @@
 """One error shape for every 4xx/5xx: `{"error": code, "detail": sentence}`."""
 
 import logging
+from collections.abc import Mapping
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import OutOfMemoryError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
 
 from certify_contract import CodedError, ErrorBody, ErrorCode
 
 log = logging.getLogger(__name__)
+REDIS_FULL_RETRY_S = 30
 
+STANDARD_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")
 # Codes for the HTTP errors the framework raises itself (unknown route, wrong method, ...).
 FRAMEWORK_CODES: dict[int, ErrorCode] = {
     400: "bad_request", 404: "not_found", 405: "method_not_allowed",
@@ -22,14 +27,36 @@ FRAMEWORK_CODES: dict[int, ErrorCode] = {
 class ApiError(HTTPException, CodedError):
     """A coded error with its HTTP status; an HTTPException, so body parsing passes it through."""
 
-    def __init__(self, status_code: int, code: ErrorCode, detail: str) -> None:
-        HTTPException.__init__(self, status_code=status_code, detail=detail)
+    def __init__(self, status_code: int, code: ErrorCode, detail: str,
+                 headers: dict[str, str] | None = None) -> None:
+        HTTPException.__init__(self, status_code=status_code, detail=detail, headers=headers)
         CodedError.__init__(self, code, detail)
 
 
-def error_response(status_code: int, code: ErrorCode, detail: str) -> JSONResponse:
+def error_response(status_code: int, code: ErrorCode, detail: str,
+                   headers: Mapping[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": code, "detail": detail}, status_code=status_code,
-                        headers={"Cache-Control": "no-store"})
+                        headers={"Cache-Control": "no-store", **(headers or {})})
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route of this path takes (several routes may share a path).
+
+    Routes are probed method by method, since included routers do not list theirs; a
+    mounted static folder matches any method but serves reads only.
+    """
+    # Inside a mount the scope's root path has grown by the mount's; probe from the top.
+    scope = {**request.scope, "root_path": request.scope.get(
+        "app_root_path", request.scope.get("root_path", ""))}
+    allowed: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Mount):
+            if route.matches(scope)[0] != Match.NONE:
+                allowed |= {"GET", "HEAD"}
+            continue
+        allowed |= {method for method in STANDARD_METHODS
+                    if route.matches({**scope, "method": method})[0] == Match.FULL}
+    return ", ".join(method for method in STANDARD_METHODS if method in allowed)
 
 
 def _describe_validation(exc: RequestValidationError) -> str:
@@ -45,11 +72,15 @@ def _describe_validation(exc: RequestValidationError) -> str:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    async def http_error(_: Request, exc: Exception) -> JSONResponse:
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         code = exc.code if isinstance(exc, CodedError) else FRAMEWORK_CODES.get(
             exc.status_code, "http_error")
-        return error_response(exc.status_code, code, str(exc.detail))
+        headers, detail = dict(exc.headers or {}), str(exc.detail)
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request)
+            detail = f"This path takes {headers['Allow']}, not {request.method}."
+        return error_response(exc.status_code, code, detail, headers)
 
     app.add_exception_handler(StarletteHTTPException, http_error)
 
@@ -65,16 +96,33 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RedisConnectionError, redis_down)
     app.add_exception_handler(RedisTimeoutError, redis_down)
 
+    async def redis_full(request: Request, exc: Exception) -> JSONResponse:
+        log.error("Redis refused a write, out of memory (maxmemory reached, noeviction): %s "
+                  "[%s]", exc, _memory_summary(request), extra={"event": "redis_full"})
+        return error_response(503, "redis_full", "The job store (Redis) is full; retry in "
+                              f"{REDIS_FULL_RETRY_S} s.", {"Retry-After": str(REDIS_FULL_RETRY_S)})
+
+    app.add_exception_handler(OutOfMemoryError, redis_full)
+
     @app.exception_handler(Exception)
     async def internal(_: Request, exc: Exception) -> JSONResponse:
         log.exception("Unhandled error", exc_info=exc)
         return error_response(500, "internal_error", "The server failed to handle the request.")
 
 
+def _memory_summary(request: Request) -> str:
+    """Redis's own figures for the log line (INFO still answers when Redis is full)."""
+    try:
+        info = request.app.state.store.redis.info("memory")
+        return f"used_memory={info.get('used_memory')} maxmemory={info.get('maxmemory')}"
+    except RedisError as exc:
+        return f"memory figures unavailable: {exc}"
+
+
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
     status: {"model": ErrorBody, "description": description}
     for status, description in {
         401: "Missing or wrong X-API-Key (only when the server has API keys).",
-        503: "Redis is unreachable.",
+        503: "Redis is unreachable or full, or no live worker serves the model.",
     }.items()
 }

@@ -11,7 +11,17 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Self
 
 from fastapi import UploadFile
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, create_model, model_validator
+from fastapi.exceptions import RequestValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    create_model,
+    model_validator,
+)
+from starlette.datastructures import FormData
 
 from certify_contract import OPTION_NAMES, OPTION_SPECS, CertifyOptions, OptionSpec
 
@@ -22,15 +32,20 @@ SERVICE_CAPS: Mapping[str, int] = {
 }
 
 
-class CertifyFormBase(BaseModel):
-    """The upload and the model; the options' fields are added by `create_model`."""
+class OptionsFormBase(BaseModel):
+    """The model, the callback and the options (added by `create_model`), checked together."""
 
     model_config = ConfigDict(extra="forbid")
 
-    file: UploadFile = Field(description="The image or video to certify.")
     model: str | None = Field(
         default=None, max_length=200, examples=["fmnist-cnn-s025"],
         description="Model name from GET /models (default: the default model for the media kind).",
+    )
+
+    callback_url: str | None = Field(
+        default=None, max_length=2000, examples=["https://hooks.example.com/certify"],
+        description="Where to POST the final view when it ends, signed (see the README's "
+        "webhooks section); its host must be on the server's allow-list.",
     )
 
     _options: CertifyOptions | None = PrivateAttr(default=None)
@@ -55,10 +70,30 @@ def _form_field(spec: OptionSpec) -> tuple[Any, Any]:
     )
 
 
+class CertifyFormBase(OptionsFormBase):
+    file: UploadFile = Field(description="The image or video to certify.")
+
+
+def option_fields() -> dict[str, Any]:
+    """The options as form fields, for `create_model` (also used by the batch form)."""
+    return {spec.name: _form_field(spec) for spec in OPTION_SPECS}
+
+
 if TYPE_CHECKING:  # to the type checker the form is its base; FastAPI sees every field
     CertifyForm = CertifyFormBase
 else:
-    CertifyForm = create_model(
-        "CertifyForm", __base__=CertifyFormBase,
-        **{spec.name: _form_field(spec) for spec in OPTION_SPECS},
-    )
+    CertifyForm = create_model("CertifyForm", __base__=CertifyFormBase, **option_fields())
+
+
+CERTIFY_FORM_BODY = {"required": True, "content": {"multipart/form-data": {
+    "schema": {"$ref": "#/components/schemas/CertifyForm"}}}}
+
+
+def validated_form(fields: FormData) -> CertifyForm:
+    """The form of `POST /certify`; errors read exactly as FastAPI's (422 `invalid_option`)."""
+    # An empty field is an unset one, as browsers send untouched inputs.
+    values = {name: value for name, value in fields.multi_items() if value != ""}
+    try:
+        return CertifyForm.model_validate(values)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False)) from None

@@ -1,7 +1,7 @@
 """`GET /jobs/{job_id}/input`: the upload a job certified, while its stored copy lasts.
 
 The job is found exactly as `GET /jobs/{job_id}` finds it (`find_job`), so the
-same callers may read it. The bytes go back under the media type sniffed from
+same callers may read it: its owner and admin keys. The bytes go back under the media type sniffed from
 them at submission (only images and videos are ever accepted), with
 `nosniff` and a sandboxing CSP: a browser shows them as media and never runs
 them as a page.
@@ -9,7 +9,7 @@ them as a page.
 
 from fastapi import APIRouter, Response
 
-from app.deps import PrincipalDep, StoreDep
+from app.deps import CallerDep, StoreDep
 from app.errors import ERROR_RESPONSES, ApiError
 from app.routes_jobs import find_job
 from certify_contract import ErrorBody
@@ -52,9 +52,9 @@ def input_headers(job_id: str, media_type: str) -> dict[str, str]:
 
 
 @router.get("/jobs/{job_id}/input", response_class=Response, responses=RESPONSES, tags=["jobs"])
-def job_input(job_id: str, store: StoreDep, _: PrincipalDep) -> Response:
+def job_input(job_id: str, store: StoreDep, caller: CallerDep) -> Response:
     """The image or video the job certified, as uploaded, for as long as its upload is kept."""
-    payload = _payload(find_job(store, job_id).args, job_id)
+    payload = _payload(find_job(store, job_id, caller).args, job_id)
     data = store.redis.get(payload.upload_key)
     if not isinstance(data, bytes):
         raise ApiError(410, "upload_expired", "The stored upload of this job has expired; "

@@ -12,7 +12,7 @@ from pydantic import TypeAdapter, ValidationError
 from rq.job import Job, JobStatus
 from rq.results import Result
 
-from app.schemas import JobProgress, JobView
+from app.schemas import JobProgress, JobView, WebhookRecord
 from certify_contract import Certificate, ErrorBody, JobOutcome
 from certify_jobs.contract import (
     ATTEMPTS_META,
@@ -23,6 +23,7 @@ from certify_jobs.contract import (
 )
 from certify_jobs.contract import JobStatus as ServiceStatus
 from certify_jobs.crashes import UNEXPECTED
+from certify_jobs.endings import WEBHOOK_META
 
 QUEUED_STATES = {JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
 OUTCOME = TypeAdapter(JobOutcome)
@@ -66,6 +67,7 @@ def job_view(job: Job, cancel_requested: bool) -> JobView:
     meta = job.meta or {}
     progress = meta.get(PROGRESS_META)
     options = meta.get(OPTIONS_META)
+    webhook = meta.get(WEBHOOK_META)
     return JobView(
         job_id=job.id,
         status=status,
@@ -80,4 +82,5 @@ def job_view(job: Job, cancel_requested: bool) -> JobView:
         cancel_requested=cancel_requested,
         result=result,
         error=error,
+        webhook=WebhookRecord(**webhook) if isinstance(webhook, dict) else None,
     )

@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from http import HTTPStatus
 
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
@@ -22,11 +23,26 @@ from rq.registry import StartedJobRegistry
 from rq.serializers import JSONSerializer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.errors import STANDARD_METHODS
 from app.store import JobStore
 
 log = logging.getLogger("app.requests")
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 QUIET_ROUTES = frozenset({"/metrics", "/healthz", "/readyz"})  # probes: logged at DEBUG only
+# Every label takes values from a fixed set, so no request can create series: a made-up
+# method is "other", a path no route matches is "unmatched" (routes are templates).
+KNOWN_METHODS = frozenset(STANDARD_METHODS)
+KNOWN_STATUSES = frozenset(str(status.value) for status in HTTPStatus)
+
+
+def bounded_labels(scope: Scope, status: int) -> tuple[str, str, str]:
+    """(method, route, status) as metric labels, each from a bounded set of values."""
+    method = str(scope.get("method", ""))
+    route = getattr(scope.get("route"), "path", None)
+    code = str(status)
+    return (method if method in KNOWN_METHODS else "other",
+            route if isinstance(route, str) else "unmatched",
+            code if code in KNOWN_STATUSES else "other")
 
 
 class RequestMetrics:
@@ -59,10 +75,9 @@ class RequestMetrics:
             self._observe(scope, status, time.perf_counter() - start)
 
     def _observe(self, scope: Scope, status: int, elapsed: float) -> None:
-        route = getattr(scope.get("route"), "path", None) or "unmatched"
-        method = str(scope.get("method", ""))
-        self.requests.labels(method, route, str(status)).inc()
-        self.latency.labels(method, route, str(status)).observe(elapsed)
+        method, route, _ = labels = bounded_labels(scope, status)
+        self.requests.labels(*labels).inc()
+        self.latency.labels(*labels).observe(elapsed)
         level = logging.DEBUG if route in QUIET_ROUTES else logging.INFO
         log.log(level, "%s %s %d", method, route, status, extra={
             "event": "http_request", "method": method, "route": route, "status": status,

@@ -20,7 +20,7 @@ def list_models(store: StoreDep, settings: SettingsDep, _: PrincipalDep) -> Mode
 
 
 @router.get("/healthz", response_model=Health, tags=["health"])
-def healthz() -> Health:
+async def healthz() -> Health:
     """The process is alive (touches nothing else)."""
     return Health(status="ok")
 

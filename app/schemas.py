@@ -26,6 +26,19 @@ class JobProgress(BaseModel):
         default=None, description="Adaptive sampling: the looks declared before sampling.")
 
 
+class WebhookRecord(BaseModel):
+    """The delivery of a webhook: every retry of one ending carries the same `delivery_id`."""
+
+    delivery_id: str
+    state: str = Field(examples=["delivered"], description="`pending` (retrying), `delivered`, "
+                       "`failed` (retries spent) or `refused` (address not allowed at delivery).")
+    attempts: int = 0
+    last_status: int | None = Field(default=None, description="HTTP status of the last answer.")
+    last_error: str | None = None
+    last_attempt_at: datetime | None = None
+    delivered_at: datetime | None = None
+
+
 class JobView(BaseModel):
     job_id: str
     status: JobStatus
@@ -47,6 +60,8 @@ class JobView(BaseModel):
     )
     error: ErrorBody | None = Field(
         default=None, description="Why the job failed or was canceled (the shape of every error).")
+    webhook: WebhookRecord | None = Field(
+        default=None, description="The delivery of the job's `callback_url`, once it ended.")
 
 
 class JobList(BaseModel):

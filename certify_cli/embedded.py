@@ -1,4 +1,4 @@
-"""`certify serve`: a private Redis, one worker and the API as supervised child processes.
+"""`certify serve`: a private Redis, one worker, the webhook delivery worker and the API.
 
 The children get the parent's environment plus the private Redis URL. Ctrl-C
 (SIGINT to the whole process group) or SIGTERM stops them in reverse start
@@ -115,6 +115,8 @@ def serve(host: str, port: int, redis_url: str | None) -> int:
             # Text logs in a terminal unless asked otherwise; deployments log JSON.
             env = {"CERTIFY_LOG_FORMAT": "text", **os.environ, "CERTIFY_REDIS_URL": redis_url}
             children.append(subprocess.Popen([sys.executable, "-m", "worker"], env=env))
+            # Light (no torch): delivers webhooks when CERTIFY_WEBHOOK_SECRET enables them.
+            children.append(subprocess.Popen([sys.executable, "-m", "app.webhook_worker"], env=env))
             children.append(subprocess.Popen(
                 [sys.executable, "-m", "app", "--host", host, "--port", str(port)], env=env))
         except BaseException:

@@ -14,9 +14,10 @@ from typing import Any
 
 from certify_cli.errors import CommandError
 from certify_cli.options import add_certify_options, options_from_args
+from certify_contract.evaluation import STANDARD_RADII
 from certify_settings import Settings
 
-DEFAULT_RADII = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
+DEFAULT_RADII = STANDARD_RADII
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -73,6 +74,11 @@ def _register_evaluate(subparsers: argparse._SubParsersAction) -> None:  # type:
     evaluate.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     evaluate.add_argument("--out", type=Path, required=True,
                           help="output folder")
+    evaluate.add_argument("--service", default=None, metavar="URL",
+                          help="send the images as one batch to the service at URL instead of "
+                          "certifying here (default: certify locally)")
+    evaluate.add_argument("--api-key", default=None,
+                          help="X-API-Key for --service (default: CERTIFY_API_KEY)")
     evaluate.set_defaults(handler=run_evaluate)
 
 
@@ -123,6 +129,12 @@ def run_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     options = options_from_args(args)
     for name in ("count", "skip", "threads"):
         _positive(name, getattr(args, name))
+    if args.service:
+        from certify_cli.evaluate_service import evaluate_on_service
+
+        args.out.mkdir(parents=True, exist_ok=True)
+        print(summary_markdown([evaluate_on_service(args, settings, options)]), end="")
+        return 0
     torch.set_num_threads(args.threads)
     model, data = open_evaluation(args.dataset, args.model, choose_device(args.device, settings),
                                   options, args.skip * args.count, settings)

@@ -19,7 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
     api = subparsers.add_parser("api", help="run the HTTP API against CERTIFY_REDIS_URL")
     _add_bind(api)
-    api.add_argument("--workers", type=int, default=1, help="API processes")
+    api.add_argument("--workers", type=int, default=None,
+                     help="API processes (default: CERTIFY_API_WORKERS, 1)")
     api.set_defaults(handler=run_api)
 
     worker = subparsers.add_parser("worker", help="run one queue worker against CERTIFY_REDIS_URL")
@@ -29,6 +30,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     worker.add_argument("--name", default=None, help="worker name (default: random)")
     worker.add_argument("--burst", action="store_true", help="exit once the queue is empty")
     worker.set_defaults(handler=run_worker_command)
+
+    hooks = subparsers.add_parser(
+        "webhook-worker", help="run the light worker that delivers webhooks (no models, no torch)")
+    hooks.add_argument("--name", default=None, help="worker name (default: random)")
+    hooks.set_defaults(handler=run_webhook_worker)
 
 
 def _add_bind(parser: argparse.ArgumentParser) -> None:
@@ -49,8 +55,9 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
 def run_api(args: argparse.Namespace, settings: Settings) -> int:
     # Replace this process: the command-line entry point has already imported
     # the library (and torch), which the API process must not carry.
-    argv = [sys.executable, "-m", "app", "--host", args.host, "--port", str(args.port),
-            "--workers", str(args.workers)]
+    argv = [sys.executable, "-m", "app", "--host", args.host, "--port", str(args.port)]
+    if args.workers is not None:
+        argv += ["--workers", str(args.workers)]
     os.execv(sys.executable, argv)
     return 0  # not reached
 
@@ -64,3 +71,10 @@ def run_worker_command(args: argparse.Namespace, settings: Settings) -> int:
     configure_logging(settings.log_level, settings.log_format)
     run_worker(settings, args.name, args.burst)
     return 0
+
+
+def run_webhook_worker(args: argparse.Namespace, settings: Settings) -> int:
+    # Replace this process, as `api` does: the delivery worker carries no torch.
+    argv = [sys.executable, "-m", "app.webhook_worker"] + (["--name", args.name] if args.name else [])
+    os.execv(sys.executable, argv)
+    return 0  # not reached

@@ -17,14 +17,26 @@ retried with exponential backoff (`RetryPolicy`); a submission is retried
 with the same `Idempotency-Key`, so a retry never creates a second job.
 """
 
+from certify_client.batch_views import BatchItem, BatchMetrics, BatchView
 from certify_client.client import CertifyClient
 from certify_client.errors import ApiError, ClientError, ServiceUnreachable, WaitTimeout
 from certify_client.transport import PollPolicy, RetryPolicy
-from certify_client.views import JobPage, JobProgress, JobStatus, JobView, SubmittedJob
+from certify_client.views import (
+    JobPage,
+    JobProgress,
+    JobStatus,
+    JobView,
+    SubmittedJob,
+    WebhookRecord,
+)
+from certify_client.webhooks import WebhookSignatureError, verify_webhook
 from certify_contract import Certificate, ErrorBody, InvalidOptionError
 
 __all__ = [
     "ApiError",
+    "BatchItem",
+    "BatchMetrics",
+    "BatchView",
     "Certificate",
     "CertifyClient",
     "ClientError",
@@ -39,4 +51,7 @@ __all__ = [
     "ServiceUnreachable",
     "SubmittedJob",
     "WaitTimeout",
+    "WebhookRecord",
+    "WebhookSignatureError",
+    "verify_webhook",
 ]

@@ -1,4 +1,4 @@
-"""`CertifyClient`: submit, wait, status, cancel and list jobs of a certification API."""
+"""`CertifyClient`: submit, wait, status, cancel and list jobs (and batches) of the API."""
 
 import time
 import uuid
@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from certify_client.batches import BatchMethods
 from certify_client.errors import ApiError, WaitTimeout
 from certify_client.records import RecordError, from_json
 from certify_client.transport import PollPolicy, RetryHook, RetryPolicy, send_with_retries
@@ -35,7 +36,7 @@ def form_fields(options: Mapping[str, object] | CertifyOptions | None) -> dict[s
     return {name: str(value) for name, value in given.items()}
 
 
-class CertifyClient:
+class CertifyClient(BatchMethods):
     """A synchronous client; use it as a context manager, or call `close()`.
 
     `on_retry(attempt, request, answer_or_error)` is called before each retry.
@@ -66,7 +67,7 @@ class CertifyClient:
     def submit(
         self, file: str | Path | bytes, *, filename: str | None = None, model: str | None = None,
         options: Mapping[str, object] | CertifyOptions | None = None,
-        idempotency_key: str | None = None,
+        idempotency_key: str | None = None, callback_url: str | None = None,
     ) -> SubmittedJob:
         """Upload an image or video; answers at once with the queued job.
 
@@ -80,6 +81,8 @@ class CertifyClient:
         fields = form_fields(options)
         if model is not None:
             fields["model"] = model
+        if callback_url is not None:
+            fields["callback_url"] = callback_url
         key = idempotency_key or uuid.uuid4().hex
         request = self._http.build_request(
             "POST", "/certify", data=fields, files={"file": (name, data)},

@@ -43,6 +43,19 @@ class JobProgress:
 
 
 @dataclass(frozen=True)
+class WebhookRecord:
+    """The delivery of a webhook (the same `delivery_id` on every retry of one ending)."""
+
+    delivery_id: str
+    state: str
+    attempts: int = 0
+    last_status: int | None = None
+    last_error: str | None = None
+    last_attempt_at: datetime | None = None
+    delivered_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class JobView:
     """One job: its status, progress, and the certificate or the error."""
 
@@ -58,6 +71,7 @@ class JobView:
     cancel_requested: bool = False
     result: Certificate | None = None
     error: ErrorBody | None = None
+    webhook: WebhookRecord | None = None
 
     @property
     def ended(self) -> bool:

@@ -13,6 +13,7 @@ from certify_contract.errors import (
     InvalidOptionError,
     is_error_code,
 )
+from certify_contract.geometry_check import check_geometry
 from certify_contract.option_spec import MediaKind, OptionSpec
 from certify_contract.options import (
     OPTION_NAMES,
@@ -70,5 +71,6 @@ __all__ = [
     "Scores",
     "TensorInput",
     "VideoInput",
+    "check_geometry",
     "is_error_code",
 ]

@@ -41,12 +41,15 @@ class CertifyOptions:
     noise: NoiseMode = option("shared", "Smooth-Reduce: one noise draw for all patches "
                               "(shared), or one per patch (independent)")
     scores: Scores = option("softmax", "Smooth-Reduce: aggregate per-patch softmax or raw logits")
-    sigma: float | None = option(None, "noise level, in [0, 1] pixel units", above=0, at_most=10,
-                                 default_text="the model's training sigma")
+    # Below a quarter of one 8-bit grey level noise is meaningless (and subnormal sigmas
+    # overflow the radius arithmetic), so the floor is 0.001, not merely above 0.
+    sigma: float | None = option(None, "noise level, in [0, 1] pixel units", at_least=0.001,
+                                 at_most=10, default_text="the model's training sigma")
     n0: int = option(100, "selection samples: the noisy draws that choose the label", at_least=1)
     n: int = option(100_000, "estimation samples: the fresh draws that bound the label's "
                     "probability", at_least=1)
-    alpha: float = option(0.001, "failure probability of the certificate", above=0, below=1)
+    alpha: float = option(0.001, "failure probability of the certificate", at_least=1e-12,
+                          below=1)
     batch_size: int = option(1000, "model evaluations per forward pass (samples x patches)",
                              at_least=1)
     resize: int | None = option(None, "Smooth-Reduce: resize the image to S x S before cutting "

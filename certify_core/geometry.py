@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from certify_contract.geometry_check import RESIZE_MARGIN
 from certify_contract.results import PatchLayout
 from certify_core.errors import InvalidOptionError
 
@@ -106,4 +107,4 @@ def random_geometry(
 
 def default_resize(input_size: Size) -> Size:
     """Default Smooth-Reduce up-scale: 4 pixels larger, so stride 2 gives a 3 x 3 grid."""
-    return (input_size[0] + 4, input_size[1] + 4)
+    return (input_size[0] + RESIZE_MARGIN, input_size[1] + RESIZE_MARGIN)

@@ -9,12 +9,13 @@ length works); Smooth-Reduce cuts k clips (`patch_size` = clip length,
 noise modes and lift-corrected radius of the image case.
 """
 
+from certify_contract.geometry_check import FRAMES_PER_CLIP
 from certify_contract.options import CertifyOptions
 from certify_core.clips import ClipGeometry, grid_clips, random_clips
 from certify_core.errors import InvalidOptionError
 
 DEFAULT_VIDEO_MODEL = "moving-fmnist-c2d-s025"
-DEFAULT_FRAMES_PER_CLIP = 2
+DEFAULT_FRAMES_PER_CLIP = FRAMES_PER_CLIP
 
 
 def video_input_shape(clip_shape: tuple[int, ...], options: CertifyOptions) -> tuple[int, ...]:

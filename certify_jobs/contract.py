@@ -30,6 +30,14 @@ STARTED_META = "running_since"
 OPTIONS_META = "options"
 # The error of a crashed job (an `ErrorBody`), recorded where rq handles the crash.
 ERROR_META = "error"
+# The principal (hashed API key, or "anonymous") that created the job; only it and admins see it.
+OWNER_META = "owner"
+ANONYMOUS = "anonymous"
+
+
+# How long the API remembers that a worker served a model, to tell "its workers
+# are away for now" (503 model_unavailable) from "no such model" (422).
+MODELS_SEEN_TTL_S = 86_400
 
 
 class TaskNotAllowed(Exception):
@@ -76,11 +84,16 @@ class ServiceKeys:
 
     prefix: str = "certify"
 
-    def upload(self, sha256: str) -> str:
-        return f"{self.prefix}:upload:{sha256}"
+    def upload(self, owner: str, sha256: str) -> str:
+        # Per owner: a tenant's upload never shares a key (existence, TTL) with another's.
+        return f"{self.prefix}:upload:{owner}:{sha256}"
 
     def cancel(self, job_id: str) -> str:
         return f"{self.prefix}:cancel:{job_id}"
+
+    def job_view(self, job_id: str) -> str:
+        """An ended job's rendered view (owner, JSON body, ETag), read in one round trip."""
+        return f"{self.prefix}:view:{job_id}"
 
     def idempotency(self, principal: str, key: str) -> str:
         return f"{self.prefix}:idempotency:{principal}:{key}"
@@ -89,9 +102,22 @@ class ServiceKeys:
         return f"{self.prefix}:worker-models:{worker_name}"
 
     @property
+    def models_seen(self) -> str:
+        """Hash: model name -> when a worker last announced it (epoch seconds)."""
+        return f"{self.prefix}:models-seen"
+
+    def upload_refs(self, upload_key: str) -> str:
+        """Set of the ids of jobs that still need the upload stored at `upload_key`."""
+        return f"{self.prefix}:upload-refs:{upload_key}"
+
+    @property
     def worker_models_pattern(self) -> str:
         return f"{self.prefix}:worker-models:*"
 
     @property
     def jobs_index(self) -> str:
         return f"{self.prefix}:jobs"
+
+    def owner_jobs_index(self, owner: str) -> str:
+        """One owner's jobs by creation time, so a tenant's page never walks others' jobs."""
+        return f"{self.prefix}:jobs:owner:{owner}"

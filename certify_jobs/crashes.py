@@ -1,27 +1,35 @@
 """The error of a job that crashed, chosen where rq handles the crash.
 
-`record_crash` is an rq exception handler: the worker calls it when the task
-raises, and `StartedJobRegistry.cleanup` (run by workers and by the API)
-calls it for a job whose worker vanished. It names the error by the
-exception's type, never by traceback text, and stores it in the job's meta
-for the API to read.
+`record_crash` (or `crash_recorder`, which also frees the job's upload) is
+an rq exception handler: the worker calls it when the task raises, and
+`StartedJobRegistry.cleanup` (run by workers and by the API) calls it for a
+job whose worker vanished. It names the error by the exception's type, never
+by traceback text, and stores it in the job's meta for the API to read.
 """
 
+from collections.abc import Callable
 from dataclasses import asdict
 from types import TracebackType
 from typing import Any
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import OutOfMemoryError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq.exceptions import AbandonedJobError
 from rq.job import Job
 from rq.timeouts import JobTimeoutException
 
 from certify_contract.errors import ErrorBody
 from certify_jobs.contract import ERROR_META
+from certify_jobs.uploads import release_for_job, upload_key_of
 
-CRASHES: tuple[tuple[type[BaseException], ErrorBody], ...] = (
+CRASHES: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], ErrorBody], ...] = (
     (AbandonedJobError, ErrorBody("worker_lost", "The worker running this job stopped (killed or "
                                   "lost) and no retries were left.")),
     (JobTimeoutException, ErrorBody("job_timeout", "The job exceeded the job time limit.")),
+    ((RedisConnectionError, RedisTimeoutError, OutOfMemoryError), ErrorBody(
+        "redis_interrupted", "The job store (Redis) went away or was full while this job ran, "
+        "and no retries were left.")),
 )
 UNEXPECTED = ErrorBody("internal_error", "The worker failed unexpectedly on this job.")
 
@@ -39,3 +47,17 @@ def record_crash(job: Job, kind: type[BaseException] | None, value: BaseExceptio
     job.meta[ERROR_META] = asdict(crash_error(kind))
     job.save_meta()
     return True
+
+
+def crash_recorder(keep_after_end_s: int) -> Callable[..., bool]:
+    """`record_crash`, which also frees the job's upload when no retry will need it."""
+
+    def record(job: Job, kind: type[BaseException] | None, value: BaseException | None,
+               trace: TracebackType | None, *_: Any) -> bool:
+        record_crash(job, kind, value, trace)
+        upload_key = upload_key_of(job.args)
+        if not job.retries_left and upload_key is not None:  # rq retries only when some are left
+            release_for_job(job.connection, upload_key, job.id, keep_after_end_s)
+        return True
+
+    return record

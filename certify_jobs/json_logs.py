@@ -3,7 +3,8 @@
 Fields given as `extra={...}` (job_id, model, method, durations) become keys of
 the object. Secrets and media never reach a line: values of keys that name a
 secret are replaced, bytes are replaced by their length, Redis URLs lose their
-password, and over-long messages are cut.
+password, and over-long messages are cut (tracebacks in the middle, so that
+their last line, the cause, stays).
 """
 
 import json
@@ -18,6 +19,7 @@ from certify_jobs.contract import JobPayload
 SECRET_KEY = re.compile(r"(api[_-]?key|password|secret|token|authorization|cookie)", re.IGNORECASE)
 URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s]+@", re.IGNORECASE)
 MAX_MESSAGE_CHARS = 2000
+MAX_TRACEBACK_CHARS = 8000
 # Attributes every LogRecord has; anything else came in through `extra`.
 STANDARD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
     "message", "asctime", "taskName", "color_message",
@@ -29,6 +31,15 @@ def scrub_text(text: str) -> str:
     if len(text) > MAX_MESSAGE_CHARS:
         return text[:MAX_MESSAGE_CHARS] + f"... [{len(text) - MAX_MESSAGE_CHARS} chars cut]"
     return text
+
+
+def scrub_traceback(text: str) -> str:
+    """Like `scrub_text`, but a long traceback loses its middle: its last line says why."""
+    text = URL_PASSWORD.sub(r"\1***@", text)
+    if len(text) <= MAX_TRACEBACK_CHARS:
+        return text
+    head, tail = MAX_TRACEBACK_CHARS // 4, MAX_TRACEBACK_CHARS * 3 // 4
+    return f"{text[:head]}\n... [{len(text) - head - tail} chars cut] ...\n{text[-tail:]}"
 
 
 def scrub_value(key: str, value: Any) -> Any:
@@ -61,7 +72,7 @@ class JsonFormatter(logging.Formatter):
             if key not in STANDARD_ATTRIBUTES and not key.startswith("_"):
                 entry[key] = scrub_value(key, value)
         if record.exc_info:
-            entry["exception"] = scrub_text(self.formatException(record.exc_info))
+            entry["exception"] = scrub_traceback(self.formatException(record.exc_info))
         return json.dumps(entry, default=str)
 
 

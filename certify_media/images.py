@@ -1,6 +1,7 @@
 """Bounded image decoding with Pillow, converted to a model's (C, H, W) in [0, 1]."""
 
 import io
+import re
 import warnings
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -10,9 +11,12 @@ from PIL import Image, UnidentifiedImageError
 
 from certify_contract.results import UNIT_RANGE, ImageInput
 from certify_media.errors import MediaError
+from certify_media.sniff import SNIFF_BYTES, sniff_media_type
 
 PILLOW_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP")
 RESIZE_METHOD = "pillow-bilinear"
+# Pillow's bomb message: "Image size (N pixels) exceeds limit of M pixels, ...".
+PILLOW_PIXELS = re.compile(r"Image size \((\d+) pixels\)")
 
 
 @dataclass(frozen=True)
@@ -63,8 +67,16 @@ def _open(data: bytes, limits: ImageLimits) -> Image.Image:
     except MediaError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise MediaError("image_too_large", f"The image is a decompression bomb: {exc}") from exc
+        # Pillow refuses above its own limits before ours is checked; quote the service's.
+        declared = PILLOW_PIXELS.search(str(exc))
+        size = f"{declared.group(1)} pixels" if declared else "too many pixels"
+        raise MediaError("image_too_large", f"The image declares {size}; the limit is "
+                         f"{limits.max_pixels} (a decompression bomb).") from exc
     except UnidentifiedImageError as exc:
+        if (sniff_media_type(data[:SNIFF_BYTES]) or "").startswith("image/"):
+            # Its signature is a supported format, so the header itself is broken (a bad CRC).
+            raise MediaError("corrupt_image", "The image cannot be decoded: its header is "
+                             "malformed.") from exc
         raise MediaError(
             "unsupported_media_type",
             f"Not an image in a supported format ({', '.join(PILLOW_FORMATS)}).",

@@ -10,10 +10,11 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from certify_settings.operations import OperationsSettings
+from certify_settings.platform import PlatformSettings
 from certify_settings.service import ServiceSettings
 
 
-class Settings(ServiceSettings, OperationsSettings, BaseSettings):
+class Settings(ServiceSettings, OperationsSettings, PlatformSettings, BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CERTIFY_", extra="ignore")
 
     model_dir: Path | None = Field(

@@ -23,10 +23,27 @@ class ServiceSettings(BaseModel):
     )
     queue_name: str = Field(default="certify", min_length=1)
     api_keys: str = Field(
-        default="", description="Comma-separated API keys; when set, X-API-Key is required."
+        default="", description="Comma-separated API keys; when set, X-API-Key is required. Each "
+        "key is a tenant: it sees and cancels only the jobs it created."
+    )
+    admin_api_keys: str = Field(
+        default="", description="Comma-separated operator keys: valid keys that see and cancel "
+        "every tenant's jobs. Setting only these also turns keys on."
     )
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+    api_workers: int = Field(
+        default=1, ge=1, le=64, description="API processes (uvicorn workers) when `--workers` "
+        "is not given; each keeps its own /metrics counters.")
+    request_header_timeout_s: float = Field(
+        default=10.0, gt=0, description="A request's headers must arrive within this time (else "
+        "408 and the connection closes): a slow client cannot hold a connection.")
+    request_body_timeout_s: float = Field(
+        default=120.0, gt=0, description="A request's whole body must arrive within this time "
+        "(else 408 `request_timeout`); 120 s lets 20 MB through at about 1.4 Mbit/s.")
     upload_ttl_s: int = Field(default=3600, ge=1, description="Lifetime of stored uploads.")
+    upload_keep_after_end_s: int = Field(
+        default=300, ge=0, description="How long an upload is kept once the last job that "
+        "needs it has ended (for GET /jobs/{id}/input); 0 frees it at once.")
     result_ttl_s: int = Field(default=86_400, ge=1, description="Lifetime of finished jobs.")
     failure_ttl_s: int = Field(default=7 * 86_400, ge=1, description="Lifetime of crashed jobs.")
     job_timeout_s: int = Field(default=900, ge=1, description="Hard limit on one job's run time.")
@@ -37,6 +54,9 @@ class ServiceSettings(BaseModel):
         default=60, ge=2, description="A running job whose worker is silent this long is abandoned."
     )
     worker_ttl_s: int = Field(default=35, ge=16, description="Worker registration lifetime.")
+    worker_presence_ttl_s: int = Field(
+        default=10, ge=2, description="A worker silent this long no longer counts as live "
+        "(/readyz, GET /models, POST /certify); it renews its presence every third of it.")
     maintenance_interval_s: int = Field(default=30, ge=1)
     idempotency_ttl_s: int = Field(default=86_400, ge=1)
     jobs_index_max: int = Field(default=10_000, ge=1, description="Jobs kept in GET /jobs.")
@@ -54,7 +74,12 @@ class ServiceSettings(BaseModel):
 
     @property
     def api_key_set(self) -> frozenset[str]:
-        return frozenset(split_list(self.api_keys))
+        """Every key the API accepts: tenants' and operators'."""
+        return frozenset(split_list(self.api_keys)) | self.admin_key_set
+
+    @property
+    def admin_key_set(self) -> frozenset[str]:
+        return frozenset(split_list(self.admin_api_keys))
 
     @property
     def redis_url_or_default(self) -> str:

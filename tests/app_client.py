@@ -19,6 +19,9 @@ class AppClient:
     def get(self, path: str) -> httpx.Response:
         return self.runner.run(self.http.get(path))
 
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        return self.runner.run(self.http.request(method, path, **kwargs))
+
     def post(self, path: str, **kwargs: Any) -> httpx.Response:
         return self.runner.run(self.http.post(path, **kwargs))
 

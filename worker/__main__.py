@@ -14,7 +14,10 @@ from worker.service_worker import CertifyWorker
 
 def run_worker(settings: Settings, name: str | None = None, burst: bool = False) -> bool:
     """Blocks until SIGINT/SIGTERM (a warm stop finishes the current job first)."""
-    redis = Redis.from_url(settings.redis_url_or_default)
+    # Keepalive and a connect timeout: a vanished Redis host shows up as an error
+    # the worker waits out (worker/redis_outage.py), never as a call that hangs.
+    redis = Redis.from_url(settings.redis_url_or_default, socket_connect_timeout=5,
+                           socket_keepalive=True)
     runtime = WorkerRuntime.start(settings, redis)
     CURRENT_RUNTIME.set(runtime)
     worker = CertifyWorker(runtime, name=name)

@@ -1,10 +1,16 @@
-"""A non-forking rq worker that runs only the allow-listed task and keeps its heartbeat.
+"""A non-forking rq worker that runs only the allow-listed task and rides out Redis restarts.
 
 Non-forking: CUDA contexts cannot cross a fork and a forked child would lose
 the preloaded models. A non-forking worker normally sends no heartbeat while
 a job runs, so a long job could be declared abandoned while alive; a small
 thread keeps it alive instead, which lets the heartbeat TTL be short and a
 killed worker's job be noticed within seconds.
+
+rq quits its work loop on any Redis error outside its blocking dequeue. Every
+step of the loop that touches Redis is therefore wrapped here: the worker
+waits with backoff (`RedisOutage`) and carries on. A job that was running
+when Redis went away is settled once Redis is back: retried while it has
+retries left, else failed with `redis_interrupted`; never left "running".
 """
 
 import threading
@@ -12,13 +18,19 @@ from typing import Any
 
 from rq import Queue, SimpleWorker, worker_registration
 from rq.executions import Execution
-from rq.job import Job
+from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 from rq.worker import WorkerStatus
 
 from certify_jobs.contract import ALLOWED_TASKS, TaskNotAllowed
-from certify_jobs.crashes import record_crash
+from certify_jobs.crashes import crash_recorder
+from certify_jobs.endings import announce_job_end, crash_announcer
+from worker.presence import Presence
+from worker.redis_outage import FIRST_WAIT_S, MAX_WAIT_S, REDIS_TROUBLE, RedisOutage
 from worker.runtime import WorkerRuntime
+
+SETTLED = (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED,
+           JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
 
 
 class AllowListedJob(Job):
@@ -30,6 +42,10 @@ class AllowListedJob(Job):
 
 
 class CertifyWorker(SimpleWorker):
+    # rq's own backoff while blocked on the queue: capped like RedisOutage's, not at 60 s,
+    # so a worker is back within seconds of Redis.
+    max_connection_wait_time = MAX_WAIT_S
+
     def __init__(self, runtime: WorkerRuntime, **kwargs: Any) -> None:
         settings = runtime.settings
         queue = Queue(settings.queue_name, connection=runtime.redis, serializer=JSONSerializer,
@@ -39,39 +55,112 @@ class CertifyWorker(SimpleWorker):
             worker_ttl=settings.worker_ttl_s, maintenance_interval=settings.maintenance_interval_s,
             default_result_ttl=settings.result_ttl_s,
             # A crash's code is chosen here, by exception type, for the API to read.
-            exception_handlers=[record_crash], **kwargs,
+            exception_handlers=[crash_recorder(settings.upload_keep_after_end_s),
+                                crash_announcer(settings)], **kwargs,
         )
         self.runtime = runtime
+        self.outage = RedisOutage(runtime.redis, lambda: bool(self._stop_requested))
+        self.presence = Presence(runtime.redis, self.name, lambda: runtime.models_document(self.name),
+                                 sorted(runtime.models), settings.worker_presence_ttl_s)
+
+    # -- the work loop's Redis steps, each waiting out an outage -------------------
+    def bootstrap(self, *args: Any, **kwargs: Any) -> None:
+        self.outage.retrying(self.connection.ping, "start")
+        super().bootstrap(*args, **kwargs)
+        self.outage.retrying(self.presence.start, "start")
+
+    def check_for_suspension(self, burst: bool) -> None:
+        self.outage.retrying(lambda: super(CertifyWorker, self).check_for_suspension(burst),
+                             "the suspension check")
+
+    def run_maintenance_tasks(self) -> None:
+        try:
+            super().run_maintenance_tasks()
+        except REDIS_TROUBLE as exc:  # periodic: the next interval tries again
+            self.log.warning("Maintenance skipped, Redis trouble: %s", exc)
+
+    def dequeue_job_and_maintain_ttl(self, timeout: int | None,
+                                     max_idle_time: int | None = None) -> tuple[Job, Queue] | None:
+        return self.outage.retrying(
+            lambda: super(CertifyWorker, self).dequeue_job_and_maintain_ttl(timeout, max_idle_time),
+            "dequeue")
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         return self.runtime.settings.heartbeat_ttl_s
 
     def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
-        super().heartbeat(timeout, pipeline)
-        connection = pipeline if pipeline is not None else self.connection
-        ttl = timeout or self.worker_ttl + 60
-        # Re-published on every beat: after a Redis restart the API sees this
-        # worker and its models again without a worker restart.
-        connection.set(self.runtime.keys.worker_models(self.name),
-                       self.runtime.models_document(self.name), ex=ttl)
-        worker_registration.register(self, pipeline)
+        if pipeline is not None:
+            super().heartbeat(timeout, pipeline)
+            worker_registration.register(self, pipeline)
+            return
+        try:
+            super().heartbeat(timeout)
+            # Re-registered on every beat: after a Redis restart that lost the
+            # registry, the worker is listed again without a restart.
+            worker_registration.register(self)
+        except REDIS_TROUBLE as exc:  # a missed beat; the loop's next Redis step waits it out
+            self.log.warning("Heartbeat failed, Redis trouble: %s", exc)
 
     def register_death(self) -> None:
-        self.connection.delete(self.runtime.keys.worker_models(self.name))
-        super().register_death()
+        self.presence.stop()
+        try:
+            super().register_death()
+        except REDIS_TROUBLE as exc:  # stopping while Redis is away: its keys expire anyway
+            self.log.warning("Could not register this worker's death: %s", exc)
 
+    def teardown(self) -> None:
+        try:
+            super().teardown()
+        except REDIS_TROUBLE as exc:
+            self.log.warning("Teardown incomplete, Redis trouble: %s", exc)
+
+    # -- running one job ------------------------------------------------------------
     def execute_job(self, job: Job, queue: Queue) -> None:
-        execution = self.prepare_execution(job)
+        execution = self.outage.retrying(lambda: self.prepare_execution(job), "job start")
         stop = threading.Event()
         beats = threading.Thread(target=self._beat_while_running, args=(job, execution, stop),
                                  name="certify-heartbeat", daemon=True)
         beats.start()
         try:
             self.perform_job(job, queue, execution)
+        except REDIS_TROUBLE as exc:  # rq's own failure handling needed Redis too
+            self._settle_interrupted(job, queue, execution, exc)
         finally:
             stop.set()
             beats.join()
-        self.set_state(WorkerStatus.IDLE)
+        self._announce_end(job)
+        self.outage.retrying(lambda: self.set_state(WorkerStatus.IDLE), "job end")
+
+    def _settle_interrupted(self, job: Job, queue: Queue, execution: Execution,
+                            cause: BaseException) -> None:
+        delay = FIRST_WAIT_S
+        while True:
+            delay = self.outage.wait(cause, f"job {job.id}", delay)
+            try:
+                return self._fail_interrupted(job, queue, execution, cause)
+            except REDIS_TROUBLE as again:
+                cause = again
+
+    def _fail_interrupted(self, job: Job, queue: Queue, execution: Execution,
+                          cause: BaseException) -> None:
+        """Retry the job (retries left) or fail it with `redis_interrupted` via rq's own path."""
+        if not self.connection.exists(job.key):
+            self.log.error("Job %s is gone from Redis after the outage (data lost)", job.id,
+                           extra={"event": "job_lost", "job_id": job.id})
+            return
+        if job.get_status(refresh=True) in SETTLED:  # ended, canceled, or re-queued meanwhile
+            with self.connection.pipeline() as pipe:
+                self.cleanup_execution(job, pipeline=pipe, execution=execution)
+                pipe.execute()
+            return
+        self._finalize_failure(job, queue, execution, (type(cause), cause, cause.__traceback__))
+
+    def _announce_end(self, job: Job) -> None:
+        # After perform_job, so the result is in Redis when its batch or webhook reads it.
+        try:
+            announce_job_end(self.connection, self.runtime.settings, job)
+        except Exception:  # a lost announcement must not stop the worker; GET /batches re-checks
+            self.log.warning("Announcing the end of job %s failed", job.id, exc_info=True)
 
     def _beat_while_running(self, job: Job, execution: Execution, stop: threading.Event) -> None:
         interval = max(self.runtime.settings.heartbeat_ttl_s / 4, 0.5)

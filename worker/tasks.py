@@ -20,6 +20,7 @@ from certify_jobs.contract import (
     STARTED_META,
     JobPayload,
 )
+from certify_jobs.uploads import release_for_job, upload_key_of
 from certify_media import DecodeRequest, decode_upload
 from worker.metrics import observed_task
 from worker.runtime import CURRENT_RUNTIME, WorkerRuntime
@@ -80,12 +81,23 @@ def _certify(runtime: WorkerRuntime, job: Job, payload: JobPayload) -> Certifica
 
 @observed_task  # job log lines (id, model, method, durations) and worker metrics
 def run_certification(payload_data: dict[str, Any]) -> JobOutcome:
-    """Every expected ending is an outcome; only crashes reach rq's failure path."""
+    """Every expected ending is an outcome; only crashes reach rq's failure path.
+
+    An outcome is final (rq retries only crashes), so the job's upload is released then.
+    """
     runtime = CURRENT_RUNTIME.get()
     job = get_current_job()
     if job is None:
         raise RuntimeError("run_certification runs only inside a certification worker.")
     _begin_attempt(job)
+    outcome = _outcome(runtime, job, payload_data)
+    upload_key = upload_key_of([payload_data])
+    if upload_key is not None:
+        release_for_job(runtime.redis, upload_key, job.id, runtime.settings.upload_keep_after_end_s)
+    return outcome
+
+
+def _outcome(runtime: WorkerRuntime, job: Job, payload_data: dict[str, Any]) -> JobOutcome:
     try:
         if runtime.cancel_requested(job.id):
             raise CertificationCanceled("Canceled before it started.")

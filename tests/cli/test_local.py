@@ -87,7 +87,7 @@ def bad_files(tmp: Path) -> dict[str, Path]:
         (["--sigma", "-1"], "sigma"),
         (["--n0", "0"], "n0"),
         (["--n", "0"], "`n`"),
-        (["--alpha", "1.5"], "Expected `alpha` in (0, 1), got 1.5"),
+        (["--alpha", "1.5"], "Expected `alpha` in [1e-12, 1), got 1.5"),
         (["--alpha", "0"], "alpha"),
         (["--method", "smooth-reduce", "--patch-size", "40"], "larger than"),
         (["--method", "smooth-reduce", "--patches", "0"], "patches"),

@@ -18,10 +18,12 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.parametrize(
     ("values", "message"),
     [
-        ({"alpha": 1.5}, "Expected `alpha` in (0, 1), got 1.5."),
-        ({"alpha": 0}, "Expected `alpha` in (0, 1), got 0."),
-        ({"sigma": 0}, "Expected `sigma` in (0, 10], got 0."),
-        ({"sigma": float("nan")}, "Expected `sigma` in (0, 10], got nan."),
+        ({"alpha": 1.5}, "Expected `alpha` in [1e-12, 1), got 1.5."),
+        ({"alpha": 0}, "Expected `alpha` in [1e-12, 1), got 0."),
+        ({"alpha": 1e-300}, "Expected `alpha` in [1e-12, 1), got 1e-300."),
+        ({"sigma": 0}, "Expected `sigma` in [0.001, 10], got 0."),
+        ({"sigma": 1e-320}, "Expected `sigma` in [0.001, 10], got 1e-320."),
+        ({"sigma": float("nan")}, "Expected `sigma` in [0.001, 10], got nan."),
         ({"n0": 0}, "Expected `n0` to be an integer >= 1, got 0."),
         ({"n": True}, "Expected `n` to be an integer >= 1, got True."),
         ({"n": 2.5}, "Expected `n` to be an integer >= 1, got 2.5."),

@@ -49,6 +49,28 @@ def test_requests_are_counted_by_route_template_and_status(client: AppClient) ->
                  route="/healthz", status="200") == 1
 
 
+def test_made_up_methods_and_paths_add_no_series(client: AppClient) -> None:
+    def series() -> int:
+        return sum(1 for (name, _) in samples(client.get("/metrics").text)
+                   if name.startswith("certify_api_"))
+
+    # Every label combination the requests below can reach, once; then no new ones.
+    for method, path in (("BREW", "/healthz"), ("GET", "/no/such"), ("BREW", "/made/up"),
+                         ("GET", "/metrics")):
+        client.request(method, path)
+    before = series()
+    for i in range(300):
+        client.request(f"M{i}", "/healthz")
+        client.request("GET", f"/no/such/path/{i}")
+        client.request(f"X{i}", f"/also/not/{i}")
+    assert series() == before
+    text = client.get("/metrics").text
+    assert value(text, "certify_api_requests_total", method="other", route="/healthz",
+                 status="405") == 301
+    assert value(text, "certify_api_requests_total", method="other", route="unmatched",
+                 status="404") == 301
+
+
 def test_queue_depth_and_oldest_job_age(client: AppClient) -> None:
     text = client.get("/metrics").text
     assert value(text, "certify_redis_up") == 1
@@ -57,7 +79,7 @@ def test_queue_depth_and_oldest_job_age(client: AppClient) -> None:
     store = client.app.state.store
     payload = JobPayload("k", "s", 1, "image/png", "image", "m", CertifyOptions(n=10), 1)
     for _ in range(2):
-        store.enqueue(payload, store.new_job_id())
+        store.enqueue(payload, store.new_job_id(), owner="anonymous")
     time.sleep(0.3)
     text = client.get("/metrics").text
     assert value(text, "certify_queue_depth", queue="metrics-test") == 2

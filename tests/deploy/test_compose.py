@@ -22,15 +22,20 @@ def cpu() -> dict[str, Any]:
 
 def test_services_health_checks_and_restart_policies(gpu: dict[str, Any]) -> None:
     services = gpu["services"]
-    assert set(services) == {"redis", "api", "worker"}
+    assert set(services) == {"redis", "api", "worker", "webhooks"}
     for name, service in services.items():
         assert service["restart"] == "unless-stopped", name
         assert service["healthcheck"]["test"][0] == "CMD", name
     assert services["api"]["healthcheck"]["test"][-1].count("127.0.0.1:8000/healthz") == 1
     assert services["worker"]["healthcheck"]["test"][1:] == ["python", "-m", "worker.per_gpu",
                                                              "--check"]
-    for name in ("api", "worker"):
+    for name in ("api", "worker", "webhooks"):
         assert services[name]["depends_on"] == {"redis": {"condition": "service_healthy"}}
+    # The delivery worker is the API's torch-free image with its own command and check.
+    assert services["webhooks"]["image"] == services["api"]["image"]
+    assert services["webhooks"]["command"] == ["python", "-m", "app.webhook_worker"]
+    assert services["webhooks"]["healthcheck"]["test"][1:] == [
+        "python", "-m", "app.webhook_worker", "--check"]
 
 
 def _flags(command: list[str]) -> dict[str, str]:

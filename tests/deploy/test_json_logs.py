@@ -2,6 +2,7 @@
 
 import json
 import logging
+import sys
 
 from certify_contract import CertifyOptions
 from certify_jobs.contract import JobPayload
@@ -34,6 +35,21 @@ def test_extra_fields_are_keys_and_secrets_are_redacted() -> None:
 def test_long_messages_are_cut() -> None:
     entry = formatted("x" * 10_000)
     assert len(str(entry["message"])) < 2100 and str(entry["message"]).endswith("chars cut]")
+
+
+def test_a_long_traceback_keeps_its_cause() -> None:
+    try:
+        try:
+            raise ValueError("context " * 2000)
+        except ValueError as context:
+            raise RuntimeError("OOM command not allowed when used memory > 'maxmemory'.") \
+                from context
+    except RuntimeError:
+        record = logging.LogRecord("t", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+    exception = str(json.loads(JsonFormatter().format(record))["exception"])
+    assert "chars cut" in exception and len(exception) < 8200
+    assert exception.endswith("RuntimeError: OOM command not allowed when used memory > "
+                              "'maxmemory'.")
 
 
 def test_job_fields_name_the_job_not_its_bytes() -> None:

@@ -71,7 +71,7 @@ def test_evaluate_rejects_bad_options_in_one_line(
     status = main(["evaluate", "--alpha", "1.5", "--out", str(tmp_path / "x")])
     assert status == 2
     err = capsys.readouterr().err
-    assert err.strip() == "certify: error: Expected `alpha` in (0, 1), got 1.5."
+    assert err.strip() == "certify: error: Expected `alpha` in [1e-12, 1), got 1.5."
 
 
 def test_the_data_set_folder_can_be_moved_with_an_environment_variable(tmp_path: Path) -> None:

@@ -1,6 +1,8 @@
 """Bounded Pillow decoding and content sniffing."""
 
 import io
+import struct
+import zlib
 
 import numpy as np
 import pytest
@@ -39,6 +41,25 @@ def test_decompression_bomb_is_refused_before_decoding() -> None:
     with pytest.raises(MediaError) as info:
         decode_image(data, (1, 28, 28), ImageLimits(max_pixels=1_000_000))
     assert info.value.code == "image_too_large"
+
+
+def png_declaring(width: int, height: int) -> bytes:
+    """A tiny PNG whose header declares `width` x `height` grey pixels."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + \
+            struct.pack(">I", zlib.crc32(kind + body))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + \
+        chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("side", [10_000, 20_000])  # over Pillow's warning and error limits
+def test_a_bomb_pillow_refuses_first_quotes_the_services_limit(side: int) -> None:
+    with pytest.raises(MediaError) as info:
+        decode_image(png_declaring(side, side), (1, 28, 28), ImageLimits(max_pixels=1_000_000))
+    assert info.value.code == "image_too_large"
+    assert info.value.detail == (f"The image declares {side * side} pixels; the limit is "
+                                 "1000000 (a decompression bomb).")
 
 
 def test_byte_limit() -> None:

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from tests.service.model_fixture import write_test_model, write_test_video_model
+from tests.service.platform_fixture import Platform, running_platform
 from tests.service.processes import (
     free_port,
     service_env,
@@ -74,3 +75,9 @@ def service(redis_base: str, model_dir: Path, logs: Path) -> Iterator[dict[str, 
 def client(service: dict[str, object]) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=str(service["url"]), timeout=30.0) as http:
         yield http
+
+
+@pytest.fixture(scope="session")
+def platform(redis_base: str, model_dir: Path, logs: Path) -> Iterator[Platform]:
+    """API (two keys), two workers and the webhook delivery worker on Redis DB 5."""
+    yield from running_platform(redis_base, 5, model_dir, logs)

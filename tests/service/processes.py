@@ -54,9 +54,10 @@ def start_api(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[byt
     return process
 
 
-def start_redis(port: int, workdir: Path) -> subprocess.Popen[bytes]:
+def start_redis(port: int, workdir: Path, *options: str) -> subprocess.Popen[bytes]:
+    """A private redis-server; `options` (e.g. "--appendonly", "yes") override the defaults."""
     argv = [find_redis_server(), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-            "--appendonly", "no", "--dir", str(workdir)]
+            "--appendonly", "no", "--dir", str(workdir), *options]
     process = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
     wait_for(lambda: _redis_up(port), 10, "redis start", process)
     return process
@@ -111,3 +112,8 @@ def poll_job(client: httpx.Client, job_id: str, until: tuple[str, ...] = TERMINA
         if time.monotonic() > deadline:
             raise AssertionError(f"job {job_id} still {view['status']} after {timeout} s: {view}")
         time.sleep(0.1)
+
+
+def start_delivery_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """The light webhook delivery worker (`python -m app.webhook_worker`)."""
+    return start([sys.executable, "-m", "app.webhook_worker"], env, log)

@@ -36,6 +36,12 @@ def test_rejected_before_enqueue(client: httpx.Client, sample_png: bytes) -> Non
                  422, "invalid_option")
     assert_error(post(client, sample_png, method="cohen", stride="2"), 422, "invalid_option")
     assert_error(post(client, sample_png, model="no-such-model"), 422, "unknown_model")
+    assert_error(post(client, sample_png, sigma="1e-320"), 422, "invalid_option")
+    # Only the worker used to find these out, after a 202 (the test model takes 28 x 28).
+    assert_error(post(client, sample_png, method="smooth-reduce", patch_size="40"),
+                 422, "invalid_option")
+    assert_error(post(client, sample_png, method="smooth-reduce", resize="16", patch_size="20"),
+                 422, "invalid_option")
     assert_error(client.post("/certify", data=SMALL), 422, "invalid_option")
     assert client.get("/jobs", params={"status": "succeeded"}).status_code == 200
 

@@ -71,13 +71,18 @@ def test_unknown_fields_are_refused_by_name(api: AppClient) -> None:
 
 
 def test_the_form_is_the_options_plus_file_and_model_with_the_service_caps(api: AppClient) -> None:
-    form = api.get("/openapi.json").json()["components"]["schemas"]["CertifyForm"]
-    assert set(form["properties"]) == {"file", "model", *OPTION_NAMES}
+    schemas = api.get("/openapi.json").json()["components"]["schemas"]
+    form = schemas["CertifyForm"]
+    assert set(form["properties"]) == {"file", "model", "callback_url", *OPTION_NAMES}
     assert form["additionalProperties"] is False and form["required"] == ["file"]
+    batch = schemas["BatchForm"]  # the same options, with files, labels and `open`
+    assert set(batch["properties"]) == {"file", "labels", "open", "model", "callback_url",
+                                        *OPTION_NAMES}
     for spec in OPTION_SPECS:
         field = form["properties"][spec.name]
         assert field["description"] == spec.help_line
         assert field.get("default") == spec.default
+        assert batch["properties"][spec.name] == field
     assert set(SERVICE_CAPS) <= set(OPTION_NAMES)
     assert form["properties"]["n"]["maximum"] == SERVICE_CAPS["n"]
     assert form["properties"]["alpha"]["exclusiveMaximum"] == 1
@@ -90,3 +95,25 @@ def test_payload_round_trips_and_rejects_strangers() -> None:
         JobPayload.from_dict({**payload.to_dict(), "extra": 1})
     with pytest.raises(InvalidOptionError, match="Unknown options"):
         JobPayload.from_dict({**payload.to_dict(), "options": {"sigam": 0.5}})
+
+
+def test_every_422_in_the_schema_is_the_error_body_the_api_sends(api: AppClient) -> None:
+    document = api.get("/openapi.json").json()
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+    declared = [operation["responses"]["422"]["content"]["application/json"]["schema"]
+                for operations in document["paths"].values() for operation in operations.values()
+                if "422" in operation["responses"]]
+    assert len(declared) >= 5 and all(
+        schema == {"$ref": "#/components/schemas/ErrorBody"} for schema in declared)
+    answer = api.get("/jobs?limit=0")
+    assert answer.status_code == 422 and set(answer.json()) == {"error", "detail"}
+
+
+@pytest.mark.parametrize(("method", "path", "allow"), [
+    ("PUT", "/jobs/" + "0" * 32, "GET, DELETE"), ("POST", "/healthz", "GET"),
+    ("GET", "/certify", "POST"), ("DELETE", "/docs-assets/x.js", "GET, HEAD"),
+])
+def test_405_names_the_allowed_methods(api: AppClient, method: str, path: str, allow: str) -> None:
+    answer = api.request(method, path)
+    assert answer.status_code == 405 and answer.headers["allow"] == allow
+    assert answer.json()["error"] == "method_not_allowed" and allow in answer.json()["detail"]

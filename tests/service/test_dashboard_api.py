@@ -15,7 +15,7 @@ from PIL import Image
 from app.dashboard import CONTENT_SECURITY_POLICY
 from app.form import CertifyForm
 from certify_contract import OPTION_SPECS
-from certify_jobs.contract import ServiceKeys
+from certify_jobs.contract import ANONYMOUS, ServiceKeys
 from tests.service.processes import REPO, poll_job
 
 pytestmark = pytest.mark.integration
@@ -54,7 +54,7 @@ def test_options_describe_the_form_from_the_one_definition(client: httpx.Client)
     # The service's cap, which only the form knows, is the maximum the form enforces.
     n_field = CertifyForm.model_fields["n"]
     assert options["n"]["maximum"] == next(c.le for c in n_field.metadata if hasattr(c, "le"))
-    assert options["alpha"]["exclusive_minimum"] == 0 and options["alpha"]["exclusive_maximum"] == 1
+    assert options["alpha"]["minimum"] == 1e-12 and options["alpha"]["exclusive_maximum"] == 1
     assert options["sigma"]["default"] is None and options["sigma"]["kind"] == "number"
     assert options["resize"]["applies_when"] == {"option": "method", "value": "smooth-reduce"}
     assert options["resize"]["media"] == "image" and options["frames"]["media"] == "video"
@@ -86,7 +86,7 @@ def test_an_unknown_job_or_an_expired_upload_is_an_error_body(
     job_id = submit(client, "a.png", image)
     poll_job(client, job_id)
     digest = hashlib.sha256(image).hexdigest()
-    redis.Redis.from_url(str(service["redis_url"])).delete(ServiceKeys().upload(digest))
+    redis.Redis.from_url(str(service["redis_url"])).delete(ServiceKeys().upload(ANONYMOUS, digest))
     answer = client.get(f"/jobs/{job_id}/input")
     assert answer.status_code == 410 and answer.json()["error"] == "upload_expired"
 

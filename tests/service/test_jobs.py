@@ -100,3 +100,24 @@ def test_models_and_probes(client: httpx.Client) -> None:
     assert {"$ref": "#/components/schemas/Certificate"} in result["anyOf"]
     error = spec["components"]["schemas"]["JobView"]["properties"]["error"]
     assert {"$ref": "#/components/schemas/ErrorBody"} in error["anyOf"]
+
+
+def test_polls_revalidate_with_etags_and_say_when_to_come_back(
+    client: httpx.Client, sample_png: bytes
+) -> None:
+    job = submit(client, sample_png, **SMALL).json()["job_id"]
+    first = client.get(f"/jobs/{job}")
+    if first.json()["status"] in ("queued", "running"):
+        assert int(first.headers["retry-after"]) >= 1
+    view = poll_job(client, job)
+    ended = client.get(f"/jobs/{job}")
+    assert ended.json() == view and "retry-after" not in ended.headers
+    assert ended.headers["cache-control"] == "private, no-cache"
+    etag = ended.headers["etag"]
+    unchanged = client.get(f"/jobs/{job}", headers={"If-None-Match": etag})
+    assert unchanged.status_code == 304 and unchanged.content == b""
+    assert unchanged.headers["etag"] == etag
+    # Read again (from the stored view): the same bytes and tag; another tag gets the body.
+    again = client.get(f"/jobs/{job}", headers={"If-None-Match": '"other"'})
+    assert again.status_code == 200 and again.content == ended.content
+    assert again.headers["etag"] == etag

@@ -1,0 +1,115 @@
+"""What a batch request brings: its form, its files (checked and sniffed), their labels.
+
+The form is derived from the same option definitions as `POST /certify`
+(`app.form`), so a batch takes exactly the options a single job takes.
+"""
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from fastapi import UploadFile
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from app.batch_files import FileLimits, NamedFile, request_files
+from app.batches import BatchStore
+from app.errors import ApiError
+from app.form import OptionsFormBase, option_fields
+from app.store import ServedModel
+from app.submission import build_payload, sniff_upload
+from certify_contract import CertifyOptions, MediaKind
+from certify_jobs.endings import BATCH_META
+from certify_settings import Settings
+
+LABELS_HELP = ("JSON object: file name (or archive member path) -> class index or class name, "
+               'e.g. {"boot.png": 9, "shirt.png": "Shirt"}. With labels the batch reports '
+               "certified accuracy and ACR.")
+
+
+class BatchFormBase(OptionsFormBase):
+    file: list[UploadFile] = Field(
+        default_factory=list, description="The images or videos (repeat the part), or one tar "
+        "or zip archive whose members are the files.")
+    labels: str | None = Field(default=None, max_length=2_000_000, description=LABELS_HELP)
+    open: bool = Field(default=False, description="Keep the batch open for more files "
+                       "(POST /batches/{id}/files) until POST /batches/{id}/close.")
+
+
+class BatchFilesForm(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    file: list[UploadFile] = Field(description="More files for an open batch, or one archive.")
+    labels: str | None = Field(default=None, max_length=2_000_000, description=LABELS_HELP)
+
+
+if TYPE_CHECKING:
+    BatchForm = BatchFormBase
+else:
+    BatchForm = create_model("BatchForm", __base__=BatchFormBase, **option_fields())
+
+
+def read_files(parts: list[UploadFile], settings: Settings) -> list[NamedFile]:
+    limits = FileLimits.from_settings(settings)
+    raw = [(part.filename, part.file.read(limits.max_total_bytes + 1)) for part in parts]
+    files = request_files(raw, limits)
+    for named in files:
+        if len(named.data) > settings.max_upload_bytes:
+            raise ApiError(413, "payload_too_large",
+                           f"{named.name!r} exceeds {settings.max_upload_bytes} bytes.")
+    return files
+
+
+def sniffed(files: list[NamedFile]) -> tuple[list[str], MediaKind | None]:
+    """Each file's media type; every file of a batch must be of one kind (image or video)."""
+    types, kinds = [], set()
+    for named in files:
+        try:
+            media_type, kind = sniff_upload(named.data)
+        except ApiError as exc:
+            raise ApiError(exc.status_code, exc.code, f"{named.name!r}: {exc.detail}") from None
+        types.append(media_type)
+        kinds.add(kind)
+    if len(kinds) > 1:
+        raise ApiError(422, "model_media_mismatch", "A batch holds images or videos, not both.")
+    return types, (kinds.pop() if kinds else None)
+
+
+def parse_labels(text: str | None, names: list[str], model: ServedModel) -> dict[str, int]:
+    if not text:
+        return {}
+    try:
+        given = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ApiError(422, "invalid_labels", f"`labels` is not JSON: {exc}.") from None
+    if not isinstance(given, dict):
+        raise ApiError(422, "invalid_labels", "`labels` must be a JSON object: name -> class.")
+    classes = [str(c) for c in model.info.manifest.get("class_names") or []]
+    unknown = sorted(set(given) - set(names))
+    if unknown:
+        raise ApiError(422, "invalid_labels", f"`labels` names files not in this request: "
+                       f"{unknown[:5]}.")
+    return {name: _class_index(name, value, classes) for name, value in given.items()}
+
+
+def _class_index(name: str, value: Any, classes: list[str]) -> int:
+    if isinstance(value, str) and value in classes:
+        return classes.index(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0 and (
+            not classes or value < len(classes)):
+        return value
+    raise ApiError(422, "invalid_labels", f"Label {value!r} of {name!r} is neither a class index "
+                   f"nor a class name of the model ({len(classes)} classes).")
+
+
+def enqueue_files(
+    batches: BatchStore, batch_id: str, owner: str, files: list[NamedFile], media_types: list[str],
+    kind: MediaKind, model: str, options: CertifyOptions, labels: dict[str, int],
+) -> None:
+    """One ordinary job per file, recorded in the batch before it is queued."""
+    store = batches.store
+    first = batches.reserve(batch_id, len(files))
+    for offset, (named, media_type) in enumerate(zip(files, media_types, strict=True)):
+        job_id = store.new_job_id()
+        payload = build_payload(store, named.data, media_type, kind, model, options, owner=owner)
+        batches.add_job(batch_id, job_id, first + offset, named.name, labels.get(named.name))
+        store.enqueue(payload, job_id, owner=owner, upload=named.data, meta={BATCH_META: batch_id})
+    batches.touch(batch_id)

@@ -1,0 +1,145 @@
+"""What happens when a job ends: its batch learns of it, and webhooks are queued.
+
+Called by the worker that ran the job (after rq saved its result) and by the
+API when it cancels a job that never ran, so every ending passes here once or
+more; each step is idempotent (a set of ended job ids, and one `SET NX` per
+webhook), so a second call changes nothing. Deliveries run on their own RQ
+queue (`CERTIFY_WEBHOOK_QUEUE`), served by the light delivery worker
+(`python -m app.webhook_worker`), with rq's retries at exponentially growing
+intervals.
+"""
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from redis import Redis
+from rq import Queue, Retry
+from rq.job import Job
+from rq.serializers import JSONSerializer
+
+from certify_settings import Settings
+
+# Job meta written by the API at submission (besides `certify_jobs.contract.OWNER_META`).
+CALLBACK_META = "callback_url"
+BATCH_META = "batch"
+# The delivery record of a job's webhook (a `WebhookRecord` dict), written by the delivery task.
+WEBHOOK_META = "webhook"
+
+WEBHOOK_JOB_TASK = "app.webhook_delivery.deliver_job_end"
+WEBHOOK_BATCH_TASK = "app.webhook_delivery.deliver_batch_end"
+WEBHOOK_TASKS = frozenset({WEBHOOK_JOB_TASK, WEBHOOK_BATCH_TASK})
+ENDED_STATES = frozenset({"finished", "failed", "canceled", "stopped"})
+
+BatchState = Literal["open", "closed", "canceled"]
+TargetKind = Literal["job", "batch"]
+
+
+@dataclass(frozen=True)
+class BatchKeys:
+    """Redis keys of one batch, under the service's prefix."""
+
+    batch_id: str
+    prefix: str = "certify"
+
+    @property
+    def record(self) -> str:  # hash: owner, state, options, model, total, ...
+        return f"{self.prefix}:batch:{self.batch_id}"
+
+    @property
+    def jobs(self) -> str:  # list of job ids, in the order the files arrived
+        return f"{self.record}:jobs"
+
+    @property
+    def items(self) -> str:  # hash job id -> {"index", "name", "label"}
+        return f"{self.record}:items"
+
+    @property
+    def rows(self) -> str:  # hash job id -> the ended job's row (status, prediction, radius)
+        return f"{self.record}:rows"
+
+    @property
+    def ended(self) -> str:  # set of job ids that have ended
+        return f"{self.record}:ended"
+
+    def all(self) -> tuple[str, ...]:
+        return (self.record, self.jobs, self.items, self.rows, self.ended)
+
+
+def owner_index(principal: str, prefix: str = "certify") -> str:
+    """Sorted set of a principal's batch ids by creation time (for GET /batches)."""
+    return f"{prefix}:batches:{principal}"
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def job_has_ended(job: Job) -> bool:
+    status = job.get_status(refresh=True)
+    return status is not None and str(getattr(status, "value", status)) in ENDED_STATES
+
+
+def announce_job_end(redis: Redis, settings: Settings, job: Job, *, ending: bool = False) -> None:
+    """Tell the job's batch, and queue its webhook, once the job has ended.
+
+    `ending`: the caller knows the job is about to fail for good (a crash with
+    no retry left), though rq has not written its status yet.
+    """
+    if not ending and not job_has_ended(job):  # re-queued for a retry: not ended yet
+        return
+    meta = job.meta or {}
+    if meta.get(CALLBACK_META):
+        queue_webhook(redis, settings, "job", job.id)
+    batch_id = meta.get(BATCH_META)
+    if isinstance(batch_id, str):
+        redis.sadd(BatchKeys(batch_id).ended, job.id)
+        check_batch_end(redis, settings, batch_id)
+
+
+def check_batch_end(redis: Redis, settings: Settings, batch_id: str) -> bool:
+    """True when the batch is closed (or canceled) and every job ended; queues its webhook."""
+    keys = BatchKeys(batch_id)
+    state, total, callback = redis.hmget(keys.record, ["state", "total", "callback_url"])
+    if state is None or state in (b"open", "open"):
+        return False
+    if redis.scard(keys.ended) < int(total or 0):
+        return False
+    redis.hsetnx(keys.record, "ended_at", now_iso())
+    if callback:
+        queue_webhook(redis, settings, "batch", batch_id)
+    return True
+
+
+def queue_webhook(redis: Redis, settings: Settings, kind: TargetKind, target_id: str) -> None:
+    """Queue the one delivery of `target_id`'s ending; a second call finds it queued."""
+    delivery_id = uuid.uuid4().hex
+    claim = f"certify:webhook-queued:{kind}:{target_id}"
+    if not redis.set(claim, delivery_id, nx=True, ex=settings.result_ttl_s):
+        return
+    queue = Queue(settings.webhook_queue, connection=redis, serializer=JSONSerializer)
+    task = WEBHOOK_JOB_TASK if kind == "job" else WEBHOOK_BATCH_TASK
+    intervals = settings.webhook_retry_intervals
+    queue.enqueue(
+        task, {"target": target_id, "delivery_id": delivery_id}, job_id=f"webhook-{delivery_id}",
+        retry=Retry(max=len(intervals), interval=intervals) if intervals else None,
+        job_timeout=int(settings.webhook_timeout_s * 3) + 5, result_ttl=settings.result_ttl_s,
+        failure_ttl=settings.result_ttl_s,
+    )
+
+
+def crash_announcer(settings: Settings) -> Callable[..., bool]:
+    """An rq exception handler: a crashed job with no retry left ends here (webhook, batch).
+
+    Abandoned jobs (their worker was killed) fail inside the registry cleanup,
+    where no worker's end-of-job step runs; this handler is their one notice.
+    """
+
+    def announce_crash(job: Job, *_: Any) -> bool:
+        if not job.retries_left:
+            announce_job_end(job.connection, settings, job, ending=True)
+        return True
+
+    return announce_crash
