@@ -19,7 +19,11 @@ class SubmitResponse(BaseModel):
 
 class JobProgress(BaseModel):
     done: int = Field(description="Noisy samples evaluated so far (selection + estimation).")
-    total: int = Field(description="n0 + n.")
+    total: int = Field(description="n0 + n (adaptive sampling: n0 + n_max, the most it may draw).")
+    looks_taken: int | None = Field(
+        default=None, description="Adaptive sampling: the looks taken so far; null for fixed n.")
+    looks: int | None = Field(
+        default=None, description="Adaptive sampling: the looks declared before sampling.")
 
 
 class WebhookRecord(BaseModel):

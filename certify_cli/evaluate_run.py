@@ -27,7 +27,7 @@ def row_from_certificate(idx: int, label: int, cert: Certificate, naive: bool) -
         # sigma * Phi^-1(p_lower) without the lift norm: what the paper's code reports
         naive_radius = certified_radius(cert.p_lower, cert.sigma, 1.0) or 0.0
     return EvalRow(idx, label, predict, cert.radius or 0.0, predict == label,
-                   cert.elapsed_s, naive_radius)
+                   cert.elapsed_s, naive_radius, cert.model_evaluations)
 
 
 def certify_rows(
@@ -68,7 +68,8 @@ def evaluate_dataset(
 def summary_markdown(summaries: list[dict[str, Any]]) -> str:
     """One Markdown table row per run (same radii assumed as in the first run)."""
     radii = list(summaries[0]["metrics"]["certified_accuracy"])
-    head = ["run", "n", *[f"r={r}" for r in radii], "ACR", "abstain", "clean", "s/img"]
+    head = ["run", "n", *[f"r={r}" for r in radii], "ACR", "abstain", "clean", "s/img",
+            "evals/img mean", "median"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for summary in summaries:
         metrics, run = summary["metrics"], summary["run"]
@@ -76,12 +77,14 @@ def summary_markdown(summaries: list[dict[str, Any]]) -> str:
         cells += [f"{metrics['certified_accuracy'][r]:.3f}" for r in radii]
         cells += [f"{metrics['acr']:.3f}", f"{metrics['abstention_rate']:.3f}",
                   f"{metrics['clean_accuracy']:.3f}", f"{metrics['seconds_per_image']:.3f}"]
+        cells += [f"{metrics[key]:.0f}" if key in metrics else ""
+                  for key in ("model_evaluations_mean", "model_evaluations_median")]
         lines.append("| " + " | ".join(cells) + " |")
         naive = metrics.get("naive_not_sound")
         if naive:
             row = [f"{run['label']} — naive radius, NOT sound", str(run["options"]["n"])]
             row += [f"{naive['certified_accuracy'][r]:.3f}" for r in radii]
-            row += [f"{naive['acr']:.3f}", "", "", ""]
+            row += [f"{naive['acr']:.3f}", "", "", "", "", ""]
             lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines) + "\n"
 

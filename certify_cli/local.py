@@ -132,6 +132,11 @@ class LocalRun:
         if samples < LONG_RUN_SAMPLES:
             return
         seconds, rate = estimate_seconds(model, tensor, options)
+        if options.sampling == "adaptive":  # it usually stops long before n
+            print(f"certify local: {path.name}: n0={options.n0:,} + at most n={options.n:,} noisy "
+                  f"samples on {model.name} ({model.device}), at most {seconds:,.0f} s at "
+                  f"{rate:,.0f} samples/s", file=sys.stderr, flush=True)
+            return
         print(f"certify local: {path.name}: n0={options.n0:,} + n={options.n:,} noisy samples on "
               f"{model.name} ({model.device}), about {seconds:,.0f} s at {rate:,.0f} samples/s "
               "(a smaller --n is faster but caps the radius)", file=sys.stderr, flush=True)

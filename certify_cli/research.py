@@ -163,9 +163,12 @@ def run_info(args: argparse.Namespace, model: Any, options: Any) -> dict[str, An
 
 
 def default_label(options: Any) -> str:
+    n = f"n={options.n}" if options.sampling == "fixed" else f"adaptive n_max={options.n}"
+    if options.sampling == "adaptive" and options.radius is not None:
+        n += f" R={options.radius:g}"
     if options.method == "cohen":
-        return f"cohen n={options.n}"
-    return f"smooth-reduce {options.aggregate} {options.noise} n={options.n}"
+        return f"cohen {n}"
+    return f"smooth-reduce {options.aggregate} {options.noise} {n}"
 
 
 def run_plot(args: argparse.Namespace, settings: Settings) -> int:

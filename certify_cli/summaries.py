@@ -16,7 +16,19 @@ def format_certificate(name: object, cert: dict[str, Any]) -> str:
         verdict = f"label={cert['label']} ({cert['label_name']}) radius={cert['radius']:.4f}"
     return (f"{name}: {verdict} p_lower={cert['p_lower']:.4f} n_a={cert['n_a']}/{cert['n']} "
             f"sigma={cert['sigma']} method={cert['method']} seed={cert['seed']} "
-            f"time={cert['elapsed_s']:.2f}s{_video_note(cert)}")
+            f"time={cert['elapsed_s']:.2f}s{_sampling_note(cert)}{_video_note(cert)}")
+
+
+def _sampling_note(cert: dict[str, Any]) -> str:
+    """For adaptive sampling: where it stopped, why, and the decision when a radius was asked."""
+    if cert.get("sampling") != "adaptive":
+        return ""
+    note = (f" sampling=adaptive stop={cert['stop_reason']} look={cert['looks_taken']}/"
+            f"{len(cert['looks'])} n_max={cert['n_max']} evaluations={cert['model_evaluations']}")
+    if cert.get("radius_asked") is not None:
+        verdict = "yes" if cert["certified_at_radius"] else "no"
+        note += f" certified_at_radius({cert['radius_asked']:g})={verdict}"
+    return note
 
 
 def _video_note(cert: dict[str, Any]) -> str:

@@ -35,7 +35,11 @@ class JobProgress:
     done: int
     """Noisy samples evaluated so far (selection and estimation)."""
     total: int
-    """n0 + n."""
+    """n0 + n (adaptive sampling: n0 + n_max, the most it may draw)."""
+    looks_taken: int | None = None
+    """Adaptive sampling: the looks taken so far; null for fixed n."""
+    looks: int | None = None
+    """Adaptive sampling: the looks declared before sampling; null for fixed n."""
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from certify_contract.options import (
     CertifyOptions,
     Method,
     NoiseMode,
+    Sampling,
     Scores,
 )
 from certify_contract.results import (
@@ -66,6 +67,7 @@ __all__ = [
     "Outcome",
     "PatchLayout",
     "Prediction",
+    "Sampling",
     "Scores",
     "TensorInput",
     "VideoInput",

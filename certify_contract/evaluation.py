@@ -11,6 +11,7 @@ same functions as `certify evaluate`.
 
 import csv
 import math
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,8 @@ TSV_COLUMNS = ("idx", "label", "predict", "radius", "correct", "time")
 # Written only for independent-noise Smooth-Reduce: sigma * Phi^-1(p_lower) without
 # the division by the lift norm, which is what the paper's code reports. NOT sound.
 NAIVE_COLUMN = "naive_radius_not_sound"
+# Base-model evaluations spent on the image ((n0 + n) x patches): what adaptive sampling saves.
+EVALUATIONS_COLUMN = "model_evaluations"
 ABSTAIN = -1
 # The radii of the certified-accuracy columns of `certify evaluate` and of a batch's metrics.
 STANDARD_RADII = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
@@ -38,6 +41,7 @@ class EvalRow:
     correct: bool
     time: float
     naive_radius: float | None = None
+    evaluations: int | None = None
 
     @property
     def abstained(self) -> bool:
@@ -114,6 +118,10 @@ def summarize(rows: Sequence[EvalRow], radii: Sequence[float]) -> dict[str, Any]
         "clean_accuracy": sum(row.correct for row in rows) / count,
         "seconds_per_image": sum(row.time for row in rows) / count,
     }
+    evaluations = [row.evaluations for row in rows if row.evaluations is not None]
+    if len(evaluations) == count:
+        summary["model_evaluations_mean"] = statistics.fmean(evaluations)
+        summary["model_evaluations_median"] = statistics.median(evaluations)
     if all(row.naive_radius is not None for row in rows):
         summary["naive_not_sound"] = {
             "certified_accuracy": {f"{r:g}": certified_accuracy(rows, r, True) for r in radii},
@@ -125,7 +133,8 @@ def summarize(rows: Sequence[EvalRow], radii: Sequence[float]) -> dict[str, Any]
 
 def write_tsv(path: Path, rows: Sequence[EvalRow]) -> None:
     with path.open("w", newline="") as handle:
-        writer = TsvWriter(handle, naive=bool(rows) and rows[0].naive_radius is not None)
+        writer = TsvWriter(handle, naive=bool(rows) and rows[0].naive_radius is not None,
+                           evaluations=bool(rows) and rows[0].evaluations is not None)
         for row in rows:
             writer.write(row)
 
@@ -133,15 +142,18 @@ def write_tsv(path: Path, rows: Sequence[EvalRow]) -> None:
 class TsvWriter:
     """Writes rows as they finish, so an interrupted run keeps what it measured."""
 
-    def __init__(self, handle: Any, naive: bool) -> None:
-        self.handle, self.naive = handle, naive
-        columns = (*TSV_COLUMNS, NAIVE_COLUMN) if naive else TSV_COLUMNS
+    def __init__(self, handle: Any, naive: bool, evaluations: bool = True) -> None:
+        self.handle, self.naive, self.evaluations = handle, naive, evaluations
+        extra = ((EVALUATIONS_COLUMN,) if evaluations else ()) + ((NAIVE_COLUMN,) if naive else ())
+        columns = (*TSV_COLUMNS, *extra)
         handle.write("\t".join(columns) + "\n")
 
     def write(self, row: EvalRow) -> None:
         # repr keeps every digit: rounding a radius to fewer digits could round it up
         fields = [str(row.idx), str(row.label), str(row.predict), repr(row.radius),
                   str(int(row.correct)), f"{row.time:.4f}"]
+        if self.evaluations:
+            fields.append(str(row.evaluations))
         if self.naive:
             fields.append(repr(row.naive_radius))
         self.handle.write("\t".join(fields) + "\n")
@@ -161,11 +173,12 @@ def read_tsv(path: Path) -> list[EvalRow]:
 
 
 def _parse_row(record: dict[str, str]) -> EvalRow:
-    naive = record.get(NAIVE_COLUMN)
+    naive, evaluations = record.get(NAIVE_COLUMN), record.get(EVALUATIONS_COLUMN)
     return EvalRow(
         idx=int(record["idx"]), label=int(record["label"]), predict=int(record["predict"]),
         radius=float(record["radius"]), correct=bool(int(record["correct"])),
         time=float(record["time"]), naive_radius=float(naive) if naive else None,
+        evaluations=int(evaluations) if evaluations else None,
     )
 
 

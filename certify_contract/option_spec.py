@@ -18,6 +18,7 @@ from certify_contract.errors import InvalidOptionError
 T = TypeVar("T")
 MediaKind = Literal["image", "video"]
 _META = "certify_option"
+MAX_TEXT = 400
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,11 @@ class OptionSpec:
                     f"Expected `{self.name}` in {list(self.choices)}, got {value!r}.")
             return
         bounds = self.meta.bounds
+        if self.kind is str:
+            if not isinstance(value, str) or len(value) > MAX_TEXT:
+                raise InvalidOptionError(
+                    f"Expected `{self.name}` as text of at most {MAX_TEXT} characters, got {value!r:.100}.")
+            return
         if self.kind is int:
             if isinstance(value, bool) or not isinstance(value, int) or not bounds.contains(value):
                 raise InvalidOptionError(

@@ -6,6 +6,7 @@ checks all follow from it. Rules between options live in `__post_init__`,
 so an invalid `CertifyOptions` cannot be constructed.
 """
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
@@ -17,7 +18,12 @@ Method = Literal["cohen", "smooth-reduce"]
 Aggregate = Literal["mean", "max"]
 NoiseMode = Literal["shared", "independent"]
 Scores = Literal["softmax", "logits"]
+Sampling = Literal["fixed", "adaptive"]
 SMOOTH_REDUCE = ("method", "smooth-reduce")
+ADAPTIVE = ("sampling", "adaptive")
+# The group-sequential looks used when none are given, truncated below `n` (then `n` itself).
+DEFAULT_LOOKS = (500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000)
+MAX_LOOKS = 40
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,22 @@ class CertifyOptions:
     patch_seed: int = option(0, "seed of the random patch offsets (with patches)", at_least=0)
     frames: int | None = option(None, "video: frames T in the certified tensor", at_least=1,
                                 default_text="twice the model's clip length", media="video")
+    sampling: Sampling = option("fixed", "fixed: exactly n estimation samples; adaptive: stop at "
+                                "the first pre-declared look where the evidence is enough (n is "
+                                "then the maximum)")
+    radius: float | None = option(None, "adaptive decision mode: only ask whether the input is "
+                                  "certified at this L2 radius", above=0,
+                                  default_text="none: estimate the largest radius", when=ADAPTIVE)
+    looks: str | None = option(None, "adaptive: increasing sample counts, comma-separated, at "
+                               "which to look (fixed before sampling; n is the last)",
+                               default_text="500,1000,2000,5000,10000,20000,50000,100000 below n",
+                               when=ADAPTIVE)
+    tolerance: float | None = option(None, "adaptive estimation: stop once the radius can grow "
+                                     "by at most this fraction of sigma", above=0, at_most=1,
+                                     default_text="0.01", when=ADAPTIVE)
+    futility_alpha: float | None = option(None, "adaptive: error budget of the early stops that "
+                                          "claim nothing (futility, abstention)", above=0,
+                                          below=1, default_text="0.001", when=ADAPTIVE)
 
     def __post_init__(self) -> None:
         for spec in OPTION_SPECS:
@@ -71,6 +93,17 @@ class CertifyOptions:
             if given and getattr(self, name) != value:
                 raise InvalidOptionError(
                     f"Options {given} apply to {name} {value!r} only, not {getattr(self, name)!r}.")
+        if self.looks is not None:
+            first = parse_looks(self.looks)[0]
+            if self.n < first:
+                raise InvalidOptionError(
+                    f"Expected `n` (the largest sample count) >= the first look {first}, "
+                    f"got {self.n}.")
+
+    def look_plan(self) -> tuple[int, ...]:
+        """The estimation sample counts of adaptive sampling: the looks below `n`, then `n`."""
+        looks = parse_looks(self.looks) if self.looks is not None else DEFAULT_LOOKS
+        return (*[look for look in looks if look < self.n], self.n)
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> "CertifyOptions":
@@ -89,6 +122,19 @@ class CertifyOptions:
             if spec.meta.media not in (None, kind) and getattr(self, spec.name) is not None:
                 raise InvalidOptionError(
                     f"Option `{spec.name}` applies to {spec.meta.media} models only.")
+
+
+def parse_looks(text: str) -> tuple[int, ...]:
+    """`"500,1000,5000"` as a strictly increasing tuple of positive integers, or a clear error."""
+    parts = [part.strip() for part in text.split(",")]
+    if not 1 <= len(parts) <= MAX_LOOKS or not all(part.isdigit() for part in parts):
+        raise InvalidOptionError(
+            f"Expected `looks` as 1 to {MAX_LOOKS} positive integers separated by commas, "
+            f"got {text[:100]!r}.")
+    looks = tuple(int(part) for part in parts)
+    if looks[0] < 1 or any(later <= earlier for earlier, later in itertools.pairwise(looks)):
+        raise InvalidOptionError(f"Expected `looks` strictly increasing and >= 1, got {text!r}.")
+    return looks
 
 
 OPTION_SPECS: tuple[OptionSpec, ...] = option_specs(CertifyOptions)

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, ClassVar, Literal
 
 from certify_contract.errors import ErrorBody
-from certify_contract.options import Aggregate, Method, NoiseMode, Scores
+from certify_contract.options import Aggregate, Method, NoiseMode, Sampling, Scores
 from certify_contract.records import RECORD_CONFIG, STRICT_RECORD_CONFIG, ReadsLikeJson
 
 UNIT_RANGE = (0.0, 1.0)
@@ -195,6 +195,29 @@ class Certificate:
     """Per-class votes of the n estimation samples (behind `n_a` and `p_lower`)."""
     input: CertifiedInput
     """The certified tensor, and how the upload became it."""
+    sampling: Sampling = "fixed"
+    """fixed: exactly n estimation samples; adaptive: stopped at a look declared before sampling."""
+    model_evaluations: int | None = None
+    """Base-model evaluations spent: (n0 + n) samples times the patches per sample."""
+    n_max: int | None = None
+    """Adaptive: the largest number of estimation samples it could have drawn; null when fixed."""
+    looks: list[int] | None = None
+    """Adaptive: the sample counts at which it looked, declared before sampling; null when fixed."""
+    alpha_per_look: list[float] | None = None
+    """Adaptive: the share of alpha each look spends (they sum to at most alpha); `p_lower` is
+    the bound at the look it stopped at, with that look's share. Null when fixed."""
+    futility_alpha: float | None = None
+    """Adaptive: the budget of the early stops that claim nothing; null when fixed."""
+    looks_taken: int | None = None
+    """Adaptive: how many looks it took (`n` is the sample count of the last one)."""
+    stop_reason: Literal["certified", "not_certifiable", "abstain", "converged", "n_max"] | None = None
+    """Adaptive: why it stopped: certified / not_certifiable (decision at `radius_asked`),
+    abstain (an upper bound showed p <= 1/2), converged (the radius could grow by at most the
+    tolerance), n_max (every look taken). Null when fixed."""
+    radius_asked: float | None = None
+    """Adaptive decision mode: the radius asked about; null otherwise."""
+    certified_at_radius: bool | None = None
+    """Adaptive decision mode: whether the input is certified at `radius_asked`; null otherwise."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

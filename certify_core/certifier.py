@@ -11,6 +11,7 @@ space and divided by a certified upper bound on the lift's norm.
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import torch
@@ -25,6 +26,7 @@ from certify_contract.results import (
     Prediction,
     TensorInput,
 )
+from certify_core.adaptive import LookCallback, adaptive_certify
 from certify_core.base_classifier import BaseClassifier
 from certify_core.clips import ClipGeometry, clip_lift_norm
 from certify_core.errors import InputShapeError, InvalidOptionError
@@ -33,6 +35,13 @@ from certify_core.lift import LiftNorm, geometry_lift_norm
 from certify_core.models.loading import LoadedModel
 from certify_core.options import patch_geometry
 from certify_core.sampling import CancelCheck, NoiseStream, sample_counts
+from certify_core.sequential import (
+    DEFAULT_FUTILITY_ALPHA,
+    DEFAULT_TOLERANCE,
+    RadiusScale,
+    SequentialPlan,
+    SequentialRule,
+)
 from certify_core.statistics import certified_radius, clopper_pearson_lower, predict_p_value
 from certify_core.video import video_geometry, video_input_shape
 
@@ -144,20 +153,27 @@ def certify(
     progress: Progress | None = None,
     should_cancel: CancelCheck | None = None,
     described_input: DescribedInput | None = None,
+    on_look: LookCallback | None = None,
 ) -> Certificate:
     """CERTIFY one input tensor (in [0, 1], the model's input shape).
 
-    `described_input` says how an upload became `x` (recorded in the certificate).
+    `described_input` says how an upload became `x` (recorded in the certificate);
+    with adaptive sampling `on_look(looks_taken, looks_declared)` runs after each look.
     """
     start = time.perf_counter()
     classifier, lift = build_classifier(model, options)
     sigma = _resolve_sigma(options, model)
     _check_input(x, model, options)
-    outcome = smooth_certify(
-        classifier, x.to(model.device), sigma, options.n0, options.n, options.alpha,
-        options.batch_size, make_generator(seed, model.device), progress, should_cancel,
-    )
     centre_error = classifier.lifted_centre_error(x)
+    generator = make_generator(seed, model.device)
+    if options.sampling == "adaptive":
+        scale = RadiusScale(sigma, lift.upper, centre_error)
+        sampled = _sample_adaptive(classifier, x.to(model.device), options, scale, generator,
+                                   progress, should_cancel, on_look)
+    else:
+        sampled = _sample_fixed(classifier, x.to(model.device), options, sigma, generator,
+                                progress, should_cancel)
+    outcome = sampled.outcome
     radius = certified_radius(outcome.p_lower, sigma, lift.upper, centre_error)
     abstained = radius is None
     smooth_reduce = options.method == "smooth-reduce"
@@ -168,7 +184,7 @@ def certify(
         radius=radius,
         p_lower=outcome.p_lower,
         n_a=outcome.n_a,
-        n=options.n,
+        n=sampled.n,
         n0=options.n0,
         alpha=options.alpha,
         sigma=sigma,
@@ -186,7 +202,52 @@ def certify(
         selection_counts=outcome.selection_counts.tolist(),
         estimation_counts=outcome.estimation_counts.tolist(),
         input=_certified_input(x, described_input),
+        sampling=options.sampling,
+        model_evaluations=(options.n0 + sampled.n) * classifier.evaluations_per_sample,
+        **sampled.adaptive_fields,
     )
+
+
+@dataclass(frozen=True)
+class _Sampled:
+    outcome: SmoothingOutcome
+    n: int
+    adaptive_fields: dict[str, Any]
+
+
+def _sample_fixed(
+    classifier: BaseClassifier, x: torch.Tensor, options: CertifyOptions, sigma: float,
+    generator: torch.Generator, progress: Progress | None, should_cancel: CancelCheck | None,
+) -> _Sampled:
+    outcome = smooth_certify(
+        classifier, x, sigma, options.n0, options.n, options.alpha, options.batch_size,
+        generator, progress, should_cancel,
+    )
+    return _Sampled(outcome, options.n, {})
+
+
+def _sample_adaptive(
+    classifier: BaseClassifier, x: torch.Tensor, options: CertifyOptions, scale: RadiusScale,
+    generator: torch.Generator, progress: Progress | None, should_cancel: CancelCheck | None,
+    on_look: LookCallback | None,
+) -> _Sampled:
+    plan = SequentialPlan(options.look_plan(), options.alpha,
+                          options.futility_alpha or DEFAULT_FUTILITY_ALPHA)
+    rule = SequentialRule(plan, scale, options.radius, options.tolerance or DEFAULT_TOLERANCE)
+    # The total is the most it may draw; it usually stops well before.
+    counter = _ProgressCounter(options.n0 + plan.n_max, progress)
+    result = adaptive_certify(classifier, x, scale.sigma, options.n0, rule, options.batch_size,
+                              generator, counter, on_look, should_cancel)
+    stop = result.stop
+    outcome = SmoothingOutcome(result.label, stop.n_a, stop.p_lower, result.selection_counts,
+                               result.estimation_counts)
+    fields = {
+        "n_max": plan.n_max, "looks": list(plan.looks), "alpha_per_look": list(plan.alphas),
+        "futility_alpha": plan.futility_alpha, "looks_taken": stop.look + 1,
+        "stop_reason": stop.stop, "radius_asked": options.radius,
+        "certified_at_radius": stop.certified_at_radius,
+    }
+    return _Sampled(outcome, stop.n, fields)
 
 
 def _certified_input(x: torch.Tensor, described: DescribedInput | None) -> CertifiedInput:

@@ -5,7 +5,7 @@ certifier over-claim in one specific way. For every mutant the script runs
 the core's soundness, lift and statistics tests against the mutated copy and
 expects at least one failure; a mutant that survives means the tests lost
 their teeth. Run it after changing the certifier, the statistics or the lift
-bound (about 2 minutes on 2 CPU cores; not part of CI):
+bound or the stopping rules (a few minutes per mutant on 2 CPU cores; not part of CI):
 
     .venv/bin/python scripts/check_soundness_mutants.py [--only NAME ...]
 
@@ -30,6 +30,8 @@ TESTS = [
     "tests/core/test_lift.py",
     "tests/core/test_statistics.py",
     "tests/core/test_sampling.py",
+    "tests/core/test_sequential.py",
+    "tests/core/test_adaptive.py",
 ]
 
 # The shortcut the lift bound used to take: trust the count of distinct
@@ -108,6 +110,19 @@ MUTANTS = [
         r"certified_radius\(outcome\.p_lower, sigma, lift\.upper, centre_error\)",
         "certified_radius(outcome.p_lower, sigma, lift.upper)",
         "the float32 rounding of the lifted centre is not taken off the radius",
+    ),
+    Mutant(
+        "naive-peeking", "sequential.py",
+        r"    return \(\*\(\[early\] \* \(looks - 1\)\), total / 2\)\n",
+        "    return (total,) * looks\n",
+        "adaptive sampling spends the full alpha at every look",
+    ),
+    Mutant(
+        "early-looks-ignore-lift", "sequential.py",
+        r"        radius = self\.scale\.radius\(p_lower\)\n",
+        "        radius = (self.scale.radius(p_lower) if look == len(self.plan.looks) - 1\n"
+        "                  else certified_radius(p_lower, self.scale.sigma))\n",
+        "adaptive decisions at early looks use sigma * Phi^-1(p_lower) without the lift norm",
     ),
 ]
 

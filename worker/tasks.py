@@ -61,14 +61,21 @@ def _certify(runtime: WorkerRuntime, job: Job, payload: JobPayload) -> Certifica
     request = DecodeRequest(payload.media_kind, certified_input_shape(model, payload.options))
     decoded = decode_upload(data, request, runtime.media_limits, runtime.sandbox)
 
+    looks: dict[str, int] = {}  # adaptive sampling: the looks taken, reported with progress
+
     def progress(done: int, total: int) -> None:
-        job.meta[PROGRESS_META] = {"done": done, "total": total}
+        job.meta[PROGRESS_META] = {"done": done, "total": total, **looks}
+        job.save_meta()
+
+    def on_look(taken: int, declared: int) -> None:
+        looks.update(looks_taken=taken, looks=declared)
+        job.meta[PROGRESS_META] = {**job.meta.get(PROGRESS_META, {}), **looks}
         job.save_meta()
 
     return certify(
         model, torch.from_numpy(decoded.array), payload.options, seed=payload.seed,
         progress=progress, should_cancel=lambda: runtime.cancel_requested(job.id),
-        described_input=decoded.described,
+        described_input=decoded.described, on_look=on_look,
     )
 
 

@@ -167,7 +167,7 @@ export function methodSection(cert, job) {
 }
 
 export function samplingSection(cert) {
-  if (cert.sampling === undefined) return null;
+  if (cert.sampling !== 'adaptive') return null;  // fixed n: the method section says it all
   const asked = cert.radius_asked === null || cert.radius_asked === undefined ? [] : [
     ['Radius asked', number(cert.radius_asked)],
     ['Certified there', cert.certified_at_radius ? 'yes' : 'no']];

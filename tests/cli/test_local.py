@@ -94,6 +94,13 @@ def bad_files(tmp: Path) -> dict[str, Path]:
         (["--method", "smooth-reduce", "--stride", "0"], "stride"),
         (["--patches", "3"], "smooth-reduce"),
         (["--batch-size", "0"], "batch_size"),
+        (["--sampling", "adaptive", "--looks", "20,10"], "strictly increasing"),
+        (["--sampling", "adaptive", "--looks", "10,10"], "strictly increasing"),
+        (["--sampling", "adaptive", "--looks", "100"], "first look"),
+        (["--sampling", "adaptive", "--radius", "0"], "radius"),
+        (["--sampling", "adaptive", "--tolerance", "0"], "tolerance"),
+        (["--sampling", "adaptive", "--tolerance", "1.5"], "tolerance"),
+        (["--radius", "0.5"], "adaptive"),
         (["--model", "no-such-model"], "no-such-model"),
     ],
 )
@@ -105,6 +112,20 @@ def test_bad_options_give_one_line_errors(
     err = capsys.readouterr().err.strip()
     assert err.startswith("certify: error:") and message in err
     assert len(err.splitlines()) == 1
+
+
+def test_adaptive_local_certificate_says_how_it_was_sampled(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["local", str(SAMPLE), "--model", "tiny-cnn", "--n", "400", "--n0", "20", "--seed", "3",
+            "--json", "--sampling", "adaptive", "--looks", "100,200", "--radius", "0.01"]
+    assert main(args) == 0
+    cert = json.loads(capsys.readouterr().out)
+    assert cert["sampling"] == "adaptive" and cert["looks"] == [100, 200, 400]
+    assert cert["n"] in cert["looks"] and cert["looks_taken"] >= 1
+    assert cert["stop_reason"] in ("certified", "not_certifiable", "n_max")
+    assert cert["certified_at_radius"] == (cert["stop_reason"] == "certified")
+    assert cert["model_evaluations"] == cert["n0"] + cert["n"]
 
 
 @pytest.mark.parametrize("kind", ["corrupt", "text", "empty"])

@@ -22,6 +22,9 @@ def certificate_json(**changes: object) -> dict[str, object]:
         "selection_counts": [0] * 10, "estimation_counts": [0] * 10,
         "input": {"shape": [1, 28, 28], "value_range": [0.0, 1.0], "source_format": "PNG",
                   "source_size": [28, 28], "source_mode": "L", "resize_method": "none"},
+        "sampling": "fixed", "model_evaluations": 2200, "n_max": None, "looks": None,
+        "alpha_per_look": None, "futility_alpha": None, "looks_taken": None, "stop_reason": None,
+        "radius_asked": None, "certified_at_radius": None,
     }
     base.update(changes)
     return base
@@ -32,6 +35,17 @@ def test_a_certificate_reads_back_into_its_records() -> None:
     assert isinstance(cert.geometry, PatchLayout) and cert.geometry["offsets"] == [[0, 0], [4, 4]]
     assert cert.elapsed_s == 1.0 and isinstance(cert.elapsed_s, float)
     assert cert.to_dict() == {**certificate_json(), "elapsed_s": 1.0}
+
+
+def test_adaptive_certificates_and_those_of_older_servers_read_back() -> None:
+    adaptive = certificate_json(
+        sampling="adaptive", n_max=10_000, looks=[500, 1000, 10_000], alpha_per_look=[2.5e-4] * 2 + [5e-4],
+        futility_alpha=0.001, looks_taken=1, stop_reason="certified", radius_asked=0.25,
+        certified_at_radius=True, n=500)
+    cert = from_json(Certificate, adaptive)
+    assert cert.stop_reason == "certified" and cert.looks == [500, 1000, 10_000]
+    older = {k: v for k, v in certificate_json().items() if k not in ("sampling", "looks")}
+    assert from_json(Certificate, older).sampling == "fixed"
 
 
 def test_unions_pick_the_record_whose_fields_are_there() -> None:

@@ -34,9 +34,10 @@ def test_evaluate_writes_tsv_and_summary_recomputable_from_it(tmp_path: Path) ->
     assert done.returncode == 0, done.stderr
     lines = (out / "certify.tsv").read_text().splitlines()
     assert lines[0].split("\t") == ["idx", "label", "predict", "radius", "correct", "time",
-                                    "naive_radius_not_sound"]
+                                    "model_evaluations", "naive_radius_not_sound"]
     rows = read_tsv(out / "certify.tsv")
     assert [row.idx for row in rows] == [0, 7, 14, 21]
+    assert all(row.evaluations == (10 + 40) * 9 for row in rows)  # 9 patches per sample
     summary = json.loads((out / "summary.json").read_text())
     assert summary["metrics"] == json.loads(json.dumps(summarize(rows, [0.0, 0.1])))
     assert summary["run"]["model"] == "fmnist-cnn-s025"
@@ -46,6 +47,21 @@ def test_evaluate_writes_tsv_and_summary_recomputable_from_it(tmp_path: Path) ->
     plot = _certify("plot", str(out), "--out", str(tmp_path / "curve.png"))
     assert plot.returncode == 0, plot.stderr
     assert (tmp_path / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_adaptive_evaluate_counts_model_evaluations_per_image(tmp_path: Path) -> None:
+    out = tmp_path / "adaptive"
+    done = _certify("evaluate", "--count", "3", "--skip", "7", "--n0", "10", "--n", "300",
+                    "--sampling", "adaptive", "--looks", "50,100", "--radius", "0.1",
+                    "--seed", "3", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    rows = read_tsv(out / "certify.tsv")
+    assert all(row.evaluations in (60, 110, 310) for row in rows)
+    metrics = json.loads((out / "summary.json").read_text())["metrics"]
+    evaluations = sorted(row.evaluations or 0 for row in rows)
+    assert metrics["model_evaluations_mean"] == pytest.approx(sum(evaluations) / 3)
+    assert metrics["model_evaluations_median"] == evaluations[1]
+    assert "evals/img mean" in (out / "summary.md").read_text()
 
 
 def test_evaluate_rejects_bad_options_in_one_line(
