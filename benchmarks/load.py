@@ -24,7 +24,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+from redis import Redis
+from rq.suspension import resume, suspend
 
 from certify_cli.embedded import free_port, start_private_redis, stop_children
 
@@ -96,13 +97,15 @@ class Service:
 
     @contextlib.contextmanager
     def paused_workers(self) -> Iterator[None]:
-        for worker in self.workers:
-            worker.send_signal(signal.SIGSTOP)
+        """Workers that take no jobs but stay present (their presence key lives ~10 s, so a
+        stopped process would soon make the API refuse the model with 503)."""
+        connection = Redis.from_url(self.redis_url)
+        suspend(connection)
         try:
             yield
         finally:
-            for worker in self.workers:
-                worker.send_signal(signal.SIGCONT)
+            resume(connection)
+            connection.close()
 
     def close(self) -> None:
         stop_children([self.redis, self.api, *self.workers])
@@ -191,10 +194,10 @@ def main() -> None:
                         rounds[name].append(run_wrk(service.url + path, args.seconds,
                                                     args.connections))
                 figures.update({name: median_round(runs) for name, runs in rounds.items()})
-                # Submissions need a registered worker (the API refuses unserved models); a
-                # stopped one (SIGSTOP) stays registered for its TTL and takes no CPU.
+                # Submissions need a live worker (the API refuses unserved models); a suspended
+                # one stays present, takes no jobs and almost no CPU.
                 service.set_workers(1)
-                with service.paused_workers():  # rounds x seconds must stay under its TTL (35 s)
+                with service.paused_workers():
                     figures["POST /certify"] = median_round([
                         run_wrk(service.url + "/certify", args.seconds, args.connections, script)
                         for _ in range(args.rounds)])
