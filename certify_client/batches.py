@@ -1,7 +1,6 @@
 """The batch half of `CertifyClient`: create, add, close, status, results, cancel, wait, list."""
 
 import json
-import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -10,8 +9,8 @@ from typing import Any, TypeVar
 import httpx
 
 from certify_client.batch_views import BatchItem, BatchItemPage, BatchList, BatchView
-from certify_client.errors import ApiError, WaitTimeout
-from certify_client.transport import PollPolicy, RetryPolicy, send_with_retries
+from certify_client.errors import ApiError
+from certify_client.transport import PollPolicy, RetryPolicy, poll_until_ended, send_with_retries
 from certify_contract import CertifyOptions
 
 T = TypeVar("T")
@@ -109,14 +108,5 @@ class BatchMethods:
     def wait_batch(self, batch_id: str, *, timeout_s: float | None = None,
                    on_progress: BatchProgressHook | None = None) -> BatchView:
         """Poll (backing off as `poll` says) until every job of the closed batch has ended."""
-        deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        for interval in self.poll.intervals():
-            view = self.batch(batch_id)
-            if on_progress is not None:
-                on_progress(view)
-            if view.ended:
-                return view
-            if deadline is not None and time.monotonic() + interval > deadline:
-                raise WaitTimeout(batch_id, timeout_s or 0.0, view.status)
-            time.sleep(interval)
-        raise AssertionError("unreachable: the polling schedule never ends")
+        return poll_until_ended(self.poll, lambda: self.batch(batch_id), batch_id, timeout_s,
+                                on_progress)

@@ -1,6 +1,5 @@
 """`CertifyClient`: submit, wait, status, cancel and list jobs (and batches) of the API."""
 
-import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import asdict
@@ -11,9 +10,15 @@ from typing import Any, TypeVar
 import httpx
 
 from certify_client.batches import BatchMethods
-from certify_client.errors import ApiError, WaitTimeout
+from certify_client.errors import ApiError
 from certify_client.records import RecordError, from_json
-from certify_client.transport import PollPolicy, RetryHook, RetryPolicy, send_with_retries
+from certify_client.transport import (
+    PollPolicy,
+    RetryHook,
+    RetryPolicy,
+    poll_until_ended,
+    send_with_retries,
+)
 from certify_client.views import JobPage, JobStatus, JobView, SubmittedJob
 from certify_contract import CertifyOptions
 
@@ -113,17 +118,8 @@ class CertifyClient(BatchMethods):
         `on_progress(view)` sees every poll's answer, the last one included.
         Raises `WaitTimeout` when `timeout_s` passes first.
         """
-        deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        for interval in self.poll.intervals():
-            view = self.job(job_id)
-            if on_progress is not None:
-                on_progress(view)
-            if view.ended:
-                return view
-            if deadline is not None and time.monotonic() + interval > deadline:
-                raise WaitTimeout(job_id, timeout_s or 0.0, view.status)
-            time.sleep(interval)
-        raise AssertionError("unreachable: the polling schedule never ends")
+        return poll_until_ended(self.poll, lambda: self.job(job_id), job_id, timeout_s,
+                                on_progress)
 
     # -- plumbing ---------------------------------------------------------------
     def _read(self, kind: type[T], method: str, url: str, **kwargs: Any) -> T:

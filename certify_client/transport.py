@@ -10,10 +10,11 @@ submission carries one Idempotency-Key across all its attempts.
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 import httpx
 
-from certify_client.errors import ServiceUnreachable
+from certify_client.errors import ServiceUnreachable, WaitTimeout
 
 RETRY_STATUSES = frozenset({502, 503, 504})
 # (attempt that failed, starting at 1; the request; the answer or the transport error)
@@ -95,3 +96,35 @@ def send_with_retries(
         if on_retry is not None:
             on_retry(attempt, request, failure)
         sleep(delay)
+
+
+class EndingView(Protocol):
+    """A job's or a batch's view: polled until it has ended."""
+
+    @property
+    def ended(self) -> bool: ...
+
+    @property
+    def status(self) -> str: ...
+
+
+V = TypeVar("V", bound=EndingView)
+
+
+def poll_until_ended(poll: PollPolicy, read: Callable[[], V], target_id: str,
+                     timeout_s: float | None, on_progress: Callable[[V], None] | None) -> V:
+    """Read on `poll`'s schedule until the view has ended; `WaitTimeout` when time runs out.
+
+    `on_progress(view)` sees every answer, the last one included.
+    """
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    for interval in poll.intervals():
+        view = read()
+        if on_progress is not None:
+            on_progress(view)
+        if view.ended:
+            return view
+        if deadline is not None and time.monotonic() + interval > deadline:
+            raise WaitTimeout(target_id, timeout_s or 0.0, view.status)
+        time.sleep(interval)
+    raise AssertionError("unreachable: the polling schedule never ends")
