@@ -1,10 +1,12 @@
 """Real processes for the service tests: redis-server, the API (uvicorn), workers."""
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +54,19 @@ def start_api(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[byt
     process = start([sys.executable, "-m", "app", "--port", str(port)], env, log)
     wait_for(lambda: _answers(f"http://127.0.0.1:{port}/healthz"), 30, "API start", process)
     return process
+
+
+@contextlib.contextmanager
+def extra_api(service: dict[str, object], log: Path, **settings: str) -> Iterator[int]:
+    """A second API process on the shared service's Redis and queue, with some settings
+    changed (keys, timeouts, the queue); yields its port and stops it afterwards."""
+    env = {**service["env"], **settings}  # type: ignore[dict-item]
+    port = free_port()
+    process = start_api(env, port, log)
+    try:
+        yield port
+    finally:
+        stop(process)
 
 
 def start_redis(port: int, workdir: Path, *options: str) -> subprocess.Popen[bytes]:

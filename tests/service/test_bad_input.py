@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.service.processes import free_port, poll_job, start_api, stop
+from tests.service.processes import extra_api, poll_job
 
 pytestmark = pytest.mark.integration
 SMALL = {"n": "100", "n0": "10", "batch_size": "50"}
@@ -81,13 +81,8 @@ def test_corrupt_images_fail_their_job_and_the_worker_serves_the_next(
 
 @pytest.fixture
 def keyed_api(service: dict[str, object], logs: Path) -> Iterator[str]:
-    env = {**service["env"], "CERTIFY_API_KEYS": "key-one,key-two"}  # type: ignore[dict-item]
-    port = free_port()
-    process = start_api(env, port, logs / "keyed-api.log")
-    try:
+    with extra_api(service, logs / "keyed-api.log", CERTIFY_API_KEYS="key-one,key-two") as port:
         yield f"http://127.0.0.1:{port}"
-    finally:
-        stop(process)
 
 
 def test_api_keys(keyed_api: str, sample_png: bytes) -> None:

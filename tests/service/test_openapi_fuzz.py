@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.service.processes import free_port, start_api, stop
+from tests.service.processes import extra_api
 
 pytestmark = pytest.mark.integration
 FUZZ_KEY = "fuzz-key"
@@ -27,14 +27,9 @@ FUZZ_KEY = "fuzz-key"
 
 @pytest.fixture(scope="module")
 def fuzzed_api(service: dict[str, object], logs: Path) -> Iterator[str]:
-    env = {**service["env"], "CERTIFY_API_KEYS": FUZZ_KEY,  # type: ignore[dict-item]
-           "CERTIFY_QUEUE_NAME": "fuzz"}
-    port = free_port()
-    process = start_api(env, port, logs / "fuzz-api.log")
-    try:
+    with extra_api(service, logs / "fuzz-api.log", CERTIFY_API_KEYS=FUZZ_KEY,
+                   CERTIFY_QUEUE_NAME="fuzz") as port:
         yield f"http://127.0.0.1:{port}"
-    finally:
-        stop(process)
 
 
 def test_every_answer_is_in_the_document(fuzzed_api: str, tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.service.processes import free_port, start_api, stop
+from tests.service.processes import extra_api
 
 pytestmark = pytest.mark.integration
 TIMEOUT_S = 1.0
@@ -20,14 +20,10 @@ CLOSED_WITHIN_S = TIMEOUT_S + 4.0
 
 @pytest.fixture(scope="module")
 def strict_api(service: dict[str, object], logs: Path) -> Iterator[int]:
-    env = {**service["env"], "CERTIFY_REQUEST_HEADER_TIMEOUT_S": str(TIMEOUT_S),  # type: ignore[dict-item]
-           "CERTIFY_REQUEST_BODY_TIMEOUT_S": str(TIMEOUT_S)}
-    port = free_port()
-    process = start_api(env, port, logs / "strict-api.log")
-    try:
+    with extra_api(service, logs / "strict-api.log",
+                   CERTIFY_REQUEST_HEADER_TIMEOUT_S=str(TIMEOUT_S),
+                   CERTIFY_REQUEST_BODY_TIMEOUT_S=str(TIMEOUT_S)) as port:
         yield port
-    finally:
-        stop(process)
 
 
 def connect(port: int) -> socket.socket:

@@ -10,7 +10,7 @@ import redis
 
 from app.deps import principal_of
 from certify_jobs.contract import ServiceKeys
-from tests.service.processes import free_port, poll_job, start_api, stop
+from tests.service.processes import extra_api, poll_job
 
 pytestmark = pytest.mark.integration
 SMALL = {"n": "100", "n0": "10", "batch_size": "50"}
@@ -19,14 +19,9 @@ ALICE, BOB, ADMIN = "alice-key", "bob-key", "operator-key"
 
 @pytest.fixture(scope="module")
 def tenant_api(service: dict[str, object], logs: Path) -> Iterator[str]:
-    env = {**service["env"], "CERTIFY_API_KEYS": f"{ALICE},{BOB}",  # type: ignore[dict-item]
-           "CERTIFY_ADMIN_API_KEYS": ADMIN}
-    port = free_port()
-    process = start_api(env, port, logs / "tenant-api.log")
-    try:
+    with extra_api(service, logs / "tenant-api.log", CERTIFY_API_KEYS=f"{ALICE},{BOB}",
+                   CERTIFY_ADMIN_API_KEYS=ADMIN) as port:
         yield f"http://127.0.0.1:{port}"
-    finally:
-        stop(process)
 
 
 @pytest.fixture(scope="module")
