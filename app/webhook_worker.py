@@ -13,6 +13,8 @@ import logging
 from typing import Any
 
 from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue, SimpleWorker, worker_registration
 from rq.job import Job
 from rq.scheduler import RQScheduler
@@ -37,6 +39,13 @@ class DeliveryWorker(SimpleWorker):
     @property
     def dequeue_timeout(self) -> int:
         return 1  # wake every second to move due retries, even when the queue is idle
+
+    def teardown(self) -> None:
+        # Stopping while Redis is away (or already stopped): the registration expires anyway.
+        try:
+            super().teardown()
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            self.log.warning("Teardown incomplete, Redis trouble: %s", exc)
 
     def run_maintenance_tasks(self) -> None:
         super().run_maintenance_tasks()

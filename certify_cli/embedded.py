@@ -2,10 +2,13 @@
 
 The children get the parent's environment plus the private Redis URL. Ctrl-C
 (SIGINT to the whole process group) or SIGTERM stops them in reverse start
-order: API first so no new jobs arrive, then the worker (warm stop: it
-finishes or abandons its job), then Redis.
+order: API first so no new jobs arrive, then the workers (warm stop: a
+worker finishes or abandons its job), then Redis. Redis runs in its own
+process group so that a Ctrl-C, which reaches the whole foreground group at
+once, cannot stop it before the workers have unregistered.
 """
 
+import ctypes
 import os
 import shutil
 import signal
@@ -59,12 +62,22 @@ def wait_for_redis(url: str, process: subprocess.Popen[bytes], timeout_s: float 
     raise ServeError(f"redis-server did not answer within {timeout_s:g} s.")
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when `certify serve` dies, even by SIGKILL or SIGHUP."""
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def start_private_redis(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    # No persistence: this Redis lives exactly as long as `certify serve`.
+    # No persistence: this Redis lives exactly as long as `certify serve`. Outside the
+    # terminal's process group it no longer hears Ctrl-C, so the parent-death signal
+    # is what keeps it from outliving a parent that dies without stopping it.
     argv = [find_redis_server(), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(workdir),
             "--save", "", "--appendonly", "no", "--protected-mode", "yes"]
-    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+    on_linux = sys.platform.startswith("linux")
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, process_group=0,
+                               preexec_fn=_die_with_parent if on_linux else None)
     url = f"redis://127.0.0.1:{port}/0"
     wait_for_redis(url, process)
     return process, url

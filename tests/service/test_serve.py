@@ -3,7 +3,9 @@
 Ctrl-C is sent as a terminal sends it, SIGINT to the whole foreground process
 group, so every child (and the worker's decoder) receives it too: they must
 all end, without a traceback, and the text logs must have named each job and
-the failed job's error code.
+the failed job's error code. The private Redis is the exception: it sits in a
+group of its own and is stopped last, so that every worker can still
+unregister from it.
 """
 
 import io
@@ -69,6 +71,9 @@ def test_serve_runs_everything_and_ctrl_c_stops_it_cleanly(
         wait_for(ready, 90, "certify serve ready", serve)
         children = descendants(serve.pid)
         assert len(children) >= 4  # redis-server, worker, API, the worker's decoder
+        own_groups = [pid for pid in children if os.getpgid(pid) != serve.pid]
+        assert len(own_groups) == 1 and "redis-server" in Path(f"/proc/{own_groups[0]}/cmdline") \
+            .read_text()
         with httpx.Client(base_url=url) as client:
             good = client.post("/certify", files={"file": ("a.png", sample_png)},
                                data={"n": "100", "n0": "10"}).json()["job_id"]
@@ -81,6 +86,8 @@ def test_serve_runs_everything_and_ctrl_c_stops_it_cleanly(
         assert not [pid for pid in children if _alive(pid)]
         text = log_path.read_text()
         assert "Traceback" not in text and "KeyboardInterrupt" not in text, text
+        # Redis outlived the workers: each one unregistered itself.
+        assert "Could not register" not in text and "Teardown incomplete" not in text, text
         assert f"job succeeded job_id={good}" in text
         assert f"job failed job_id={bad} model=test-cnn outcome=failed error_code=corrupt_image" \
             in text

@@ -178,3 +178,29 @@ def test_a_job_whose_worker_was_killed_still_calls_back(
         platform.processes.append(start_worker(platform.env, logs / "platform-worker-2.log"))
         wait_for(lambda: httpx.get(f"{platform.url}/readyz", headers={"X-API-Key": KEY_A}
                                    ).json().get("workers") == 2, 120, "two workers again")
+
+
+def test_the_delivery_worker_stops_quietly_when_redis_is_already_gone(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A warm stop after Redis went away logs one warning, not a traceback."""
+    from redis import Redis
+    from rq import Queue
+    from rq.serializers import JSONSerializer
+
+    from app.webhook_worker import DeliveryJob, DeliveryWorker
+    from tests.service.processes import start_redis
+
+    port = free_port()
+    redis_process = start_redis(port, tmp_path)
+    try:
+        connection = Redis(port=port, socket_connect_timeout=1)
+        queue = Queue("webhooks", connection=connection, serializer=JSONSerializer)
+        worker = DeliveryWorker([queue], connection=connection, serializer=JSONSerializer,
+                                job_class=DeliveryJob)
+        worker.register_birth()
+    finally:
+        stop(redis_process)
+    with caplog.at_level("WARNING"):
+        worker.teardown()
+    assert "Teardown incomplete, Redis trouble" in caplog.text
