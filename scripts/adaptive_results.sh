@@ -12,6 +12,7 @@ EST_COUNT=${EST_COUNT:-40}        # Cohen estimation (as costly as fixed n on mo
 SR_COUNT=${SR_COUNT:-10}           # Smooth-Reduce k = 9 runs (9x the cost per sample)
 SMALL_COUNT=${SMALL_COUNT:-200}    # Cohen at n0 = 100, n = 1,000
 SMALL_SR_COUNT=${SMALL_SR_COUNT:-30}  # Smooth-Reduce at n0 = 100, n = 1,000
+LARGE_COUNT=${LARGE_COUNT:-50}     # Cohen fixed and decision runs at n = 100,000
 R=docs/results/adaptive
 CERTIFY=${CERTIFY:-.venv/bin/certify}
 BASE="--model fmnist-cnn-s025 --skip 50 --n0 100 --alpha 0.001 --sigma 0.25 --seed 0 --threads ${THREADS:-2}"
@@ -34,6 +35,9 @@ run sr-decision-r025 --count "$SR_COUNT" --n 10000 $SR --sampling adaptive --rad
 run sr-decision-r050 --count "$SR_COUNT" --n 10000 $SR --sampling adaptive --radius 0.5 --label "SR mean shared adaptive decision R=0.5"
 run sr-fixed-n10k --count "$SR_COUNT" --n 10000 $SR --label "SR mean shared fixed n=10000"
 run sr-estimation-n10k --count "$SR_COUNT" --n 10000 $SR --sampling adaptive --label "SR mean shared adaptive estimation n_max=10000"
+run cohen-fixed-n100k --count "$LARGE_COUNT" --n 100000 --label "cohen fixed n=100000"
+run cohen-decision-r025-n100k --count "$LARGE_COUNT" --n 100000 --sampling adaptive --radius 0.25 --label "cohen adaptive decision R=0.25 n_max=100000"
+run cohen-decision-r050-n100k --count "$LARGE_COUNT" --n 100000 --sampling adaptive --radius 0.5 --label "cohen adaptive decision R=0.5 n_max=100000"
 # Cohen at equal compute to Smooth-Reduce k = 9 at n0 = 100, n = 1,000 (9,900 evaluations):
 # cohen-fixed-n10k above (10,100 evaluations per image, 2% more).
 S="--count $SMALL_SR_COUNT --n 1000"
