@@ -9,9 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 COUNT=${COUNT:-130}                # Cohen fixed and decision runs at n = 10,000
 EST_COUNT=${EST_COUNT:-40}        # Cohen estimation (as costly as fixed n on most images)
-SR_COUNT=${SR_COUNT:-10}           # Smooth-Reduce k = 9 runs (9x the cost per sample)
+SR_COUNT=${SR_COUNT:-40}           # Smooth-Reduce k = 9 runs (9x the cost per sample; the committed estimation run has 10)
 SMALL_COUNT=${SMALL_COUNT:-200}    # Cohen at n0 = 100, n = 1,000
-SMALL_SR_COUNT=${SMALL_SR_COUNT:-30}  # Smooth-Reduce at n0 = 100, n = 1,000
+SMALL_SR_COUNT=${SMALL_SR_COUNT:-130}  # Smooth-Reduce at n0 = 100, n = 1,000
 LARGE_COUNT=${LARGE_COUNT:-50}     # Cohen fixed and decision runs at n = 100,000
 R=docs/results/adaptive
 CERTIFY=${CERTIFY:-.venv/bin/certify}
