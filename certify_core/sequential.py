@@ -143,11 +143,3 @@ class SequentialRule:
             return "converged"
         return None
 
-
-def run_on_counts(rule: SequentialRule, cumulative_votes: list[int]) -> LookOutcome:
-    """Apply `rule` to the cumulative votes at each look, stopping at the first stop."""
-    for look, n_a in enumerate(cumulative_votes):
-        outcome = rule.at_look(look, n_a)
-        if outcome.stop is not None:
-            return outcome
-    raise InvalidOptionError("Expected votes at every look of the plan.")

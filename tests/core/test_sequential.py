@@ -9,7 +9,7 @@ fixed, so every run is also deterministic.
 """
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import pytest
@@ -21,7 +21,6 @@ from certify_core.sequential import (
     RadiusScale,
     SequentialPlan,
     SequentialRule,
-    run_on_counts,
     split_alpha,
 )
 from certify_core.statistics import certified_radius
@@ -49,7 +48,8 @@ def simulate(rule: SequentialRule, p: float, seed: int) -> list[LookOutcome]:
     return [_first_stop(at_look, row) for row in votes]
 
 
-def _first_stop(at_look: Callable[[int, int], LookOutcome], votes: np.ndarray) -> LookOutcome:
+def _first_stop(at_look: Callable[[int, int], LookOutcome], votes: Iterable[int]) -> LookOutcome:
+    """The first look at which the rule stops, given the cumulative votes at every look."""
     for look, n_a in enumerate(votes):
         outcome = at_look(look, int(n_a))
         if outcome.stop is not None:
@@ -57,12 +57,12 @@ def _first_stop(at_look: Callable[[int, int], LookOutcome], votes: np.ndarray) -
     raise AssertionError("a rule always stops at the last look")
 
 
-def test_run_on_counts_stops_where_the_rule_does() -> None:
+def test_the_first_stop_is_where_the_rule_stops() -> None:
     rule = SequentialRule(SequentialPlan((100, 200, 400), 0.001), RadiusScale(0.25),
                           target_radius=0.25)
-    assert run_on_counts(rule, [100, 200, 400]).stop == "certified"
-    assert run_on_counts(rule, [100, 200, 400]).n == 100
-    assert run_on_counts(rule, [50, 100, 200]).stop == "not_certifiable"
+    assert _first_stop(rule.at_look, [100, 200, 400]).stop == "certified"
+    assert _first_stop(rule.at_look, [100, 200, 400]).n == 100
+    assert _first_stop(rule.at_look, [50, 100, 200]).stop == "not_certifiable"
 
 
 def false_decisions(plan: SequentialPlan, seed: int) -> tuple[int, list[LookOutcome]]:
