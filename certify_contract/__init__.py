@@ -1,9 +1,20 @@
-"""The contract every layer shares: certification options, results and errors, defined once.
+"""The contract every layer shares: options, results, errors and every record the API answers
+with (job and batch views, pages, progress, webhook deliveries, models, options), defined once.
 
-Standard library only, so the torch-free API, the worker, the command line
-and the pure library (`certify_core`) can all import it.
+Standard library only, so the torch-free API, the worker, the command line, the
+client and the pure library (`certify_core`) can all import it.
 """
 
+from certify_contract.batches import (
+    BatchCounts,
+    BatchItem,
+    BatchItemPage,
+    BatchList,
+    BatchMetrics,
+    BatchStatus,
+    BatchView,
+)
+from certify_contract.catalog import Health, ModelInfo, ModelList, OptionInfo, OptionList
 from certify_contract.errors import (
     ERROR_CODES,
     CertifyError,
@@ -14,6 +25,17 @@ from certify_contract.errors import (
     is_error_code,
 )
 from certify_contract.geometry_check import check_geometry
+from certify_contract.jobs import (
+    ACTIVE_STATUSES,
+    ENDED_STATUSES,
+    JOB_STATUSES,
+    JobPage,
+    JobProgress,
+    JobStatus,
+    JobView,
+    SubmittedJob,
+    WebhookRecord,
+)
 from certify_contract.option_spec import MediaKind, OptionSpec
 from certify_contract.options import (
     OPTION_NAMES,
@@ -26,6 +48,7 @@ from certify_contract.options import (
     Scores,
 )
 from certify_contract.results import (
+    STOP_REASONS,
     UNIT_RANGE,
     Certificate,
     CertifiedInput,
@@ -37,16 +60,28 @@ from certify_contract.results import (
     Outcome,
     PatchLayout,
     Prediction,
+    StopReason,
     TensorInput,
     VideoInput,
 )
 
 __all__ = [
+    "ACTIVE_STATUSES",
+    "ENDED_STATUSES",
     "ERROR_CODES",
+    "JOB_STATUSES",
     "OPTION_NAMES",
     "OPTION_SPECS",
+    "STOP_REASONS",
     "UNIT_RANGE",
     "Aggregate",
+    "BatchCounts",
+    "BatchItem",
+    "BatchItemPage",
+    "BatchList",
+    "BatchMetrics",
+    "BatchStatus",
+    "BatchView",
     "Certificate",
     "CertifiedInput",
     "CertifyError",
@@ -56,21 +91,33 @@ __all__ = [
     "DescribedInput",
     "ErrorBody",
     "ErrorCode",
+    "Health",
     "ImageInput",
     "InvalidOptionError",
     "JobOutcome",
+    "JobPage",
+    "JobProgress",
+    "JobStatus",
+    "JobView",
     "MediaKind",
     "Method",
+    "ModelInfo",
+    "ModelList",
     "ModelRef",
     "NoiseMode",
+    "OptionInfo",
+    "OptionList",
     "OptionSpec",
     "Outcome",
     "PatchLayout",
     "Prediction",
     "Sampling",
     "Scores",
+    "StopReason",
+    "SubmittedJob",
     "TensorInput",
     "VideoInput",
+    "WebhookRecord",
     "check_geometry",
     "is_error_code",
 ]

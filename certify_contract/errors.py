@@ -52,18 +52,22 @@ class ErrorBody:
     """Stable snake_case code; every code is listed in docs/ERRORS.md."""
     detail: str
     """A human sentence saying what went wrong and, where it helps, what to change."""
+    field: str | None = None
+    """The request field the error is about (`file`, `model`, an option's name, ...), when it is
+    about one: where a form shows the sentence."""
 
 
 class CodedError(Exception):
     """An error that carries its code: raised anywhere, reported as one `ErrorBody`."""
 
-    def __init__(self, code: ErrorCode, detail: str) -> None:
+    def __init__(self, code: ErrorCode, detail: str, field: str | None = None) -> None:
         super().__init__(detail)
         self.code: ErrorCode = code
         self.detail = detail
+        self.field = field
 
     def body(self) -> ErrorBody:
-        return ErrorBody(self.code, self.detail)
+        return ErrorBody(self.code, self.detail, self.field)
 
 
 class CertifyError(CodedError):
@@ -71,8 +75,8 @@ class CertifyError(CodedError):
 
     error_code: ClassVar[ErrorCode]
 
-    def __init__(self, detail: str) -> None:
-        super().__init__(self.error_code, detail)
+    def __init__(self, detail: str, field: str | None = None) -> None:
+        super().__init__(self.error_code, detail, field)
 
 
 class InvalidOptionError(CertifyError, ValueError):

@@ -32,10 +32,14 @@ STANDARD_RADII = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
 
 @dataclass(frozen=True)
 class EvalRow:
-    """One certified test image; `naive_radius` only for independent-noise runs."""
+    """One certified test image; `naive_radius` only for independent-noise runs.
+
+    `label` is None for an input without one (a batch file given no label):
+    such a row is never correct, and the TSV leaves its label and correct empty.
+    """
 
     idx: int
-    label: int
+    label: int | None
     predict: int
     radius: float
     correct: bool
@@ -140,18 +144,25 @@ def write_tsv(path: Path, rows: Sequence[EvalRow]) -> None:
 
 
 class TsvWriter:
-    """Writes rows as they finish, so an interrupted run keeps what it measured."""
+    """Writes rows as they finish, so an interrupted run keeps what it measured.
 
-    def __init__(self, handle: Any, naive: bool, evaluations: bool = True) -> None:
-        self.handle, self.naive, self.evaluations = handle, naive, evaluations
+    The one writer of the reference format: `certify evaluate` writes it to a
+    file, a batch's `results.tsv` with `names` (each row's file name after `idx`).
+    """
+
+    def __init__(self, handle: Any, naive: bool, evaluations: bool = True, names: bool = False
+                 ) -> None:
+        self.handle, self.naive, self.evaluations, self.names = handle, naive, evaluations, names
         extra = ((EVALUATIONS_COLUMN,) if evaluations else ()) + ((NAIVE_COLUMN,) if naive else ())
-        columns = (*TSV_COLUMNS, *extra)
+        columns = (TSV_COLUMNS[0], *(("name",) if names else ()), *TSV_COLUMNS[1:], *extra)
         handle.write("\t".join(columns) + "\n")
 
-    def write(self, row: EvalRow) -> None:
+    def write(self, row: EvalRow, name: str = "") -> None:
+        labeled = row.label is not None
         # repr keeps every digit: rounding a radius to fewer digits could round it up
-        fields = [str(row.idx), str(row.label), str(row.predict), repr(row.radius),
-                  str(int(row.correct)), f"{row.time:.4f}"]
+        fields = [str(row.idx), *([name.replace("\t", " ")] if self.names else []),
+                  str(row.label) if labeled else "", str(row.predict), repr(row.radius),
+                  str(int(row.correct)) if labeled else "", f"{row.time:.4f}"]
         if self.evaluations:
             fields.append(str(row.evaluations))
         if self.naive:
@@ -175,7 +186,8 @@ def read_tsv(path: Path) -> list[EvalRow]:
 def _parse_row(record: dict[str, str]) -> EvalRow:
     naive, evaluations = record.get(NAIVE_COLUMN), record.get(EVALUATIONS_COLUMN)
     return EvalRow(
-        idx=int(record["idx"]), label=int(record["label"]), predict=int(record["predict"]),
+        idx=int(record["idx"]), label=int(record["label"]) if record["label"] else None,
+        predict=int(record["predict"]),
         radius=float(record["radius"]), correct=bool(int(record["correct"])),
         time=float(record["time"]), naive_radius=float(naive) if naive else None,
         evaluations=int(evaluations) if evaluations else None,

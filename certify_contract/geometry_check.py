@@ -40,7 +40,8 @@ def _check_patches(options: CertifyOptions, shape: tuple[int, ...]) -> None:
     if patch[0] > canvas[0] or patch[1] > canvas[1]:
         raise InvalidOptionError(
             f"Patch size {patch} is larger than the image it is cut from {canvas}; this model's "
-            f"input is {height} x {width} (resized to `resize`, default {RESIZE_MARGIN} larger).")
+            f"input is {height} x {width} (resized to `resize`, default {RESIZE_MARGIN} larger).",
+            "patch_size")
 
 
 def _check_clips(options: CertifyOptions, shape: tuple[int, ...]) -> None:
@@ -49,4 +50,5 @@ def _check_clips(options: CertifyOptions, shape: tuple[int, ...]) -> None:
     frames = options.frames if options.frames is not None else FRAMES_PER_CLIP * shape[1]
     length = options.patch_size if options.patch_size is not None else shape[1]
     if length > frames:
-        raise InvalidOptionError(f"Clip length {length} exceeds the video's {frames} frames.")
+        raise InvalidOptionError(f"Clip length {length} exceeds the video's {frames} frames.",
+                                 "patch_size" if options.patch_size is not None else "frames")

@@ -117,22 +117,25 @@ class OptionSpec:
         if self.choices:
             if value not in self.choices:
                 raise InvalidOptionError(
-                    f"Expected `{self.name}` in {list(self.choices)}, got {value!r}.")
+                    f"Expected `{self.name}` in {list(self.choices)}, got {value!r}.", self.name)
             return
         bounds = self.meta.bounds
         if self.kind is str:
             if not isinstance(value, str) or len(value) > MAX_TEXT:
                 raise InvalidOptionError(
-                    f"Expected `{self.name}` as text of at most {MAX_TEXT} characters, got {value!r:.100}.")
+                    f"Expected `{self.name}` as text of at most {MAX_TEXT} characters, got {value!r:.100}.",
+                    self.name)
             return
         if self.kind is int:
             if isinstance(value, bool) or not isinstance(value, int) or not bounds.contains(value):
                 raise InvalidOptionError(
-                    f"Expected `{self.name}` to be an integer {bounds.describe()}, got {value!r}.")
+                    f"Expected `{self.name}` to be an integer {bounds.describe()}, got {value!r}.",
+                    self.name)
             return
         number = isinstance(value, int | float) and not isinstance(value, bool)
         if not number or not math.isfinite(value) or not bounds.contains(value):  # type: ignore[arg-type]
-            raise InvalidOptionError(f"Expected `{self.name}` {bounds.describe()}, got {value!r}.")
+            raise InvalidOptionError(f"Expected `{self.name}` {bounds.describe()}, got {value!r}.",
+                                     self.name)
 
 
 def _type_parts(annotation: Any) -> tuple[type, tuple[str, ...], bool]:

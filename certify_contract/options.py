@@ -87,18 +87,20 @@ class CertifyOptions:
         for spec in OPTION_SPECS:
             spec.check(getattr(self, spec.name))
         if self.patches is not None and self.stride is not None:
-            raise InvalidOptionError("Give either `patches` (random offsets) or `stride` (grid), not both.")
+            raise InvalidOptionError("Give either `patches` (random offsets) or `stride` (grid), not both.",
+                                     "stride")
         for (name, value), members in _CONDITIONAL.items():
             given = [member for member in members if getattr(self, member) is not None]
             if given and getattr(self, name) != value:
                 raise InvalidOptionError(
-                    f"Options {given} apply to {name} {value!r} only, not {getattr(self, name)!r}.")
+                    f"Options {given} apply to {name} {value!r} only, not {getattr(self, name)!r}.",
+                    given[0])
         if self.looks is not None:
             first = parse_looks(self.looks)[0]
             if self.n < first:
                 raise InvalidOptionError(
                     f"Expected `n` (the largest sample count) >= the first look {first}, "
-                    f"got {self.n}.")
+                    f"got {self.n}.", "n")
 
     def look_plan(self) -> tuple[int, ...]:
         """The estimation sample counts of adaptive sampling: the looks below `n`, then `n`."""
@@ -110,7 +112,8 @@ class CertifyOptions:
         """Options from JSON or form values; unknown names are refused, not ignored."""
         unknown = sorted(set(values) - set(OPTION_NAMES))
         if unknown:
-            raise InvalidOptionError(f"Unknown options {unknown}; the options are {list(OPTION_NAMES)}.")
+            raise InvalidOptionError(f"Unknown options {unknown}; the options are {list(OPTION_NAMES)}.",
+                                     unknown[0])
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
@@ -121,7 +124,7 @@ class CertifyOptions:
         for spec in OPTION_SPECS:
             if spec.meta.media not in (None, kind) and getattr(self, spec.name) is not None:
                 raise InvalidOptionError(
-                    f"Option `{spec.name}` applies to {spec.meta.media} models only.")
+                    f"Option `{spec.name}` applies to {spec.meta.media} models only.", spec.name)
 
 
 def parse_looks(text: str) -> tuple[int, ...]:
@@ -130,10 +133,11 @@ def parse_looks(text: str) -> tuple[int, ...]:
     if not 1 <= len(parts) <= MAX_LOOKS or not all(part.isdigit() for part in parts):
         raise InvalidOptionError(
             f"Expected `looks` as 1 to {MAX_LOOKS} positive integers separated by commas, "
-            f"got {text[:100]!r}.")
+            f"got {text[:100]!r}.", "looks")
     looks = tuple(int(part) for part in parts)
     if looks[0] < 1 or any(later <= earlier for earlier, later in itertools.pairwise(looks)):
-        raise InvalidOptionError(f"Expected `looks` strictly increasing and >= 1, got {text!r}.")
+        raise InvalidOptionError(f"Expected `looks` strictly increasing and >= 1, got {text!r}.",
+                                 "looks")
     return looks
 
 

@@ -14,6 +14,16 @@ from certify_contract.records import RECORD_CONFIG, STRICT_RECORD_CONFIG, ReadsL
 
 UNIT_RANGE = (0.0, 1.0)
 
+StopReason = Literal["certified", "not_certifiable", "abstain", "converged", "n_max"]
+# Why adaptive sampling stopped, in words (the dashboard shows these).
+STOP_REASONS: dict[StopReason, str] = {
+    "certified": "settled: certified at the radius asked",
+    "not_certifiable": "settled: the radius asked cannot be certified",
+    "abstain": "an upper bound showed the class cannot pass one half (no claim, no α spent)",  # noqa: RUF001
+    "converged": "an upper bound showed the radius could grow by at most the tolerance",
+    "n_max": "every look was taken",
+}
+
 
 @dataclass(frozen=True)
 class ModelRef:
@@ -210,7 +220,7 @@ class Certificate:
     """Adaptive: the budget of the early stops that claim nothing; null when fixed."""
     looks_taken: int | None = None
     """Adaptive: how many looks it took (`n` is the sample count of the last one)."""
-    stop_reason: Literal["certified", "not_certifiable", "abstain", "converged", "n_max"] | None = None
+    stop_reason: StopReason | None = None
     """Adaptive: why it stopped: certified / not_certifiable (decision at `radius_asked`),
     abstain (an upper bound showed p <= 1/2), converged (the radius could grow by at most the
     tolerance), n_max (every look taken). Null when fixed."""

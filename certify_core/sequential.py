@@ -17,14 +17,13 @@ Bernoulli streams as well as on models.
 import itertools
 import math
 from dataclasses import dataclass
-from typing import Literal
 
 from scipy.stats import beta
 
+from certify_contract.results import StopReason
 from certify_core.errors import InvalidOptionError
 from certify_core.statistics import certified_radius, clopper_pearson_lower
 
-StopReason = Literal["certified", "not_certifiable", "abstain", "converged", "n_max"]
 DEFAULT_TOLERANCE = 0.01
 DEFAULT_FUTILITY_ALPHA = 0.001
 

@@ -55,7 +55,7 @@ def test_the_api_reads_back_exactly_what_the_worker_wrote(cert: Certificate) -> 
 def test_a_failed_job_carries_the_one_error_shape() -> None:
     failed = JobOutcome.failed(ErrorBody("corrupt_image", "The image cannot be decoded."))
     assert failed.to_dict() == {"outcome": "failed", "certificate": None, "error": {
-        "error": "corrupt_image", "detail": "The image cannot be decoded."}}
+        "error": "corrupt_image", "detail": "The image cannot be decoded.", "field": None}}
     assert JobOutcome.canceled("Stopped.").error == ErrorBody("canceled", "Stopped.")
     with pytest.raises(ValueError):
         JobOutcome("succeeded")

@@ -1,0 +1,106 @@
+"""What the service offers: the models its workers serve, the options it takes, its health."""
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+from certify_contract.option_spec import MediaKind
+from certify_contract.records import RECORD_CONFIG
+
+OptionKind = Literal["choice", "integer", "number", "text"]
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """A model live workers serve."""
+
+    __pydantic_config__: ClassVar[dict[str, object]] = RECORD_CONFIG
+
+    name: str
+    """The model's registered name."""
+    kind: MediaKind
+    """The media it takes: image or video."""
+    sha256: str
+    """Hash of the weights file."""
+    workers: int
+    """Live workers serving this model."""
+    manifest: dict[str, Any]
+    """The model's manifest: input shape, class names, training sigma, ..."""
+
+
+@dataclass(frozen=True)
+class ModelList:
+    """The served models, and the defaults for each kind of media."""
+
+    __pydantic_config__: ClassVar[dict[str, object]] = RECORD_CONFIG
+
+    default_image_model: str
+    """The model an image goes to when the request names none."""
+    default_video_model: str | None
+    """The model a video goes to when the request names none."""
+    models: list[ModelInfo]
+    """Every model a live worker serves."""
+
+
+@dataclass(frozen=True)
+class Health:
+    """A health probe's answer."""
+
+    __pydantic_config__: ClassVar[dict[str, object]] = RECORD_CONFIG
+
+    status: str
+    """`ok` (alive) or `ready` (Redis answers and a worker is live)."""
+    workers: int | None = None
+    """Live workers on the queue (readiness only)."""
+
+
+@dataclass(frozen=True)
+class OptionCondition:
+    """An option that applies only while another option has a value."""
+
+    __pydantic_config__: ClassVar[dict[str, object]] = RECORD_CONFIG
+
+    option: str
+    """The option this one depends on."""
+    value: str
+    """The value it must have."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class OptionInfo:
+    """One certification option as the form of `POST /certify` takes it."""
+
+    __pydantic_config__: ClassVar[dict[str, object]] = RECORD_CONFIG
+
+    name: str
+    """The form field's name."""
+    flag: str
+    """The command-line flag of `certify local` and `certify submit`."""
+    kind: OptionKind
+    """choice (one of `choices`), integer, number, or text."""
+    choices: list[str]
+    """The allowed values of a choice; empty otherwise."""
+    default: Any
+    """The default value; null when unset means `default_text`."""
+    default_text: str
+    """The default in words."""
+    help: str
+    """One line: what the option does."""
+    optional: bool
+    """True when the option may be left unset."""
+    minimum: float | None = None
+    exclusive_minimum: float | None = None
+    maximum: float | None = None
+    exclusive_maximum: float | None = None
+    applies_when: OptionCondition | None = None
+    """The option applies only while another option has this value."""
+    media: MediaKind | None = None
+    """The option applies to image or to video models only."""
+
+
+@dataclass(frozen=True)
+class OptionList:
+    """The form fields of `POST /certify` besides `file` and `model`."""
+
+    __pydantic_config__: ClassVar[dict[str, object]] = RECORD_CONFIG
+
+    options: list[OptionInfo]
