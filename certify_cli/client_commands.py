@@ -12,12 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from certify_cli.errors import CommandError
 from certify_cli.options import add_certify_options, given_options
+from certify_contract import JOB_STATUSES
 from certify_settings import Settings
 
 if TYPE_CHECKING:
     from certify_client import CertifyClient
-
-JOB_STATUSES = ("queued", "running", "succeeded", "failed", "canceled")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -89,8 +88,7 @@ def run_submit(args: argparse.Namespace, settings: Settings) -> int:
             if not args.wait:
                 summary = (f"{job.job_id}: {job.status}; follow it with "
                            f"`certify status {job.job_id}`")
-                _print(args, {"job_id": job.job_id, "status": job.status,
-                              "status_url": job.status_url}, summary)
+                _print(args, job.to_dict(), summary)
                 return 0
             view = _wait(client, job.job_id, args)
     except ClientError as exc:

@@ -1,8 +1,8 @@
 """A light, typed Python client of the certification API.
 
 Imports neither torch nor any server package (only httpx and the standard
-library, plus `certify_contract` for the option definitions and result
-records), so scripts, CI jobs and the `certify submit` / `status` / `cancel`
+library, plus `certify_contract` for the option definitions and every record the API
+answers with), so scripts, CI jobs and the `certify submit` / `status` / `cancel`
 / `jobs` commands start in a fraction of a second.
 
     from certify_client import CertifyClient
@@ -17,11 +17,17 @@ retried with exponential backoff (`RetryPolicy`); a submission is retried
 with the same `Idempotency-Key`, so a retry never creates a second job.
 """
 
-from certify_client.batch_views import BatchItem, BatchMetrics, BatchView
 from certify_client.client import CertifyClient
 from certify_client.errors import ApiError, ClientError, ServiceUnreachable, WaitTimeout
 from certify_client.transport import PollPolicy, RetryPolicy
-from certify_client.views import (
+from certify_client.webhooks import WebhookSignatureError, verify_webhook
+from certify_contract import (
+    BatchItem,
+    BatchMetrics,
+    BatchView,
+    Certificate,
+    ErrorBody,
+    InvalidOptionError,
     JobPage,
     JobProgress,
     JobStatus,
@@ -29,8 +35,6 @@ from certify_client.views import (
     SubmittedJob,
     WebhookRecord,
 )
-from certify_client.webhooks import WebhookSignatureError, verify_webhook
-from certify_contract import Certificate, ErrorBody, InvalidOptionError
 
 __all__ = [
     "ApiError",

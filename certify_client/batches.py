@@ -3,27 +3,18 @@
 import json
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 
-from certify_client.batch_views import BatchItem, BatchItemPage, BatchList, BatchView
 from certify_client.errors import ApiError
+from certify_client.forms import FileSpec, file_parts, form_fields
+from certify_client.records import read_answer
 from certify_client.transport import PollPolicy, RetryPolicy, poll_until_ended, send_with_retries
-from certify_contract import CertifyOptions
+from certify_contract import BatchItem, BatchItemPage, BatchList, BatchView, CertifyOptions
 
 T = TypeVar("T")
-FileSpec = str | Path | tuple[str, bytes]
 BatchProgressHook = Callable[[BatchView], None]
-
-
-def _parts(files: Sequence[FileSpec]) -> list[tuple[str, tuple[str, bytes]]]:
-    parts = []
-    for spec in files:
-        name, data = spec if isinstance(spec, tuple) else (Path(spec).name, Path(spec).read_bytes())
-        parts.append(("file", (name, data)))
-    return parts
 
 
 class BatchMethods:
@@ -49,8 +40,6 @@ class BatchMethods:
         `open=True` keeps the batch open for `add_files` until `close_batch`.
         Retried on 502/503/504 with one Idempotency-Key, so never created twice.
         """
-        from certify_client.client import form_fields
-
         fields = form_fields(options)
         fields.update({k: v for k, v in {"model": model, "callback_url": callback_url,
                                          "labels": json.dumps(labels) if labels else None,
@@ -65,12 +54,10 @@ class BatchMethods:
 
     def _post_files(self, url: str, files: Sequence[FileSpec], fields: dict[str, str],
                     idempotency_key: str | None) -> BatchView:
-        from certify_client.records import from_json
-
         headers = {"Idempotency-Key": idempotency_key or uuid.uuid4().hex}
-        request = self._http.build_request("POST", url, data=fields, files=_parts(files) or None,
-                                           headers=headers)
-        return from_json(BatchView, self._json(request))
+        request = self._http.build_request("POST", url, data=fields,
+                                           files=file_parts(files) or None, headers=headers)
+        return read_answer(BatchView, self._json(request), url)
 
     def close_batch(self, batch_id: str) -> BatchView:
         return self._read(BatchView, "POST", f"/batches/{batch_id}/close")

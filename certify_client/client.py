@@ -2,7 +2,6 @@
 
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import asdict
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -11,7 +10,8 @@ import httpx
 
 from certify_client.batches import BatchMethods
 from certify_client.errors import ApiError
-from certify_client.records import RecordError, from_json
+from certify_client.forms import form_fields
+from certify_client.records import read_answer
 from certify_client.transport import (
     PollPolicy,
     RetryHook,
@@ -19,26 +19,11 @@ from certify_client.transport import (
     poll_until_ended,
     send_with_retries,
 )
-from certify_client.views import JobPage, JobStatus, JobView, SubmittedJob
-from certify_contract import CertifyOptions
+from certify_contract import CertifyOptions, JobPage, JobStatus, JobView, SubmittedJob
 
 T = TypeVar("T")
 DEFAULT_URL = "http://127.0.0.1:8000"
 ProgressHook = Callable[[JobView], None]
-
-
-def form_fields(options: Mapping[str, object] | CertifyOptions | None) -> dict[str, str]:
-    """Options as form fields, checked here with the server's own rules (`InvalidOptionError`).
-
-    Only the options given are sent; the server's defaults (the same
-    definitions) apply to the rest.
-    """
-    if options is None:
-        return {}
-    given = asdict(options) if isinstance(options, CertifyOptions) else dict(options)
-    given = {name: value for name, value in given.items() if value is not None}
-    CertifyOptions.from_dict(given)  # unknown names, bounds and combinations, as the API checks them
-    return {name: str(value) for name, value in given.items()}
 
 
 class CertifyClient(BatchMethods):
@@ -92,8 +77,7 @@ class CertifyClient(BatchMethods):
         request = self._http.build_request(
             "POST", "/certify", data=fields, files={"file": (name, data)},
             headers={"Idempotency-Key": key})
-        body = self._json(request)
-        return SubmittedJob(body["job_id"], body["status"], body["status_url"], key)
+        return read_answer(SubmittedJob, self._json(request), "/certify")
 
     def job(self, job_id: str) -> JobView:
         """The job's status, progress, and certificate or error."""
@@ -123,11 +107,7 @@ class CertifyClient(BatchMethods):
 
     # -- plumbing ---------------------------------------------------------------
     def _read(self, kind: type[T], method: str, url: str, **kwargs: Any) -> T:
-        body = self._json(self._http.build_request(method, url, **kwargs))
-        try:
-            return from_json(kind, body)
-        except RecordError as exc:
-            raise ApiError(200, "http_error", f"Unexpected answer from {url}: {exc}") from None
+        return read_answer(kind, self._json(self._http.build_request(method, url, **kwargs)), url)
 
     def _json(self, request: httpx.Request) -> Any:
         request.read()  # buffered, so that every retry sends the same bytes
@@ -138,8 +118,10 @@ class CertifyClient(BatchMethods):
             body = None
         if response.status_code >= 400:
             error = body if isinstance(body, dict) else {}
+            field = error.get("field")
             raise ApiError(response.status_code, str(error.get("error", "http_error")),
-                           str(error.get("detail", response.text[:200] or response.reason_phrase)))
+                           str(error.get("detail", response.text[:200] or response.reason_phrase)),
+                           field if isinstance(field, str) else None)
         if body is None:
             raise ApiError(response.status_code, "http_error", f"{request.url} answered no JSON.")
         return body

@@ -8,16 +8,17 @@ class ClientError(Exception):
 
 
 class ApiError(CodedError, ClientError):
-    """The API answered with an error body `{"error", "detail"}` (any 4xx, or 5xx after retries).
+    """The API answered with an error body (`ErrorBody`: any 4xx, or 5xx after retries).
 
     `code` is one of `certify_contract.ErrorCode`; a code this client does not
     know (a newer server) reads as `http_error`, with the server's own word in
-    `server_code`.
+    `server_code`. `field` names the request field the error is about, if any.
     """
 
-    def __init__(self, status_code: int, server_code: str, detail: str) -> None:
+    def __init__(self, status_code: int, server_code: str, detail: str,
+                 field: str | None = None) -> None:
         code: ErrorCode = server_code if is_error_code(server_code) else "http_error"
-        super().__init__(code, detail)
+        super().__init__(code, detail, field)
         self.status_code = status_code
         self.server_code = server_code
 

@@ -13,6 +13,8 @@ import types
 from datetime import datetime
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
+from certify_client.errors import ApiError
+
 T = TypeVar("T")
 
 
@@ -24,6 +26,14 @@ def from_json(kind: type[T], value: Any) -> T:
     """`value` (parsed JSON) as an instance of `kind`, a dataclass or a plain type."""
     result: T = _read(kind, value, kind.__name__)
     return result
+
+
+def read_answer(kind: type[T], body: Any, url: str) -> T:
+    """An answer of `url` as its record; an answer that does not fit is an `ApiError`."""
+    try:
+        return from_json(kind, body)
+    except RecordError as exc:
+        raise ApiError(200, "http_error", f"Unexpected answer from {url}: {exc}") from None
 
 
 def _read(kind: Any, value: Any, where: str) -> Any:

@@ -6,8 +6,15 @@ import pytest
 
 from certify_client.records import RecordError, from_json
 from certify_client.transport import PollPolicy, RetryPolicy
-from certify_client.views import JobPage, JobView
-from certify_contract import Certificate, ClipLayout, PatchLayout, VideoInput
+from certify_contract import (
+    Certificate,
+    CertifyOptions,
+    ClipLayout,
+    JobPage,
+    JobView,
+    PatchLayout,
+    VideoInput,
+)
 
 
 def certificate_json(**changes: object) -> dict[str, object]:
@@ -73,13 +80,17 @@ def test_fields_a_newer_server_adds_are_ignored_and_missing_ones_refused() -> No
 def test_job_views_and_pages() -> None:
     raw = {"job_id": "a" * 32, "status": "succeeded", "model": "m", "media_type": "image/png",
            "created_at": "2026-01-02T03:04:05.678000Z", "started_at": None, "ended_at": None,
-           "progress": {"done": 1100, "total": 1100}, "attempts": 1, "cancel_requested": False,
-           "result": certificate_json(), "error": None}
+           "progress": {"done": 1100, "total": 1100, "looks_taken": None, "looks": None},
+           "attempts": 1, "options": {**CertifyOptions(n=1000).to_dict(), "n0": 100},
+           "cancel_requested": False, "result": certificate_json(elapsed_s=1.0), "error": None,
+           "webhook": None}
     view = from_json(JobView, raw)
     assert view.ended and view.created_at is not None and view.created_at.year == 2026
+    assert view.options == CertifyOptions(n=1000)  # typed: the options' own record
     page = from_json(JobPage, {"jobs": [raw], "offset": 0, "limit": 50, "next_offset": None})
     assert page.jobs == [view]
-    assert json.loads(json.dumps(view.to_dict()))["created_at"].startswith("2026-01-02T03:04:05")
+    # What `certify status --json` prints: every field, as the API wrote it.
+    assert json.loads(json.dumps(view.to_dict())) == raw
 
 
 def test_retry_and_poll_schedules_back_off_to_their_caps() -> None:
