@@ -18,9 +18,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from types import FrameType
 
 import redis
+
+from certify_jobs.supervisor import stop_children, supervise
 
 STOP_GRACE_S = 10.0
 
@@ -83,41 +84,6 @@ def start_private_redis(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
     return process, url
 
 
-def stop_children(children: list[subprocess.Popen[bytes]]) -> None:
-    for child in reversed(children):
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-        try:
-            child.wait(STOP_GRACE_S)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
-
-
-def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
-def supervise(children: list[subprocess.Popen[bytes]]) -> int:
-    """Wait until a child dies (an error: exit 1) or the user stops the server (exit 0)."""
-    # Both signals stop everything, even where SIGINT was inherited as ignored
-    # (a server started in the background of a non-interactive shell).
-    signal.signal(signal.SIGTERM, _raise_interrupt)
-    signal.signal(signal.SIGINT, _raise_interrupt)
-    try:
-        while all(child.poll() is None for child in children):
-            time.sleep(0.2)
-        dead = next(child for child in children if child.poll() is not None)
-        print(f"certify serve: child process {dead.pid} exited with status {dead.returncode}; "
-              "stopping.", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("certify serve: stopping.", file=sys.stderr)
-        return 0
-    finally:
-        stop_children(children)
-
-
 def serve(host: str, port: int, redis_url: str | None) -> int:
     with tempfile.TemporaryDirectory(prefix="certify-serve-") as workdir:
         children: list[subprocess.Popen[bytes]] = []
@@ -129,13 +95,13 @@ def serve(host: str, port: int, redis_url: str | None) -> int:
             env = {"CERTIFY_LOG_FORMAT": "text", **os.environ, "CERTIFY_REDIS_URL": redis_url}
             children.append(subprocess.Popen([sys.executable, "-m", "worker"], env=env))
             # Light (no torch): delivers webhooks when CERTIFY_WEBHOOK_SECRET enables them.
-            children.append(subprocess.Popen([sys.executable, "-m", "app.webhook_worker"], env=env))
+            children.append(subprocess.Popen([sys.executable, "-m", "app.webhooks.worker"], env=env))
             children.append(subprocess.Popen(
                 [sys.executable, "-m", "app", "--host", host, "--port", str(port)], env=env))
         except BaseException:
-            stop_children(children)
+            stop_children(children, STOP_GRACE_S)
             raise
         print(f"certify serve: dashboard on http://{host}:{port}/dashboard, API on "
               f"http://{host}:{port} (docs at /docs), Redis at {redis_url}; Ctrl-C stops "
               "everything.", file=sys.stderr, flush=True)
-        return supervise(children)
+        return supervise(children, "certify serve", STOP_GRACE_S)

@@ -75,6 +75,6 @@ def run_worker_command(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_webhook_worker(args: argparse.Namespace, settings: Settings) -> int:
     # Replace this process, as `api` does: the delivery worker carries no torch.
-    argv = [sys.executable, "-m", "app.webhook_worker"] + (["--name", args.name] if args.name else [])
+    argv = [sys.executable, "-m", "app.webhooks.worker"] + (["--name", args.name] if args.name else [])
     os.execv(sys.executable, argv)
     return 0  # not reached

@@ -8,7 +8,6 @@ errors come from `certify_contract`.
 from certify_jobs.contract import (
     TASK_PATH,
     JobPayload,
-    JobStatus,
     PayloadError,
     ServiceKeys,
     TaskNotAllowed,
@@ -18,7 +17,6 @@ from certify_jobs.crashes import record_crash
 __all__ = [
     "TASK_PATH",
     "JobPayload",
-    "JobStatus",
     "PayloadError",
     "ServiceKeys",
     "TaskNotAllowed",

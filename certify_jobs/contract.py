@@ -1,12 +1,16 @@
-"""Job payload, status names, task path and Redis key names.
+"""Job payload, task path, the allow-listed job class and every Redis key name.
 
 The payload travels as JSON (rq's JSON serializer): it names the stored upload
 by key and content hash, never carries the bytes, and records the seed the
-server drew. What a job returns is `certify_contract.JobOutcome`.
+server drew; it is also where clients read the job's options back. What a job
+returns is `certify_contract.JobOutcome`; how it reads to a client is
+`certify_contract.JobView`.
 """
 
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Literal
+from typing import Any
+
+from rq.job import Job
 
 from certify_contract.errors import CodedError
 from certify_contract.option_spec import MediaKind
@@ -17,17 +21,12 @@ from certify_contract.options import CertifyOptions
 TASK_PATH = "worker.tasks.run_certification"
 ALLOWED_TASKS = frozenset({TASK_PATH})
 
-JobStatus = Literal["queued", "running", "succeeded", "failed", "canceled"]
-JOB_STATUSES: tuple[str, ...] = ("queued", "running", "succeeded", "failed", "canceled")
-
 # The task returns every expected ending (including refused inputs and
 # cancellation) as a `JobOutcome`, so rq sees a finished job and its retry
 # only re-runs jobs whose worker crashed or vanished.
 PROGRESS_META = "progress"
 ATTEMPTS_META = "attempts"
 STARTED_META = "running_since"
-# The job's options as submitted (a `CertifyOptions` dict), for clients to show and re-run.
-OPTIONS_META = "options"
 # The error of a crashed job (an `ErrorBody`), recorded where rq handles the crash.
 ERROR_META = "error"
 # The principal (hashed API key, or "anonymous") that created the job; only it and admins see it.
@@ -42,6 +41,23 @@ MODELS_SEEN_TTL_S = 86_400
 
 class TaskNotAllowed(Exception):
     """A job names a function outside the allow-list; it is never imported."""
+
+
+def allow_listed_job(tasks: frozenset[str]) -> type[Job]:
+    """An rq job class that refuses, before importing it, any function not in `tasks`.
+
+    Each kind of worker runs its own list: the certifying worker `ALLOWED_TASKS`,
+    the delivery worker the webhook tasks.
+    """
+
+    class AllowListedJob(Job):
+        @property
+        def func(self) -> Any:
+            if self.func_name not in tasks:
+                raise TaskNotAllowed(f"Refusing to run {self.func_name!r}: not one of {sorted(tasks)}.")
+            return super().func
+
+    return AllowListedJob
 
 
 class PayloadError(CodedError, ValueError):
@@ -79,14 +95,32 @@ class JobPayload:
 
 
 @dataclass(frozen=True)
+class BatchKeys:
+    """Redis keys of one batch (made by `ServiceKeys.batch`, under the service's prefix)."""
+
+    record: str  # hash: owner, state, options, model, total, ...
+    jobs: str  # list of job ids, in the order the files arrived
+    items: str  # hash job id -> {"index", "name", "label"}
+    rows: str  # hash job id -> the ended job's row (status, prediction, radius)
+    ended: str  # set of job ids that have ended
+
+    def all(self) -> tuple[str, ...]:
+        return (self.record, self.jobs, self.items, self.rows, self.ended)
+
+
+@dataclass(frozen=True)
 class ServiceKeys:
-    """Redis key names, all under one prefix so a shared Redis stays tidy."""
+    """Every Redis key name of the service, under one prefix so a shared Redis stays tidy."""
 
     prefix: str = "certify"
 
     def upload(self, owner: str, sha256: str) -> str:
         # Per owner: a tenant's upload never shares a key (existence, TTL) with another's.
         return f"{self.prefix}:upload:{owner}:{sha256}"
+
+    def upload_refs(self, upload_key: str) -> str:
+        """Set of the ids of jobs that still need the upload stored at `upload_key`."""
+        return f"{self.prefix}:upload-refs:{upload_key}"
 
     def cancel(self, job_id: str) -> str:
         return f"{self.prefix}:cancel:{job_id}"
@@ -102,17 +136,13 @@ class ServiceKeys:
         return f"{self.prefix}:worker-models:{worker_name}"
 
     @property
+    def worker_models_pattern(self) -> str:
+        return f"{self.prefix}:worker-models:*"
+
+    @property
     def models_seen(self) -> str:
         """Hash: model name -> when a worker last announced it (epoch seconds)."""
         return f"{self.prefix}:models-seen"
-
-    def upload_refs(self, upload_key: str) -> str:
-        """Set of the ids of jobs that still need the upload stored at `upload_key`."""
-        return f"{self.prefix}:upload-refs:{upload_key}"
-
-    @property
-    def worker_models_pattern(self) -> str:
-        return f"{self.prefix}:worker-models:*"
 
     @property
     def jobs_index(self) -> str:
@@ -121,3 +151,16 @@ class ServiceKeys:
     def owner_jobs_index(self, owner: str) -> str:
         """One owner's jobs by creation time, so a tenant's page never walks others' jobs."""
         return f"{self.prefix}:jobs:owner:{owner}"
+
+    def batch(self, batch_id: str) -> BatchKeys:
+        record = f"{self.prefix}:batch:{batch_id}"
+        return BatchKeys(record, f"{record}:jobs", f"{record}:items", f"{record}:rows",
+                         f"{record}:ended")
+
+    def owner_batches_index(self, owner: str) -> str:
+        """Sorted set of an owner's batch ids by creation time (for GET /batches)."""
+        return f"{self.prefix}:batches:{owner}"
+
+    def webhook_queued(self, kind: str, target_id: str) -> str:
+        """Set once per ending: its one delivery has been queued (holds the delivery id)."""
+        return f"{self.prefix}:webhook-queued:{kind}:{target_id}"

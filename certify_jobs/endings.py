@@ -5,13 +5,12 @@ API when it cancels a job that never ran, so every ending passes here once or
 more; each step is idempotent (a set of ended job ids, and one `SET NX` per
 webhook), so a second call changes nothing. Deliveries run on their own RQ
 queue (`CERTIFY_WEBHOOK_QUEUE`), served by the light delivery worker
-(`python -m app.webhook_worker`), with rq's retries at exponentially growing
+(`python -m app.webhooks.worker`), with rq's retries at exponentially growing
 intervals.
 """
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -20,6 +19,7 @@ from rq import Queue, Retry
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
+from certify_jobs.contract import ServiceKeys
 from certify_settings import Settings
 
 # Job meta written by the API at submission (besides `certify_jobs.contract.OWNER_META`).
@@ -28,49 +28,14 @@ BATCH_META = "batch"
 # The delivery record of a job's webhook (a `WebhookRecord` dict), written by the delivery task.
 WEBHOOK_META = "webhook"
 
-WEBHOOK_JOB_TASK = "app.webhook_delivery.deliver_job_end"
-WEBHOOK_BATCH_TASK = "app.webhook_delivery.deliver_batch_end"
+WEBHOOK_JOB_TASK = "app.webhooks.delivery.deliver_job_end"
+WEBHOOK_BATCH_TASK = "app.webhooks.delivery.deliver_batch_end"
 WEBHOOK_TASKS = frozenset({WEBHOOK_JOB_TASK, WEBHOOK_BATCH_TASK})
 ENDED_STATES = frozenset({"finished", "failed", "canceled", "stopped"})
 
 BatchState = Literal["open", "closed", "canceled"]
 TargetKind = Literal["job", "batch"]
-
-
-@dataclass(frozen=True)
-class BatchKeys:
-    """Redis keys of one batch, under the service's prefix."""
-
-    batch_id: str
-    prefix: str = "certify"
-
-    @property
-    def record(self) -> str:  # hash: owner, state, options, model, total, ...
-        return f"{self.prefix}:batch:{self.batch_id}"
-
-    @property
-    def jobs(self) -> str:  # list of job ids, in the order the files arrived
-        return f"{self.record}:jobs"
-
-    @property
-    def items(self) -> str:  # hash job id -> {"index", "name", "label"}
-        return f"{self.record}:items"
-
-    @property
-    def rows(self) -> str:  # hash job id -> the ended job's row (status, prediction, radius)
-        return f"{self.record}:rows"
-
-    @property
-    def ended(self) -> str:  # set of job ids that have ended
-        return f"{self.record}:ended"
-
-    def all(self) -> tuple[str, ...]:
-        return (self.record, self.jobs, self.items, self.rows, self.ended)
-
-
-def owner_index(principal: str, prefix: str = "certify") -> str:
-    """Sorted set of a principal's batch ids by creation time (for GET /batches)."""
-    return f"{prefix}:batches:{principal}"
+KEYS = ServiceKeys()
 
 
 def now_iso() -> str:
@@ -95,13 +60,13 @@ def announce_job_end(redis: Redis, settings: Settings, job: Job, *, ending: bool
         queue_webhook(redis, settings, "job", job.id)
     batch_id = meta.get(BATCH_META)
     if isinstance(batch_id, str):
-        redis.sadd(BatchKeys(batch_id).ended, job.id)
+        redis.sadd(KEYS.batch(batch_id).ended, job.id)
         check_batch_end(redis, settings, batch_id)
 
 
 def check_batch_end(redis: Redis, settings: Settings, batch_id: str) -> bool:
     """True when the batch is closed (or canceled) and every job ended; queues its webhook."""
-    keys = BatchKeys(batch_id)
+    keys = KEYS.batch(batch_id)
     state, total, callback = redis.hmget(keys.record, ["state", "total", "callback_url"])
     if state is None or state in (b"open", "open"):
         return False
@@ -116,8 +81,7 @@ def check_batch_end(redis: Redis, settings: Settings, batch_id: str) -> bool:
 def queue_webhook(redis: Redis, settings: Settings, kind: TargetKind, target_id: str) -> None:
     """Queue the one delivery of `target_id`'s ending; a second call finds it queued."""
     delivery_id = uuid.uuid4().hex
-    claim = f"certify:webhook-queued:{kind}:{target_id}"
-    if not redis.set(claim, delivery_id, nx=True, ex=settings.result_ttl_s):
+    if not redis.set(KEYS.webhook_queued(kind, target_id), delivery_id, nx=True, ex=settings.result_ttl_s):
         return
     queue = Queue(settings.webhook_queue, connection=redis, serializer=JSONSerializer)
     task = WEBHOOK_JOB_TASK if kind == "job" else WEBHOOK_BATCH_TASK

@@ -15,12 +15,11 @@ child's metrics endpoint must answer.
 import argparse
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 import urllib.request
-from types import FrameType
+
+from certify_jobs.supervisor import supervise
 
 STOP_GRACE_S = 60.0  # a warm stop lets a worker end its current batch and job state
 
@@ -54,30 +53,10 @@ def child_envs(env: dict[str, str]) -> list[dict[str, str]]:
     return children
 
 
-def _stop(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
-def supervise(envs: list[dict[str, str]]) -> int:
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+def run_workers(envs: list[dict[str, str]]) -> int:
     children = [subprocess.Popen([sys.executable, "-m", "worker"], env=env) for env in envs]
-    try:
-        while all(child.poll() is None for child in children):
-            time.sleep(0.5)
-        return 1
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        for child in children:
-            try:
-                child.wait(STOP_GRACE_S)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
+    # The workers do not depend on each other: all are told to stop at once.
+    return supervise(children, "worker.per_gpu", STOP_GRACE_S, one_by_one=False, poll_s=0.5)
 
 
 def check(envs: list[dict[str, str]]) -> int:
@@ -100,7 +79,7 @@ def main() -> None:
     parser.add_argument("--check", action="store_true", help="health check, then exit")
     args = parser.parse_args()
     envs = child_envs(dict(os.environ))
-    sys.exit(check(envs) if args.check else supervise(envs))
+    sys.exit(check(envs) if args.check else run_workers(envs))
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 from rq.worker import WorkerStatus
 
-from certify_jobs.contract import ALLOWED_TASKS, TaskNotAllowed
+from certify_jobs.contract import ALLOWED_TASKS, allow_listed_job
 from certify_jobs.crashes import crash_recorder
 from certify_jobs.endings import announce_job_end, crash_announcer
 from worker.presence import Presence
@@ -31,14 +31,7 @@ from worker.runtime import WorkerRuntime
 
 SETTLED = (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED,
            JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
-
-
-class AllowListedJob(Job):
-    @property
-    def func(self) -> Any:
-        if self.func_name not in ALLOWED_TASKS:
-            raise TaskNotAllowed(f"Refusing to run {self.func_name!r}: not an allow-listed task.")
-        return super().func
+CertificationJob = allow_listed_job(ALLOWED_TASKS)
 
 
 class CertifyWorker(SimpleWorker):
@@ -49,9 +42,9 @@ class CertifyWorker(SimpleWorker):
     def __init__(self, runtime: WorkerRuntime, **kwargs: Any) -> None:
         settings = runtime.settings
         queue = Queue(settings.queue_name, connection=runtime.redis, serializer=JSONSerializer,
-                      job_class=AllowListedJob)
+                      job_class=CertificationJob)
         super().__init__(
-            [queue], connection=runtime.redis, serializer=JSONSerializer, job_class=AllowListedJob,
+            [queue], connection=runtime.redis, serializer=JSONSerializer, job_class=CertificationJob,
             worker_ttl=settings.worker_ttl_s, maintenance_interval=settings.maintenance_interval_s,
             default_result_ttl=settings.result_ttl_s,
             # A crash's code is chosen here, by exception type, for the API to read.
