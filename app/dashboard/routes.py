@@ -2,8 +2,9 @@
 
 Everything it shows comes from the public API (`/jobs`, `/models`, `/options`,
 `/certify`) with the caller's own X-API-Key, so a script can do all that the
-dashboard does. The assets are the files of `app/dashboard_assets/`, read
-once at start; no CDN, no build step. The page's Content-Security-Policy
+dashboard does. The assets are the files of `app/dashboard/assets/`, read
+once at start, and `contract.js`, written at start from `certify_contract`
+(`app.dashboard.contract_js`); no CDN, no build step. The page's Content-Security-Policy
 allows scripts and styles from this origin only (no inline script), and
 `require-trusted-types-for 'script'` makes the browser refuse any assignment
 of a string to `innerHTML` and its kin: API values can only be inserted as text.
@@ -17,9 +18,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response
 
-from app.errors import ApiError
+from app.dashboard.contract_js import CONTRACT_JS, contract_js
+from app.http.errors import ApiError
 
-ASSETS_FOLDER = "dashboard_assets"
+ASSETS_FOLDER = "assets"
 PAGE = "index.html"
 CONTENT_TYPES = {
     "js": "text/javascript; charset=utf-8", "css": "text/css; charset=utf-8",
@@ -48,14 +50,13 @@ class Asset:
 
 
 def _read_assets() -> dict[str, Asset]:
-    assets = {}
-    for entry in files("app").joinpath(ASSETS_FOLDER).iterdir():
-        extension = entry.name.rsplit(".", 1)[-1]
-        if entry.is_file() and extension in CONTENT_TYPES:
-            body = entry.read_bytes()
-            etag = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
-            assets[entry.name] = Asset(body, CONTENT_TYPES[extension], etag)
-    return assets
+    bodies = {entry.name: entry.read_bytes()
+              for entry in files("app.dashboard").joinpath(ASSETS_FOLDER).iterdir()
+              if entry.is_file() and entry.name.rsplit(".", 1)[-1] in CONTENT_TYPES}
+    bodies[CONTRACT_JS] = contract_js().encode()
+    return {name: Asset(body, CONTENT_TYPES[name.rsplit(".", 1)[-1]],
+                        '"' + hashlib.sha256(body).hexdigest()[:20] + '"')
+            for name, body in bodies.items()}
 
 
 ASSETS = _read_assets()

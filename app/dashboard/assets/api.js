@@ -6,11 +6,13 @@ const ROOT = document.documentElement.dataset.root || '';
 const keyListeners = new Set();
 
 export class ApiError extends Error {
-  constructor(status, code, detail) {
+  /** `field`: the request field the error is about (`file`, `model`, an option), or null. */
+  constructor(status, code, detail, field = null) {
     super(detail);
     this.status = status;
     this.code = code;
     this.detail = detail;
+    this.field = field;
   }
 
   get needsKey() {
@@ -50,7 +52,8 @@ async function failure(response) {
   const code = typeof body?.error === 'string' ? body.error : 'http_error';
   const detail = typeof body?.detail === 'string' ? body.detail
     : `The service answered HTTP ${response.status}.`;
-  return new ApiError(response.status, code, detail);
+  const field = typeof body?.field === 'string' ? body.field : null;
+  return new ApiError(response.status, code, detail, field);
 }
 
 export async function request(path, {method = 'GET', body} = {}) {

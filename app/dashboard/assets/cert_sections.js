@@ -2,11 +2,13 @@
 // the votes, how it was computed, and the command that re-checks it.
 
 import {jsonText} from './api.js';
+import {STOP_REASONS} from './contract.js';
 import {el} from './dom.js';
 import {count, number, seconds} from './format.js';
 import {largestRadius} from './normal.js';
 
-// Fields drawn by the sections below; any other field is listed as it came.
+// Fields drawn by the sections below; any other field is listed as it came. A test keeps this
+// list equal to the fields of certify_contract.Certificate, so every field is drawn.
 export const KNOWN_FIELDS = new Set([
   'label', 'label_name', 'abstained', 'radius', 'p_lower', 'n_a', 'n', 'n0', 'alpha', 'sigma',
   'method', 'aggregate', 'noise', 'scores', 'geometry', 'lift_norm', 'lift_norm_method',
@@ -15,14 +17,6 @@ export const KNOWN_FIELDS = new Set([
   'sampling', 'n_max', 'looks', 'alpha_per_look', 'futility_alpha', 'looks_taken', 'stop_reason',
   'model_evaluations', 'radius_asked', 'certified_at_radius',
 ]);
-
-const STOP_REASONS = {
-  n_max: 'every look was taken',
-  certified: 'settled: certified at the radius asked',
-  not_certifiable: 'settled: the radius asked cannot be certified',
-  abstain: 'an upper bound showed the class cannot pass one half (no claim, no α spent)',
-  converged: 'an upper bound showed the radius could grow by at most the tolerance',
-};
 
 /** The α behind p_lower: with adaptive sampling, the share of α of the look it stopped at. */
 export function alphaSpent(cert) {

@@ -2,6 +2,7 @@
 // ends, then never again), then its certificate, or its error in words.
 
 import {getAnswer, getJson, request} from './api.js';
+import {ENDED_STATUSES} from './contract.js';
 import {byId, clear, el, say} from './dom.js';
 import {count, percent, shortId} from './format.js';
 import {claimSection, methodSection, otherFieldsSection, radiusSection, samplingSection,
@@ -10,7 +11,6 @@ import {inputSection, uploadName} from './input_view.js';
 import {Poller} from './poller.js';
 import {recheckSection} from './recheck.js';
 
-const TERMINAL = new Set(['succeeded', 'failed', 'canceled']);
 const ENDINGS = {
   failed: 'This job failed.',
   canceled: 'This job was canceled.',
@@ -58,13 +58,13 @@ export class CertificateView {
     this.poller.holdOff(answer.retryAfterMs);
     if (answer.text === this.lastText) return 'same';
     const job = answer.value;
-    if (!TERMINAL.has(job.status)) {
+    if (!ENDED_STATUSES.has(job.status)) {
       this.#showActive(job);
     } else {
       await this.#showEnded(job); // if drawing fails, the next poll draws it again
     }
     this.lastText = answer.text;
-    return TERMINAL.has(job.status) ? 'done' : 'changed';
+    return ENDED_STATUSES.has(job.status) ? 'done' : 'changed';
   }
 
   #showActive(job) {

@@ -1,12 +1,12 @@
 // The jobs view: GET /jobs, newest first, one request per interval (see poller.js).
 
 import {getAnswer, parseJson, request, url} from './api.js';
+import {ACTIVE_STATUSES, JOB_STATUSES} from './contract.js';
 import {byId, clear, el, say} from './dom.js';
 import {age, count, number, percent, shortId} from './format.js';
 import {Poller} from './poller.js';
 
 const PAGE = 25;
-const ACTIVE = new Set(['queued', 'running']);
 const COLUMNS = ['Job', 'Status', 'Model', 'Media', 'Age', 'Progress or result', 'Actions'];
 
 export function jobLink(jobId) {
@@ -53,7 +53,7 @@ class JobRow {
   update(job) {
     this.job = job;
     this.node.dataset.status = job.status;
-    const canceling = job.cancel_requested && ACTIVE.has(job.status);
+    const canceling = job.cancel_requested && ACTIVE_STATUSES.has(job.status);
     this.status.textContent = canceling ? `${job.status} (canceling)` : job.status;
     this.status.dataset.status = job.status;
     this.cells[2].textContent = job.model ?? '—';
@@ -62,7 +62,7 @@ class JobRow {
     this.age.title = job.created_at ?? '';
     this.tick();
     progressCell(this.cells[5], job);
-    const cancelable = ACTIVE.has(job.status) && !job.cancel_requested;
+    const cancelable = ACTIVE_STATUSES.has(job.status) && !job.cancel_requested;
     if (!cancelable && this.cancel.isConnected) {
       const focused = document.activeElement === this.cancel;
       this.cancel.remove();
@@ -84,6 +84,7 @@ export class JobsView {
   constructor() {
     this.body = byId('jobs-body');
     this.filter = byId('status-filter');
+    this.filter.append(...JOB_STATUSES.map((status) => el('option', {value: status, text: status})));
     this.message = byId('jobs-message');
     this.empty = byId('jobs-empty');
     this.more = byId('jobs-more');

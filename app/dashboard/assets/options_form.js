@@ -77,17 +77,14 @@ export class OptionsForm {
     }
   }
 
-  /** Put `detail` next to the first option it names (`n`, in backticks); false if none. */
-  showError(detail) {
-    for (const name of detail.matchAll(/`([a-z0-9_]+)`/g)) {
-      const entry = this.fields.get(name[1]);
-      if (entry && !entry.field.hidden) {
-        entry.input.setAttribute('aria-invalid', 'true');
-        say(entry.error, detail);
-        entry.input.focus();
-        return true;
-      }
-    }
-    return false;
+  /** Put `detail` next to the option `name` (the error's field); false when no shown option
+   *  has that name. */
+  showError(name, detail) {
+    const entry = this.fields.get(name);
+    if (!entry || entry.field.hidden) return false;
+    entry.input.setAttribute('aria-invalid', 'true');
+    say(entry.error, detail);
+    entry.input.focus();
+    return true;
   }
 }

@@ -7,10 +7,6 @@ import {bytes, shortId} from './format.js';
 import {jobLink} from './jobs.js';
 import {OptionsForm} from './options_form.js';
 
-const FILE_ERRORS = new Set(['unsupported_media_type', 'empty_file', 'payload_too_large',
-                             'file_too_large']);
-const MODEL_ERRORS = new Set(['unknown_model', 'model_media_mismatch']);
-
 function fileKind(file) {
   const kind = file?.type.split('/')[0];
   return kind === 'image' || kind === 'video' ? kind : null;
@@ -141,14 +137,15 @@ export class SubmitView {
     this.options?.clearErrors();
   }
 
+  /** Beside the field the service names (`error.field`), else under the button. */
   #showError(error) {
-    if (FILE_ERRORS.has(error.code)) {
+    if (error.field === 'file') {
       say(this.fileError, error.detail);
       this.fileInput.focus();
-    } else if (MODEL_ERRORS.has(error.code)) {
+    } else if (error.field === 'model') {
       say(this.modelError, error.detail);
       this.modelSelect.focus();
-    } else if (!(error.status === 422 && this.options.showError(error.detail))) {
+    } else if (!this.options.showError(error.field, error.detail)) {
       this.message.classList.add('error');
       say(this.message, `${error.detail} (${error.code})`);
     }
