@@ -4,8 +4,8 @@ import argparse
 
 import uvicorn
 
+from app.http.slow_clients import GUARDED_PROTOCOL, HeaderDeadline
 from app.main import create_app
-from app.slow_clients import GUARDED_PROTOCOL, HeaderDeadline
 from certify_jobs.json_logs import uvicorn_log_config
 from certify_settings import load_settings
 

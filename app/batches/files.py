@@ -17,7 +17,7 @@ import zipfile
 from dataclasses import dataclass
 from typing import IO
 
-from app.errors import ApiError
+from app.http.errors import ApiError
 from certify_settings import Settings
 
 
@@ -41,13 +41,13 @@ class FileLimits:
 
 
 def _refuse(detail: str) -> ApiError:
-    return ApiError(422, "invalid_archive", detail)
+    return ApiError(422, "invalid_archive", detail, field="file")
 
 
 def _too_many(limits: FileLimits) -> ApiError:
     return ApiError(413, "too_many_files",
                     f"One request may add at most {limits.max_files} files; split the batch "
-                    "over several requests to an open batch.")
+                    "over several requests to an open batch.", field="file")
 
 
 def is_archive(data: bytes) -> bool:
@@ -76,7 +76,7 @@ class _Budget:
             raise _too_many(self.limits)
         if declared > self.limits.max_file_bytes:
             raise ApiError(413, "payload_too_large",
-                           f"Member {name!r} exceeds {self.limits.max_file_bytes} bytes.")
+                           f"Member {name!r} exceeds {self.limits.max_file_bytes} bytes.", field="file")
         self.bytes += declared
         if self.bytes > self.limits.max_total_bytes:
             raise _refuse(f"The archive unpacks to more than {self.limits.max_total_bytes} bytes.")
@@ -85,7 +85,7 @@ class _Budget:
         data = handle.read(self.limits.max_file_bytes + 1)
         if len(data) > self.limits.max_file_bytes:  # the archive understated the member's size
             raise ApiError(413, "payload_too_large",
-                           f"Member {name!r} exceeds {self.limits.max_file_bytes} bytes.")
+                           f"Member {name!r} exceeds {self.limits.max_file_bytes} bytes.", field="file")
         return data
 
 
@@ -136,7 +136,7 @@ def expand_archive(data: bytes, limits: FileLimits) -> list[NamedFile]:
 def request_files(parts: list[tuple[str | None, bytes]], limits: FileLimits) -> list[NamedFile]:
     """The files a request adds: its parts, or the members of its one archive part."""
     if not parts:
-        raise ApiError(422, "invalid_option", "Send at least one `file` part.")
+        raise ApiError(422, "invalid_option", "Send at least one `file` part.", field="file")
     if len(parts) > limits.max_files:
         raise _too_many(limits)
     if len(parts) == 1 and is_archive(parts[0][1]):

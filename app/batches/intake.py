@@ -1,7 +1,7 @@
 """What a batch request brings: its form, its files (checked and sniffed), their labels.
 
 The form is derived from the same option definitions as `POST /certify`
-(`app.form`), so a batch takes exactly the options a single job takes.
+(`app.jobs.form`), so a batch takes exactly the options a single job takes.
 """
 
 import json
@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING, Any
 from fastapi import UploadFile
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from app.batch_files import FileLimits, NamedFile, request_files
-from app.batches import BatchStore
-from app.errors import ApiError
-from app.form import OptionsFormBase, option_fields
-from app.store import ServedModel
-from app.submission import build_payload, sniff_upload
+from app.batches.files import FileLimits, NamedFile, request_files
+from app.batches.store import BatchStore
+from app.http.errors import ApiError
+from app.jobs.form import OptionsFormBase, option_fields
+from app.jobs.queue import JobQueue
+from app.jobs.submission import build_payload, sniff_upload
+from app.models.served import ServedModel
 from certify_contract import CertifyOptions, MediaKind
 from certify_jobs.endings import BATCH_META
 from certify_settings import Settings
@@ -54,7 +55,8 @@ def read_files(parts: list[UploadFile], settings: Settings) -> list[NamedFile]:
     for named in files:
         if len(named.data) > settings.max_upload_bytes:
             raise ApiError(413, "payload_too_large",
-                           f"{named.name!r} exceeds {settings.max_upload_bytes} bytes.")
+                           f"{named.name!r} exceeds {settings.max_upload_bytes} bytes.",
+                           field="file")
     return files
 
 
@@ -65,11 +67,13 @@ def sniffed(files: list[NamedFile]) -> tuple[list[str], MediaKind | None]:
         try:
             media_type, kind = sniff_upload(named.data)
         except ApiError as exc:
-            raise ApiError(exc.status_code, exc.code, f"{named.name!r}: {exc.detail}") from None
+            raise ApiError(exc.status_code, exc.code, f"{named.name!r}: {exc.detail}",
+                           field="file") from None
         types.append(media_type)
         kinds.add(kind)
     if len(kinds) > 1:
-        raise ApiError(422, "model_media_mismatch", "A batch holds images or videos, not both.")
+        raise ApiError(422, "model_media_mismatch", "A batch holds images or videos, not both.",
+                       field="file")
     return types, (kinds.pop() if kinds else None)
 
 
@@ -79,14 +83,15 @@ def parse_labels(text: str | None, names: list[str], model: ServedModel) -> dict
     try:
         given = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ApiError(422, "invalid_labels", f"`labels` is not JSON: {exc}.") from None
+        raise ApiError(422, "invalid_labels", f"`labels` is not JSON: {exc}.", field="labels") from None
     if not isinstance(given, dict):
-        raise ApiError(422, "invalid_labels", "`labels` must be a JSON object: name -> class.")
+        raise ApiError(422, "invalid_labels", "`labels` must be a JSON object: name -> class.",
+                       field="labels")
     classes = [str(c) for c in model.info.manifest.get("class_names") or []]
     unknown = sorted(set(given) - set(names))
     if unknown:
         raise ApiError(422, "invalid_labels", f"`labels` names files not in this request: "
-                       f"{unknown[:5]}.")
+                       f"{unknown[:5]}.", field="labels")
     return {name: _class_index(name, value, classes) for name, value in given.items()}
 
 
@@ -97,19 +102,19 @@ def _class_index(name: str, value: Any, classes: list[str]) -> int:
             not classes or value < len(classes)):
         return value
     raise ApiError(422, "invalid_labels", f"Label {value!r} of {name!r} is neither a class index "
-                   f"nor a class name of the model ({len(classes)} classes).")
+                   f"nor a class name of the model ({len(classes)} classes).", field="labels")
 
 
 def enqueue_files(
-    batches: BatchStore, batch_id: str, owner: str, files: list[NamedFile], media_types: list[str],
-    kind: MediaKind, model: str, options: CertifyOptions, labels: dict[str, int],
+    batches: BatchStore, queue: JobQueue, batch_id: str, owner: str, files: list[NamedFile],
+    media_types: list[str], kind: MediaKind, model: str, options: CertifyOptions,
+    labels: dict[str, int],
 ) -> None:
     """One ordinary job per file, recorded in the batch before it is queued."""
-    store = batches.store
     first = batches.reserve(batch_id, len(files))
     for offset, (named, media_type) in enumerate(zip(files, media_types, strict=True)):
-        job_id = store.new_job_id()
-        payload = build_payload(store, named.data, media_type, kind, model, options, owner=owner)
+        job_id = queue.new_job_id()
+        payload = build_payload(queue, named.data, media_type, kind, model, options, owner=owner)
         batches.add_job(batch_id, job_id, first + offset, named.name, labels.get(named.name))
-        store.enqueue(payload, job_id, owner=owner, upload=named.data, meta={BATCH_META: batch_id})
+        queue.enqueue(payload, job_id, owner=owner, upload=named.data, meta={BATCH_META: batch_id})
     batches.touch(batch_id)

@@ -8,34 +8,28 @@ and closed with `POST /batches/{id}/close`.
 """
 
 import re
+from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Header, Query, Response, status
+from fastapi import APIRouter, Form, Query, Response, status
 from fastapi.responses import PlainTextResponse
 
-from app.batch_intake import BatchFilesForm, BatchForm, enqueue_files, parse_labels, read_files, sniffed
-from app.batch_schemas import BatchItem, BatchItemPage, BatchList, BatchView
-from app.batch_views import batch_view, results_tsv
-from app.batches import BatchRecord, BatchStore
-from app.deps import PrincipalDep, SettingsDep, StoreDep
-from app.errors import ERROR_RESPONSES, ApiError
-from app.store import JobStore
-from app.submission import served_model
-from app.webhook_guard import checked_callback
-from certify_contract import CertifyOptions, ErrorBody
+from app.batches.intake import BatchFilesForm, BatchForm, enqueue_files, parse_labels, read_files, sniffed
+from app.batches.store import BatchesDep, BatchRecord, BatchStore, batch_not_found
+from app.batches.views import batch_view, results_tsv
+from app.http.callbacks import checked_callback
+from app.http.deps import Caller, CallerDep, SettingsDep
+from app.http.errors import ERROR_RESPONSES, ApiError
+from app.http.idempotency import IdempotencyDep, IdempotencyKey
+from app.jobs.queue import JobQueueDep
+from app.jobs.reads import JobReadsDep
+from app.jobs.submission import served_model
+from app.models.served import ServedModelsDep
+from certify_contract import BatchItem, BatchItemPage, BatchList, BatchView, ErrorBody
 from certify_jobs.endings import check_batch_end
 
 router = APIRouter(tags=["batches"])
 BATCH_ID = re.compile(r"^[0-9a-f]{32}$")
-IdempotencyKey = Annotated[str | None, Header(max_length=200, description=(
-    "Retrying the POST with the same key returns the first answer instead of doing it twice."))]
-
-
-def get_batches(store: StoreDep) -> BatchStore:
-    return BatchStore(store)
-
-
-BatchesDep = Annotated[BatchStore, Depends(get_batches)]
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, object]]:
@@ -48,120 +42,121 @@ def _errors(*codes: int) -> dict[int | str, dict[str, object]]:
                                   for c in codes}}
 
 
-def _find(batches: BatchStore, batch_id: str, principal: str) -> BatchRecord:
+def _find(batches: BatchStore, batch_id: str, caller: Caller) -> BatchRecord:
     if not BATCH_ID.match(batch_id):
-        raise ApiError(404, "batch_not_found", f"No batch {batch_id!r} (unknown or expired).")
-    return batches.load(batch_id, principal)
+        raise batch_not_found(batch_id)
+    return batches.load(batch_id, caller)
 
 
-def _view(batches: BatchStore, batch_id: str, principal: str, response: Response | None = None
+def _view(batches: BatchStore, batch_id: str, caller: Caller, response: Response | None = None
           ) -> BatchView:
-    record = _find(batches, batch_id, principal)
+    record = _find(batches, batch_id, caller)
     if record.state != "open" and record.ended_at is None \
             and check_batch_end(batches.redis, batches.settings, batch_id):
-        record = _find(batches, batch_id, principal)  # ended since: a worker's news was lost
+        record = _find(batches, batch_id, caller)  # ended since: a worker's news was lost
     if response is not None:
         response.headers["Location"] = f"/batches/{batch_id}"
     return batch_view(batches, record)
 
 
-def _replayed(store: JobStore, principal: str, key: str | None, scope: str, new_id: str
-              ) -> str | None:
-    return store.claim_idempotency(principal, f"{scope}:{key}", new_id) if key else None
+def _exists(batches: BatchStore, caller: Caller) -> Callable[[str], bool]:
+    """Whether a batch id is visible yet (a duplicate POST waits for the first one's batch)."""
+
+    def visible(batch_id: str) -> bool:
+        try:
+            batches.load(batch_id, caller)
+        except ApiError:
+            return False
+        return True
+
+    return visible
 
 
 @router.post("/batches", status_code=status.HTTP_202_ACCEPTED, response_model=BatchView,
              responses=_errors(413, 415, 422))
 def create_batch(
-    response: Response, store: StoreDep, batches: BatchesDep, settings: SettingsDep,
-    principal: PrincipalDep, form: Annotated[BatchForm, Form()],
-    idempotency_key: IdempotencyKey = None,
+    response: Response, batches: BatchesDep, queue: JobQueueDep, models: ServedModelsDep,
+    idempotency: IdempotencyDep, settings: SettingsDep, caller: CallerDep,
+    form: Annotated[BatchForm, Form()], idempotency_key: IdempotencyKey = None,
 ) -> BatchView:
     """Queue one job per file (or archive member); answers at once with the batch."""
     callback = checked_callback(settings, form.callback_url)
     # An open batch may start empty; its files come with POST /batches/{id}/files.
     files = read_files(form.file, settings) if form.file or not form.open else []
     media_types, kind = sniffed(files)
-    model = served_model(store, form.model, form.options(), kind or "image")
+    model = served_model(models, form.model, form.options(), kind or "image")
     labels = parse_labels(form.labels, [f.name for f in files], model)
-    batch_id = store.new_job_id()
-    earlier = _replayed(store, principal, idempotency_key, "batch", batch_id)
-    if earlier is not None:
-        return _view(batches, earlier, principal, response)
-    try:
+    batch_id, principal = queue.new_job_id(), caller.principal
+    with idempotency.once(principal, "batch", idempotency_key, batch_id,
+                          _exists(batches, caller)) as earlier:
+        if earlier is not None:
+            return _view(batches, earlier, caller, response)
         batches.create(principal, model.info.name, model.info.kind, form.options(), callback,
                        batch_id)
-        enqueue_files(batches, batch_id, principal, files, media_types, model.info.kind,  # type: ignore[arg-type]
+        enqueue_files(batches, queue, batch_id, principal, files, media_types, model.info.kind,
                       model.info.name, form.options(), labels)
         if not form.open:
-            batches.close(batches.load(batch_id, principal))
-    except Exception:
-        if idempotency_key is not None:
-            store.release_idempotency(principal, f"batch:{idempotency_key}")
-        raise
-    return _view(batches, batch_id, principal, response)
+            batches.close(batches.load(batch_id, caller))
+    return _view(batches, batch_id, caller, response)
 
 
 @router.post("/batches/{batch_id}/files", status_code=status.HTTP_202_ACCEPTED,
              response_model=BatchView, responses=_errors(404, 409, 413, 415, 422))
 def add_files(
-    batch_id: str, response: Response, store: StoreDep, batches: BatchesDep,
-    settings: SettingsDep, principal: PrincipalDep, form: Annotated[BatchFilesForm, Form()],
+    batch_id: str, response: Response, batches: BatchesDep, queue: JobQueueDep,
+    models: ServedModelsDep, idempotency: IdempotencyDep, settings: SettingsDep,
+    caller: CallerDep, form: Annotated[BatchFilesForm, Form()],
     idempotency_key: IdempotencyKey = None,
 ) -> BatchView:
     """Add files to an open batch (up to CERTIFY_BATCH_MAX_FILES_PER_REQUEST per request)."""
-    record = _find(batches, batch_id, principal)
+    record = _find(batches, batch_id, caller)
     if record.state != "open":
         raise ApiError(409, "batch_closed", f"Batch {batch_id} is {record.state}; "
                        "files can be added only while it is open.")
     files = read_files(form.file, settings)
     media_types, kind = sniffed(files)
-    options = CertifyOptions.from_dict(record.options)
-    model = served_model(store, record.model, options, kind or record.kind)  # type: ignore[arg-type]
+    model = served_model(models, record.model, record.options, kind or record.kind)
     labels = parse_labels(form.labels, [f.name for f in files], model)
-    scope = f"batch-files:{batch_id}"
-    if _replayed(store, principal, idempotency_key, scope, batch_id) is not None:
-        return _view(batches, batch_id, principal, response)
-    try:
-        enqueue_files(batches, batch_id, principal, files, media_types, model.info.kind,  # type: ignore[arg-type]
-                      model.info.name, options, labels)
-    except Exception:
-        if idempotency_key is not None:
-            store.release_idempotency(principal, f"{scope}:{idempotency_key}")
-        raise
-    return _view(batches, batch_id, principal, response)
+    # The files are added once: a retry finds the key claimed (by the batch itself) and answers.
+    with idempotency.once(caller.principal, f"batch-files:{batch_id}", idempotency_key,
+                          batch_id, _exists(batches, caller)) as earlier:
+        if earlier is None:
+            enqueue_files(batches, queue, batch_id, caller.principal, files, media_types,
+                          model.info.kind, model.info.name, record.options, labels)
+    return _view(batches, batch_id, caller, response)
 
 
 @router.post("/batches/{batch_id}/close", response_model=BatchView, responses=_errors(404))
-def close_batch(batch_id: str, batches: BatchesDep, principal: PrincipalDep) -> BatchView:
+def close_batch(batch_id: str, batches: BatchesDep, caller: CallerDep) -> BatchView:
     """No more files; the batch ends (and its webhook fires) when its last job ends."""
-    batches.close(_find(batches, batch_id, principal))
-    return _view(batches, batch_id, principal)
+    batches.close(_find(batches, batch_id, caller))
+    return _view(batches, batch_id, caller)
 
 
 @router.get("/batches/{batch_id}", response_model=BatchView, responses=_errors(404))
-def get_batch(batch_id: str, batches: BatchesDep, principal: PrincipalDep) -> BatchView:
+def get_batch(batch_id: str, batches: BatchesDep, caller: CallerDep) -> BatchView:
     """Counts by status, progress and, with labels, certified accuracy and ACR so far."""
-    return _view(batches, batch_id, principal)
+    return _view(batches, batch_id, caller)
 
 
 @router.delete("/batches/{batch_id}", response_model=BatchView,
                status_code=status.HTTP_202_ACCEPTED, responses=_errors(404))
-def cancel_batch(batch_id: str, batches: BatchesDep, principal: PrincipalDep) -> BatchView:
+def cancel_batch(batch_id: str, batches: BatchesDep, queue: JobQueueDep, caller: CallerDep
+                 ) -> BatchView:
     """Cancel the jobs that have not ended; the ended ones keep their results."""
-    batches.cancel(_find(batches, batch_id, principal))
-    return _view(batches, batch_id, principal)
+    batches.cancel(_find(batches, batch_id, caller), queue)
+    return _view(batches, batch_id, caller)
 
 
 @router.get("/batches/{batch_id}/jobs", response_model=BatchItemPage, responses=_errors(404))
 def batch_jobs(
-    batch_id: str, batches: BatchesDep, principal: PrincipalDep,
+    batch_id: str, batches: BatchesDep, reads: JobReadsDep, caller: CallerDep,
     offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> BatchItemPage:
     """The batch's files in order, each with its job's view (certificate included)."""
-    record = _find(batches, batch_id, principal)
+    record = _find(batches, batch_id, caller)
     items = [BatchItem(index=item["index"], name=item["name"], label=item.get("label"), job=view)
-             for item, view in batches.jobs_page(batch_id, offset, limit)]
+             for item, view in batches.jobs_page(batch_id, offset, limit, reads)]
     more = offset + limit < record.total
     return BatchItemPage(items=items, offset=offset, limit=limit,
                          next_offset=offset + limit if more else None)
@@ -170,24 +165,24 @@ def batch_jobs(
 @router.get("/batches/{batch_id}/results.tsv", response_class=PlainTextResponse,
             responses={**_errors(404), 200: {"content": {"text/tab-separated-values": {}},
                                              "description": "One row per succeeded job."}})
-def batch_results(batch_id: str, batches: BatchesDep, principal: PrincipalDep) -> Response:
+def batch_results(batch_id: str, batches: BatchesDep, caller: CallerDep) -> Response:
     """`idx name label predict radius correct time` (predict -1 on abstain), as jobs end."""
-    text = results_tsv(batches, _find(batches, batch_id, principal))
+    text = results_tsv(batches, _find(batches, batch_id, caller))
     return PlainTextResponse(text, media_type="text/tab-separated-values")
 
 
 @router.get("/batches", response_model=BatchList, responses=ERROR_RESPONSES)
 def list_batches(
-    batches: BatchesDep, principal: PrincipalDep,
+    batches: BatchesDep, caller: CallerDep,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> BatchList:
     """This key's batches, newest first."""
-    ids, more = batches.owned(principal, offset, limit)
+    ids, more = batches.owned(caller.principal, offset, limit)
     views = []
     for batch_id in ids:
         try:
-            views.append(_view(batches, batch_id, principal))
+            views.append(_view(batches, batch_id, caller))
         except ApiError:  # expired since it was listed
             continue
     return BatchList(batches=views, offset=offset, limit=limit,

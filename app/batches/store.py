@@ -7,39 +7,29 @@ are kept with the batch, so that reading a batch of 10,000 jobs fetches only
 the jobs still running.
 """
 
-import hashlib
 import json
 import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import asdict, dataclass
+from typing import Annotated, Any
 
+from fastapi import Depends, Request
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from app.errors import ApiError
-from app.job_views import job_view
-from app.schemas import JobView
-from app.store import JobStore
-from certify_contract import CertifyOptions
-from certify_jobs.endings import (
-    BatchKeys,
-    BatchState,
-    announce_job_end,
-    check_batch_end,
-    now_iso,
-    owner_index,
-)
-from certify_settings.service import split_list
+from app.http.backend import Backend
+from app.http.backend import text as _text
+from app.http.deps import Caller
+from app.http.errors import ApiError
+from app.jobs.queue import JobQueue
+from app.jobs.reads import JobReads
+from app.jobs.views import job_view
+from certify_contract import ACTIVE_STATUSES, ENDED_STATUSES, CertifyOptions, JobView, MediaKind
+from certify_jobs.endings import BatchState, announce_job_end, check_batch_end, now_iso
 
-ENDED = ("succeeded", "failed", "canceled")
 FETCH_CHUNK = 500
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 @dataclass(frozen=True)
@@ -49,8 +39,8 @@ class BatchRecord:
     state: BatchState
     created_at: str
     model: str
-    kind: str
-    options: dict[str, Any]
+    kind: MediaKind
+    options: CertifyOptions
     total: int
     labeled: bool
     callback_url: str | None
@@ -63,8 +53,10 @@ class BatchRecord:
         field = {_text(k): _text(v) for k, v in raw.items()}
         return cls(
             batch_id=batch_id, owner=field["owner"], state=field["state"],  # type: ignore[arg-type]
-            created_at=field["created_at"], model=field["model"], kind=field["kind"],
-            options=json.loads(field["options"]), total=int(field.get("total", 0)),
+            created_at=field["created_at"], model=field["model"],
+            kind=field["kind"],  # type: ignore[arg-type]
+            options=CertifyOptions.from_dict(json.loads(field["options"])),
+            total=int(field.get("total", 0)),
             labeled=field.get("labeled") == "1", callback_url=field.get("callback_url") or None,
             closed_at=field.get("closed_at"), ended_at=field.get("ended_at"),
             webhook=json.loads(field["webhook"]) if field.get("webhook") else None,
@@ -89,53 +81,49 @@ def row_of(view: JobView) -> Row:
                cert.elapsed_s)
 
 
-def admin_principals(settings: Any) -> frozenset[str]:
-    """Principals of CERTIFY_ADMIN_API_KEYS (operators see every batch), when that setting exists."""
-    keys = split_list(str(getattr(settings, "admin_api_keys", "") or ""))
-    return frozenset(hashlib.sha256(key.encode()).hexdigest()[:16] for key in keys)
-
-
 class BatchStore:
-    def __init__(self, store: JobStore) -> None:
-        self.store, self.redis, self.settings = store, store.redis, store.settings
+    """Batches in Redis; the jobs themselves are ordinary jobs (`app.jobs`)."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend, self.redis, self.settings = backend, backend.redis, backend.settings
+        self.keys = backend.keys
 
     # -- records -----------------------------------------------------------------
-    def create(self, owner: str, model: str, kind: str, options: CertifyOptions,
+    def create(self, owner: str, model: str, kind: MediaKind, options: CertifyOptions,
                callback_url: str | None, batch_id: str | None = None) -> str:
         batch_id = batch_id or uuid.uuid4().hex
-        keys = BatchKeys(batch_id)
+        keys = self.keys.batch(batch_id)
         fields = {"owner": owner, "state": "open", "created_at": now_iso(), "model": model,
                   "kind": kind, "options": json.dumps(options.to_dict()), "total": 0,
                   "labeled": 0, "callback_url": callback_url or ""}
         with self.redis.pipeline() as pipe:
             pipe.hset(keys.record, mapping=fields)  # type: ignore[arg-type]
-            pipe.zadd(owner_index(owner), {batch_id: time.time()})
-            pipe.expire(owner_index(owner), self.settings.result_ttl_s)
+            pipe.zadd(self.keys.owner_batches_index(owner), {batch_id: time.time()})
+            pipe.expire(self.keys.owner_batches_index(owner), self.settings.result_ttl_s)
             pipe.execute()
         self.touch(batch_id)
         return batch_id
 
-    def load(self, batch_id: str, principal: str) -> BatchRecord:
-        """The batch when `principal` may see it; 404 as for an unknown id otherwise."""
-        raw = self.redis.hgetall(BatchKeys(batch_id).record) if len(batch_id) == 32 else {}
+    def load(self, batch_id: str, caller: Caller) -> BatchRecord:
+        """The batch when `caller` may see it; 404 as for an unknown id otherwise."""
+        raw = self.redis.hgetall(self.keys.batch(batch_id).record) if len(batch_id) == 32 else {}
         record = BatchRecord.from_hash(batch_id, raw) if raw else None  # type: ignore[arg-type]
-        if record is None or (record.owner != principal and
-                              principal not in admin_principals(self.settings)):
-            raise ApiError(404, "batch_not_found", f"No batch {batch_id!r} (unknown or expired).")
+        if record is None or not caller.may_see(record.owner):
+            raise batch_not_found(batch_id)
         return record
 
     def touch(self, batch_id: str) -> None:
         """A batch lives CERTIFY_RESULT_TTL_S after its last change (as its jobs' results)."""
         with self.redis.pipeline() as pipe:
-            for key in BatchKeys(batch_id).all():
+            for key in self.keys.batch(batch_id).all():
                 pipe.expire(key, self.settings.result_ttl_s)
             pipe.execute()
 
     def reserve(self, batch_id: str, count: int) -> int:
         """Room for `count` more files: the index of the first (413 when over the batch limit)."""
-        total = int(self.redis.hincrby(BatchKeys(batch_id).record, "total", count))
+        total = int(self.redis.hincrby(self.keys.batch(batch_id).record, "total", count))
         if total > self.settings.batch_max_files:
-            self.redis.hincrby(BatchKeys(batch_id).record, "total", -count)
+            self.redis.hincrby(self.keys.batch(batch_id).record, "total", -count)
             raise ApiError(413, "too_many_files", f"A batch holds at most "
                            f"{self.settings.batch_max_files} files; this one has "
                            f"{total - count}.")
@@ -143,7 +131,7 @@ class BatchStore:
 
     def add_job(self, batch_id: str, job_id: str, index: int, name: str,
                 label: int | None) -> None:
-        keys = BatchKeys(batch_id)
+        keys = self.keys.batch(batch_id)
         item = json.dumps({"index": index, "name": name, "label": label})
         with self.redis.pipeline() as pipe:
             pipe.rpush(keys.jobs, job_id)
@@ -153,31 +141,31 @@ class BatchStore:
             pipe.execute()
 
     def close(self, record: BatchRecord) -> None:
-        keys = BatchKeys(record.batch_id)
+        keys = self.keys.batch(record.batch_id)
         if record.state == "open":
             self.redis.hset(keys.record, mapping={"state": "closed", "closed_at": now_iso()})
         check_batch_end(self.redis, self.settings, record.batch_id)
         self.touch(record.batch_id)
 
-    def cancel(self, record: BatchRecord) -> None:
+    def cancel(self, record: BatchRecord, queue: JobQueue) -> None:
         """Canceled: queued jobs never run, running ones stop within one batch of samples."""
-        keys = BatchKeys(record.batch_id)
+        keys = self.keys.batch(record.batch_id)
         if record.state != "canceled":
             self.redis.hset(keys.record, mapping={"state": "canceled", "closed_at": now_iso()})
         ended = {_text(j) for j in self.redis.smembers(keys.ended)}
         for job in self._jobs([j for j in self.job_ids(record.batch_id) if j not in ended]):
-            if job_view(job, False).status in ("queued", "running"):
-                self.store.cancel(job)
+            if job_view(job, False).status in ACTIVE_STATUSES:
+                queue.cancel(job)
                 announce_job_end(self.redis, self.settings, job)  # only if it has ended
         check_batch_end(self.redis, self.settings, record.batch_id)
         self.touch(record.batch_id)
 
     # -- jobs and rows -------------------------------------------------------------
     def job_ids(self, batch_id: str, start: int = 0, stop: int = -1) -> list[str]:
-        return [_text(j) for j in self.redis.lrange(BatchKeys(batch_id).jobs, start, stop)]
+        return [_text(j) for j in self.redis.lrange(self.keys.batch(batch_id).jobs, start, stop)]
 
     def items(self, batch_id: str) -> dict[str, dict[str, Any]]:
-        raw = self.redis.hgetall(BatchKeys(batch_id).items)
+        raw = self.redis.hgetall(self.keys.batch(batch_id).items)
         return {_text(k): json.loads(v) for k, v in raw.items()}
 
     def _jobs(self, job_ids: list[str]) -> Iterator[Job]:
@@ -188,7 +176,7 @@ class BatchStore:
 
     def rows(self, batch_id: str) -> tuple[dict[str, Row], Counter[str]]:
         """Rows of every ended job (stored once ended), and the statuses of the others."""
-        keys = BatchKeys(batch_id)
+        keys = self.keys.batch(batch_id)
         stored = {_text(k): Row(**json.loads(v)) for k, v in self.redis.hgetall(keys.rows).items()}
         pending = [j for j in self.job_ids(batch_id) if j not in stored]
         live: Counter[str] = Counter()
@@ -196,23 +184,35 @@ class BatchStore:
         for job in self._jobs(pending):
             found.add(job.id)
             view = job_view(job, False)
-            if view.status in ENDED:
+            if view.status in ENDED_STATUSES:
                 stored[job.id] = row_of(view)
-                self.redis.hset(keys.rows, job.id, json.dumps(stored[job.id].__dict__))
+                self.redis.hset(keys.rows, job.id, json.dumps(asdict(stored[job.id])))
             else:
                 live[view.status] += 1
         for lost in set(pending) - found:  # expired before anyone read its end
             stored[lost] = Row("failed")
         return stored, live
 
-    def jobs_page(self, batch_id: str, offset: int, limit: int) -> list[tuple[dict[str, Any], JobView]]:
+    def jobs_page(self, batch_id: str, offset: int, limit: int, reads: JobReads
+                  ) -> list[tuple[dict[str, Any], JobView]]:
         ids = self.job_ids(batch_id, offset, offset + limit - 1)
         items = self.items(batch_id)
         by_id = {job.id: job for job in self._jobs(ids)}
-        return [(items[job_id], self.store.view(by_id[job_id])) for job_id in ids
+        return [(items[job_id], reads.view(by_id[job_id])) for job_id in ids
                 if job_id in by_id and job_id in items]
 
     def owned(self, principal: str, offset: int, limit: int) -> tuple[list[str], bool]:
-        raw = self.redis.zrevrange(owner_index(principal), offset, offset + limit)
+        raw = self.redis.zrevrange(self.keys.owner_batches_index(principal), offset, offset + limit)
         ids = [_text(i) for i in raw]
         return ids[:limit], len(ids) > limit
+
+
+def batch_not_found(batch_id: str) -> ApiError:
+    return ApiError(404, "batch_not_found", f"No batch {batch_id!r} (unknown or expired).")
+
+
+async def get_batches(request: Request) -> BatchStore:
+    return BatchStore(request.app.state.backend)
+
+
+BatchesDep = Annotated[BatchStore, Depends(get_batches)]

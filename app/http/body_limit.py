@@ -9,7 +9,7 @@ from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import ApiError, error_response
+from app.http.errors import ApiError, error_response
 
 
 class BodyTooLarge(ApiError):

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from app.http.errors import ApiError
 from certify_settings import Settings
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -131,15 +132,13 @@ def resolve_checked(target: Target, policy: WebhookPolicy,
 
 def checked_callback(settings: Settings, url: str | None) -> str | None:
     """The submitted `callback_url` when it may be used (422 `invalid_callback_url` if not)."""
-    from app.errors import ApiError
-
     if url is None or url == "":
         return None
     if not settings.webhook_secret:
         raise ApiError(422, "invalid_callback_url", "This server sends no webhooks "
-                       "(CERTIFY_WEBHOOK_SECRET is not set); poll instead.")
+                       "(CERTIFY_WEBHOOK_SECRET is not set); poll instead.", field="callback_url")
     try:
         check_url(url, WebhookPolicy.from_settings(settings))
     except WebhookRefused as exc:
-        raise ApiError(422, "invalid_callback_url", str(exc)) from None
+        raise ApiError(422, "invalid_callback_url", str(exc), field="callback_url") from None
     return url

@@ -1,4 +1,7 @@
-"""Dependency aliases: the settings, the job store, the API-key check and the caller's rights."""
+"""Dependency aliases: the settings, the Redis backend, the API-key check and the caller's rights.
+
+Each feature's own state (its store, its caches) has its alias beside it.
+"""
 
 import hashlib
 import hmac
@@ -9,8 +12,8 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 
-from app.errors import ApiError
-from app.store import JobStore
+from app.http.backend import Backend
+from app.http.errors import ApiError
 from certify_jobs.contract import ANONYMOUS
 from certify_settings import Settings
 
@@ -27,13 +30,13 @@ async def get_settings(request: Request) -> Settings:
     return settings
 
 
-async def get_store(request: Request) -> JobStore:
-    store: JobStore = request.app.state.store
-    return store
+async def get_backend(request: Request) -> Backend:
+    backend: Backend = request.app.state.backend
+    return backend
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-StoreDep = Annotated[JobStore, Depends(get_store)]
+BackendDep = Annotated[Backend, Depends(get_backend)]
 
 
 def _principal(settings: Settings, key: str | None) -> str:

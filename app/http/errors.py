@@ -1,4 +1,5 @@
-"""One error shape for every 4xx/5xx: `{"error": code, "detail": sentence}`."""
+"""One error shape for every 4xx/5xx: `ErrorBody`, `{"error": code, "detail": sentence}`, with
+`"field"` when the error is about one request field (a form shows the sentence beside it)."""
 
 import logging
 from collections.abc import Mapping
@@ -28,14 +29,19 @@ class ApiError(HTTPException, CodedError):
     """A coded error with its HTTP status; an HTTPException, so body parsing passes it through."""
 
     def __init__(self, status_code: int, code: ErrorCode, detail: str,
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None, field: str | None = None) -> None:
         HTTPException.__init__(self, status_code=status_code, detail=detail, headers=headers)
-        CodedError.__init__(self, code, detail)
+        CodedError.__init__(self, code, detail, field)
 
 
 def error_response(status_code: int, code: ErrorCode, detail: str,
-                   headers: Mapping[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": code, "detail": detail}, status_code=status_code,
+                   headers: Mapping[str, str] | None = None,
+                   field: str | None = None) -> JSONResponse:
+    # `field` is written only when known: most errors concern no one field.
+    body: dict[str, str] = {"error": code, "detail": detail}
+    if field is not None:
+        body["field"] = field
+    return JSONResponse(body, status_code=status_code,
                         headers={"Cache-Control": "no-store", **(headers or {})})
 
 
@@ -59,16 +65,20 @@ def allowed_methods(request: Request) -> str:
     return ", ".join(method for method in STANDARD_METHODS if method in allowed)
 
 
-def _describe_validation(exc: RequestValidationError) -> str:
-    parts = []
+def _describe_validation(exc: RequestValidationError) -> tuple[str, str | None]:
+    """The sentence, and the field of the first error that names one."""
+    parts, fields = [], []
     for error in exc.errors():
         where = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path"))
+        # A rule between options names its field on the error it raised (a model-level error).
+        cause = (error.get("ctx") or {}).get("error")
+        fields.append(cause.field if isinstance(cause, CodedError) and cause.field else where)
         if error.get("type") == "extra_forbidden":
             parts.append(f"Unknown field `{where}`.")
             continue
         message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
         parts.append(f"`{where}`: {message}" if where else message)
-    return " ".join(parts) or "Invalid request."
+    return " ".join(parts) or "Invalid request.", next((f for f in fields if f), None)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -80,13 +90,15 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 405:
             headers["Allow"] = allowed_methods(request)
             detail = f"This path takes {headers['Allow']}, not {request.method}."
-        return error_response(exc.status_code, code, detail, headers)
+        field = exc.field if isinstance(exc, CodedError) else None
+        return error_response(exc.status_code, code, detail, headers, field)
 
     app.add_exception_handler(StarletteHTTPException, http_error)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(422, "invalid_option", _describe_validation(exc))
+        detail, field = _describe_validation(exc)
+        return error_response(422, "invalid_option", detail, field=field)
 
     async def redis_down(_: Request, exc: Exception) -> JSONResponse:
         log.warning("Redis unavailable: %s", exc)
@@ -113,7 +125,7 @@ def install_error_handlers(app: FastAPI) -> None:
 def _memory_summary(request: Request) -> str:
     """Redis's own figures for the log line (INFO still answers when Redis is full)."""
     try:
-        info = request.app.state.store.redis.info("memory")
+        info = request.app.state.backend.redis.info("memory")
         return f"used_memory={info.get('used_memory')} maxmemory={info.get('maxmemory')}"
     except RedisError as exc:
         return f"memory figures unavailable: {exc}"

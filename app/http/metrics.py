@@ -23,8 +23,8 @@ from rq.registry import StartedJobRegistry
 from rq.serializers import JSONSerializer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import STANDARD_METHODS
-from app.store import JobStore
+from app.http.backend import Backend
+from app.http.errors import STANDARD_METHODS
 
 log = logging.getLogger("app.requests")
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -97,14 +97,14 @@ class QueueCollector(Collector):
         self.app = app
 
     def collect(self) -> Iterator[Metric]:
-        store: JobStore | None = getattr(self.app.state, "store", None)
+        backend: Backend | None = getattr(self.app.state, "backend", None)
         up = GaugeMetricFamily("certify_redis_up", "1 when the API reached Redis at this scrape.")
-        if store is None:
+        if backend is None:
             up.add_metric([], 0)
             yield up
             return
         try:
-            gauges = list(self._queue_gauges(store))
+            gauges = list(self._queue_gauges(backend))
         except Exception as exc:  # Redis away: report it, never fail the scrape
             log.debug("queue metrics unavailable: %s", exc)
             up.add_metric([], 0)
@@ -114,23 +114,23 @@ class QueueCollector(Collector):
         yield up
         yield from gauges
 
-    def _queue_gauges(self, store: JobStore) -> Iterator[GaugeMetricFamily]:
-        queue = store.queue
+    def _queue_gauges(self, backend: Backend) -> Iterator[GaugeMetricFamily]:
+        queue = backend.queue
         yield _gauge("certify_queue_depth", "Jobs waiting in the queue.", queue.count, queue.name)
         yield _gauge("certify_queue_oldest_job_age_seconds",
                      "Seconds the oldest waiting job has been queued (0 when none waits).",
-                     _oldest_age(store), queue.name)
+                     _oldest_age(backend), queue.name)
         # No cleanup here: a scrape must not change the registries (the API sweeps them itself).
         running = StartedJobRegistry(queue=queue).get_job_count(cleanup=False)
         yield _gauge("certify_jobs_running", "Jobs a worker has started and not ended.", running,
                      queue.name)
-        yield _gauge("certify_workers", "Workers registered on the queue.", store.live_workers(),
+        yield _gauge("certify_workers", "Workers registered on the queue.", backend.live_workers(),
                      queue.name)
 
 
-def _oldest_age(store: JobStore) -> float:
-    for job_id in store.queue.get_job_ids(0, 5):
-        job = Job.fetch_many([job_id], connection=store.redis, serializer=JSONSerializer)[0]
+def _oldest_age(backend: Backend) -> float:
+    for job_id in backend.queue.get_job_ids(0, 5):
+        job = Job.fetch_many([job_id], connection=backend.redis, serializer=JSONSerializer)[0]
         if job is not None and job.enqueued_at is not None:
             enqueued = job.enqueued_at
             if enqueued.tzinfo is None:

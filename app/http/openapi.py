@@ -12,8 +12,7 @@ either sent with a value or left out. The form schemas say so here.
 from typing import Any
 
 from fastapi import FastAPI
-
-from app.form import CertifyForm
+from pydantic import BaseModel
 
 ERROR_BODY_REF = {"$ref": "#/components/schemas/ErrorBody"}
 FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
@@ -72,12 +71,13 @@ def _is_upload(field: dict[str, Any]) -> bool:
         isinstance(items, dict) and _is_upload(items))
 
 
-def _add_form_schema(document: dict[str, Any]) -> None:
-    """`POST /certify` parses its form itself; its schema is added here, forms' rules applied."""
-    form = CertifyForm.model_json_schema(ref_template="#/components/schemas/{model}")
-    for field in form["properties"].values():
-        _without_null(field)
-    document.setdefault("components", {}).setdefault("schemas", {})["CertifyForm"] = form
+def _add_form_schemas(document: dict[str, Any], forms: list[type[BaseModel]]) -> None:
+    """Forms a route parses itself (`POST /certify`): their schemas, forms' rules applied."""
+    for model in forms:
+        form = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        for field in form["properties"].values():
+            _without_null(field)
+        document.setdefault("components", {}).setdefault("schemas", {})[model.__name__] = form
 
 
 def _without_null(field: dict[str, Any]) -> None:
@@ -92,15 +92,16 @@ def _without_null(field: dict[str, Any]) -> None:
         del field["default"]
 
 
-def install_openapi(app: FastAPI) -> None:
-    """Call after every route is added: the document is built once, on first request."""
+def install_openapi(app: FastAPI, forms: list[type[BaseModel]]) -> None:
+    """Call after every route is added: the document is built once, on first request. `forms`:
+    the forms that routes parse themselves, which FastAPI does not see."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             document = generate()  # FastAPI's generator caches the document it returns
             _error_body_for_422(document)
-            _add_form_schema(document)
+            _add_form_schemas(document, forms)
             _multipart_forms(document)
         assert app.openapi_schema is not None
         return app.openapi_schema

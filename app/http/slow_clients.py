@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from app.errors import ApiError
+from app.http.errors import ApiError
 from certify_settings import load_settings
 
 BOUNDARY = re.compile(rb'boundary="?([^";,]+)"?', re.IGNORECASE)

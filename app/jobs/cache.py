@@ -22,10 +22,10 @@ from fastapi import Response
 from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
 
-from app.schemas import JobView
+from app.jobs.views import JOB_VIEW
+from certify_contract import ENDED_STATUSES, JobView
 from certify_jobs.contract import ServiceKeys
 
-ENDED = frozenset({"succeeded", "failed", "canceled"})
 POLL_AGAIN_S = "1"  # Retry-After while a job is queued or running
 FIELDS = ("owner", "body", "etag", "status")
 KEYS = ServiceKeys()
@@ -42,11 +42,11 @@ class RenderedView:
 
     @property
     def ended(self) -> bool:
-        return self.status in ENDED
+        return self.status in ENDED_STATUSES
 
     @classmethod
     def render(cls, view: JobView, owner: str, has_callback: bool = False) -> "RenderedView":
-        body = view.model_dump_json().encode()
+        body = JOB_VIEW.dump_json(view)
         etag = '"' + hashlib.sha256(body).hexdigest()[:24] + '"'
         delivering = has_callback and (view.webhook is None or view.webhook.state == "pending")
         return cls(owner, body, etag, view.status, final=not delivering)

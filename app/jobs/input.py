@@ -1,6 +1,6 @@
 """`GET /jobs/{job_id}/input`: the upload a job certified, while its stored copy lasts.
 
-The job is found exactly as `GET /jobs/{job_id}` finds it (`find_job`), so the
+The job is found exactly as `GET /jobs/{job_id}` finds it (`JobReads.find`), so the
 same callers may read it: its owner and admin keys. The bytes go back under the media type sniffed from
 them at submission (only images and videos are ever accepted), with
 `nosniff` and a sandboxing CSP: a browser shows them as media and never runs
@@ -9,9 +9,9 @@ them as a page.
 
 from fastapi import APIRouter, Response
 
-from app.deps import CallerDep, StoreDep
-from app.errors import ERROR_RESPONSES, ApiError
-from app.routes_jobs import find_job
+from app.http.deps import CallerDep
+from app.http.errors import ERROR_RESPONSES, ApiError
+from app.jobs.reads import JobReadsDep
 from certify_contract import ErrorBody
 from certify_jobs.contract import JobPayload, PayloadError
 
@@ -52,13 +52,13 @@ def input_headers(job_id: str, media_type: str) -> dict[str, str]:
 
 
 @router.get("/jobs/{job_id}/input", response_class=Response, responses=RESPONSES, tags=["jobs"])
-def job_input(job_id: str, store: StoreDep, caller: CallerDep) -> Response:
+def job_input(job_id: str, reads: JobReadsDep, caller: CallerDep) -> Response:
     """The image or video the job certified, as uploaded, for as long as its upload is kept."""
-    payload = _payload(find_job(store, job_id, caller).args, job_id)
-    data = store.redis.get(payload.upload_key)
+    payload = _payload(reads.find(job_id, caller).args, job_id)
+    data = reads.backend.redis.get(payload.upload_key)
     if not isinstance(data, bytes):
         raise ApiError(410, "upload_expired", "The stored upload of this job has expired; "
-                       f"uploads are kept {store.settings.upload_ttl_s} s.")
+                       f"uploads are kept {reads.backend.settings.upload_ttl_s} s.")
     # Only sniffed image and video types were stored; anything else is served as opaque bytes.
     media_type = payload.media_type if payload.media_type in EXTENSIONS else FALLBACK_TYPE
     return Response(data, media_type=media_type, headers=input_headers(job_id, media_type))

@@ -6,46 +6,14 @@ client such as the dashboard can draw the form, with each option's default
 and one-line help, without restating any of it.
 """
 
-from typing import Any, Literal
-
 from annotated_types import Ge, Gt, Le, Lt
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
 
-from app.form import CertifyForm
-from certify_contract import OPTION_SPECS, MediaKind, OptionSpec
+from app.jobs.form import CertifyForm
+from certify_contract import OPTION_SPECS, OptionInfo, OptionList, OptionSpec
+from certify_contract.catalog import OptionCondition, OptionKind
 
 router = APIRouter()
-OptionKind = Literal["choice", "integer", "number", "text"]
-
-
-class OptionCondition(BaseModel):
-    option: str = Field(description="The option this one depends on.", examples=["method"])
-    value: str = Field(description="The value it must have.", examples=["smooth-reduce"])
-
-
-class OptionInfo(BaseModel):
-    name: str = Field(description="The form field's name.", examples=["n"])
-    flag: str = Field(description="The command-line flag of `certify local` and `certify submit`.",
-                      examples=["--n"])
-    kind: OptionKind = Field(description="choice (one of `choices`), integer, number, or text.")
-    choices: list[str] = Field(description="The allowed values of a choice; empty otherwise.")
-    default: Any = Field(description="The default value; null when unset means `default_text`.")
-    default_text: str = Field(description="The default in words.")
-    help: str = Field(description="One line: what the option does.")
-    optional: bool = Field(description="True when the option may be left unset.")
-    minimum: float | None = None
-    exclusive_minimum: float | None = None
-    maximum: float | None = None
-    exclusive_maximum: float | None = None
-    applies_when: OptionCondition | None = Field(
-        default=None, description="The option applies only while another option has this value.")
-    media: MediaKind | None = Field(
-        default=None, description="The option applies to image or to video models only.")
-
-
-class OptionList(BaseModel):
-    options: list[OptionInfo]
 
 
 def _kind(spec: OptionSpec) -> OptionKind:

@@ -1,37 +1,32 @@
 """Submitting, polling, listing and canceling certification jobs."""
 
 import json
-import re
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
-from rq.job import Job
 
-from app.deps import (
+from app.http.callbacks import checked_callback
+from app.http.deps import (
     API_KEY_SECURITY,
     Caller,
     CallerDep,
     PrincipalDep,
-    StoreDep,
     api_key_header,
     caller_of,
 )
-from app.errors import ERROR_RESPONSES, ApiError
-from app.form import CERTIFY_FORM_BODY, CertifyForm, validated_form
-from app.idempotency import claim_or_join
-from app.job_cache import RenderedView
-from app.schemas import JobList, JobView, SubmitResponse
-from app.store import JobStore, owner_of
-from app.submission import build_payload, choose_model, sniff_upload
-from app.webhook_guard import checked_callback
-from certify_contract import ErrorBody
-from certify_jobs.contract import JobStatus
+from app.http.errors import ERROR_RESPONSES, ApiError
+from app.http.idempotency import Idempotency, IdempotencyKey
+from app.jobs.cache import RenderedView
+from app.jobs.form import CERTIFY_FORM_BODY, CertifyForm, validated_form
+from app.jobs.queue import JobQueue, JobQueueDep
+from app.jobs.reads import JOB_ID, JobReads, JobReadsDep, job_not_found
+from app.jobs.submission import build_payload, choose_model, sniff_upload
+from app.models.served import ServedModels
+from certify_contract import ACTIVE_STATUSES, ErrorBody, JobPage, JobStatus, JobView, SubmittedJob
 from certify_jobs.endings import CALLBACK_META, announce_job_end
-from certify_settings import Settings
 
 router = APIRouter()
-JOB_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, object]]:
@@ -46,84 +41,60 @@ def _errors(*codes: int) -> dict[int | str, dict[str, object]]:
     return {**ERROR_RESPONSES, **own}
 
 
-def _accepted(response: Response, job_id: str, state: JobStatus) -> SubmitResponse:
+def _accepted(response: Response, job_id: str, state: JobStatus, key: str | None) -> SubmittedJob:
     url = f"/jobs/{job_id}"
     response.headers["Location"] = url
-    return SubmitResponse(job_id=job_id, status=state, status_url=url)
-
-
-def find_job(store: JobStore, job_id: str, caller: Caller) -> Job:
-    """The one lookup of a job by id, for every route that takes one.
-
-    Another tenant's job answers exactly as an unknown one (same status and body), so a key
-    cannot even learn that an id exists.
-    """
-    job = store.fetch(job_id) if JOB_ID.match(job_id) else None
-    if job is None or not caller.may_see(owner_of(job)):
-        raise job_not_found(job_id)
-    return job
-
-
-def job_not_found(job_id: str) -> ApiError:
-    return ApiError(404, "job_not_found", f"No job {job_id!r} (unknown or expired).")
-
-
-def _existing(store: JobStore, job_id: str, caller: Caller) -> JobView:
-    return store.view(find_job(store, job_id, caller))
+    return SubmittedJob(job_id=job_id, status=state, status_url=url, idempotency_key=key)
 
 
 # The form is parsed here and validated by pydantic directly: FastAPI's own handling of a
 # form model cost more than everything else a submission does. The document still shows
 # the form (`CERTIFY_FORM_BODY`, its schema added by `install_openapi`).
-@router.post("/certify", status_code=status.HTTP_202_ACCEPTED, response_model=SubmitResponse,
+@router.post("/certify", status_code=status.HTTP_202_ACCEPTED, response_model=SubmittedJob,
              responses=_errors(400, 408, 413, 415, 422), tags=["jobs"],
              openapi_extra={"requestBody": CERTIFY_FORM_BODY})
-async def submit(
-    request: Request, response: Response, principal: PrincipalDep,
-    idempotency_key: Annotated[str | None, Header(max_length=200, description=(
-        "Retrying a POST with the same key returns the first job instead of a new one."))] = None,
-) -> SubmitResponse:
+async def submit(request: Request, response: Response, principal: PrincipalDep,
+                 idempotency_key: IdempotencyKey = None) -> SubmittedJob:
     """Queue a certification; answers at once with the job to poll."""
-    store: JobStore = request.app.state.store
-    settings: Settings = request.app.state.settings
     async with request.form(max_files=1) as fields:
         form = validated_form(fields)
-        return await run_in_threadpool(_submit, response, store, settings, principal, form,
+        return await run_in_threadpool(_submit, request, response, principal, form,
                                        idempotency_key)
 
 
-def _submit(
-    response: Response, store: JobStore, settings: Settings, principal: str, form: CertifyForm,
-    idempotency_key: str | None,
-) -> SubmitResponse:
+def _submit(request: Request, response: Response, principal: str, form: CertifyForm,
+            idempotency_key: str | None) -> SubmittedJob:
+    state = request.app.state
+    queue: JobQueue = state.job_queue
+    reads: JobReads = state.job_reads
+    models: ServedModels = state.served_models
+    settings = queue.backend.settings
     data = form.file.file.read(settings.max_upload_bytes + 1)
     if len(data) > settings.max_upload_bytes:
         raise ApiError(413, "payload_too_large",
-                       f"The file exceeds {settings.max_upload_bytes} bytes.")
+                       f"The file exceeds {settings.max_upload_bytes} bytes.", field="file")
     media_type, kind = sniff_upload(data)
-    model = choose_model(store, form, kind)
+    model = choose_model(models, form, kind)
     callback = checked_callback(settings, form.callback_url)
-    job_id = store.new_job_id()
-    if idempotency_key is not None:
-        earlier = claim_or_join(store, principal, idempotency_key, job_id)
+    job_id = queue.new_job_id()
+    idempotency = Idempotency(queue.backend)
+    with idempotency.once(principal, "job", idempotency_key, job_id,
+                          lambda earlier: reads.fetch(earlier) is not None) as earlier:
         if earlier is not None:
-            return _accepted(response, *earlier)
-    try:
-        payload = build_payload(store, data, media_type, kind, model.info.name, form.options(),
+            job = reads.fetch(earlier)
+            # Still being queued by the first request after the wait: it will be, moments later.
+            return _accepted(response, earlier, reads.view(job).status if job else "queued",
+                             idempotency_key)
+        payload = build_payload(queue, data, media_type, kind, model.info.name, form.options(),
                                 owner=principal)
-        store.enqueue(payload, job_id, owner=principal, upload=data,
+        queue.enqueue(payload, job_id, owner=principal, upload=data,
                       meta={CALLBACK_META: callback} if callback else None)
-    except Exception:
-        # The key must not point at a job that was never queued: let the retry create it.
-        if idempotency_key is not None:
-            store.release_idempotency(principal, idempotency_key)
-        raise
-    return _accepted(response, job_id, "queued")
+    return _accepted(response, job_id, "queued", idempotency_key)
 
 
-def _rendered(store: JobStore, job_id: str, caller: Caller) -> RenderedView:
+def _rendered(reads: JobReads, job_id: str, caller: Caller) -> RenderedView:
     """The long way (rq's job and result), remembered once the job has ended."""
-    return store.render(find_job(store, job_id, caller))
+    return reads.render(reads.find(job_id, caller))
 
 
 IF_NONE_MATCH = {"name": "If-None-Match", "in": "header", "required": False,
@@ -143,11 +114,11 @@ async def get_job(job_id: str, request: Request) -> Response:
     """
     # No dependencies: polls are the hot path, and FastAPI's solving costs more than the read.
     caller = caller_of(request.app.state.settings, request.headers.get(api_key_header.model.name))
-    store: JobStore = request.app.state.store
-    cached = await store.ended_views.get(store.async_redis, job_id) if JOB_ID.match(job_id) \
-        else None
+    reads: JobReads = request.app.state.job_reads
+    cached = await reads.ended_views.get(reads.backend.async_redis, job_id) \
+        if JOB_ID.match(job_id) else None
     if cached is None:
-        cached = await run_in_threadpool(_rendered, store, job_id, caller)
+        cached = await run_in_threadpool(_rendered, reads, job_id, caller)
     elif not caller.may_see(cached.owner):
         raise job_not_found(job_id)
     return cached.response(request.headers.get("if-none-match"))
@@ -155,29 +126,28 @@ async def get_job(job_id: str, request: Request) -> Response:
 
 @router.delete("/jobs/{job_id}", response_model=JobView, status_code=status.HTTP_202_ACCEPTED,
                responses=_errors(404), tags=["jobs"])
-def cancel_job(job_id: str, store: StoreDep, caller: CallerDep) -> JobView:
+def cancel_job(job_id: str, reads: JobReadsDep, queue: JobQueueDep, caller: CallerDep) -> JobView:
     """Cancel: a queued job never runs; a running one stops within one batch."""
-    view = _existing(store, job_id, caller)
-    if view.status in ("queued", "running"):
-        job = store.fetch(job_id)
-        if job is not None:
-            store.cancel(job)
-            # A job canceled before any worker took it ends here: its webhook and batch learn it now.
-            announce_job_end(store.redis, store.settings, job)
-            view = store.view(job)
+    job = reads.find(job_id, caller)
+    view = reads.view(job)
+    if view.status in ACTIVE_STATUSES:
+        queue.cancel(job)
+        # A job canceled before any worker took it ends here: its webhook and batch learn it now.
+        announce_job_end(queue.backend.redis, queue.backend.settings, job)
+        view = reads.view(reads.fetch(job_id) or job)
     return view
 
 
-@router.get("/jobs", response_model=JobList, responses=ERROR_RESPONSES, tags=["jobs"])
+@router.get("/jobs", response_model=JobPage, responses=ERROR_RESPONSES, tags=["jobs"])
 def list_jobs(
-    store: StoreDep, caller: CallerDep,
+    reads: JobReadsDep, caller: CallerDep,
     status_filter: Annotated[JobStatus | None, Query(alias="status")] = None,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Response:
     """Recent jobs of the caller's key (an admin key: everyone's), newest first."""
     owner = None if caller.admin else caller.principal
-    bodies, more = store.list_rendered(status_filter, offset, limit, owner)
+    bodies, more = reads.list_rendered(status_filter, offset, limit, owner)
     # The views are JSON already (ended ones straight from Redis): joined, not re-encoded.
     page = {"offset": offset, "limit": limit, "next_offset": offset + limit if more else None}
     tail = json.dumps(page, separators=(",", ":"))[1:]

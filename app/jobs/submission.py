@@ -3,9 +3,10 @@
 import secrets
 from typing import NoReturn
 
-from app.errors import ApiError
-from app.form import OptionsFormBase
-from app.store import JobStore, ServedModel
+from app.http.errors import ApiError
+from app.jobs.form import OptionsFormBase
+from app.jobs.queue import JobQueue
+from app.models.served import ServedModel, ServedModels
 from certify_contract import CertifyOptions, InvalidOptionError, MediaKind, check_geometry
 from certify_jobs.contract import JobPayload
 from certify_media.sniff import SNIFF_BYTES, media_kind, sniff_media_type
@@ -13,37 +14,39 @@ from certify_media.sniff import SNIFF_BYTES, media_kind, sniff_media_type
 
 def sniff_upload(data: bytes) -> tuple[str, MediaKind]:
     if not data:
-        raise ApiError(422, "empty_file", "The uploaded file is empty.")
+        raise ApiError(422, "empty_file", "The uploaded file is empty.", field="file")
     media_type = sniff_media_type(data[:SNIFF_BYTES])
     kind = media_kind(media_type)
     if media_type is None or kind not in ("image", "video"):
         raise ApiError(415, "unsupported_media_type", "The file is not an image or video in a "
-                       "supported format (PNG, JPEG, GIF, BMP, TIFF, WebP; MP4, WebM/MKV, AVI).")
+                       "supported format (PNG, JPEG, GIF, BMP, TIFF, WebP; MP4, WebM/MKV, AVI).",
+                       field="file")
     return media_type, kind  # type: ignore[return-value]
 
 
-def choose_model(store: JobStore, form: OptionsFormBase, kind: MediaKind) -> ServedModel:
-    return served_model(store, form.model, form.options(), kind)
+def choose_model(models: ServedModels, form: OptionsFormBase, kind: MediaKind) -> ServedModel:
+    return served_model(models, form.model, form.options(), kind)
 
 
 def served_model(
-    store: JobStore, requested: str | None, options: CertifyOptions, kind: MediaKind
+    models: ServedModels, requested: str | None, options: CertifyOptions, kind: MediaKind
 ) -> ServedModel:
     """The model for `kind` (the named one, else the default), checked against the options."""
-    settings = store.settings
+    settings = models.backend.settings
     name = requested or (
         settings.default_image_model if kind == "image" else settings.default_video_model
     )
     if name is None:
         raise ApiError(422, "unknown_model", f"No default {kind} model is configured; "
-                       "name one with the `model` field.")
-    served = store.served_models_recently()
+                       "name one with the `model` field.", field="model")
+    served = models.recently()
     if name not in served:
-        _refuse_unserved(store, name, sorted(served))
+        _refuse_unserved(models, name, sorted(served))
     model = served[name]
     if model.info.kind != kind:
         raise ApiError(422, "model_media_mismatch",
-                       f"Model {name!r} takes {model.info.kind} input, but the upload is {kind}.")
+                       f"Model {name!r} takes {model.info.kind} input, but the upload is {kind}.",
+                       field="model")
     try:
         options.check_media(kind)
         # Geometry the worker would refuse is refused here, from the served model's manifest.
@@ -51,29 +54,30 @@ def served_model(
         if isinstance(shape, list) and all(isinstance(side, int) for side in shape):
             check_geometry(options, kind, shape)
     except InvalidOptionError as exc:
-        raise ApiError(422, exc.code, exc.detail) from None
+        raise ApiError(422, exc.code, exc.detail, field=exc.field) from None
     if options.sigma is None and model.sigma is None:
         raise ApiError(422, "invalid_option",
                        f"Model {name!r} records no training sigma; give `sigma` explicitly.")
     return model
 
 
-def _refuse_unserved(store: JobStore, name: str, served: list[str]) -> NoReturn:
+def _refuse_unserved(models: ServedModels, name: str, served: list[str]) -> NoReturn:
     """503 while a model's workers are away (it was served recently), else 422."""
-    if store.model_seen_recently(name):
-        retry_after = store.settings.worker_presence_ttl_s
+    if models.seen_recently(name):
+        retry_after = models.backend.settings.worker_presence_ttl_s
         raise ApiError(503, "model_unavailable", f"No live worker serves model {name!r} right "
                        f"now (it was served recently); retry in {retry_after} s.",
-                       headers={"Retry-After": str(retry_after)})
+                       headers={"Retry-After": str(retry_after)}, field="model")
     raise ApiError(422, "unknown_model",
-                   f"Model {name!r} is not served by a live worker; served: {served}.")
+                   f"Model {name!r} is not served by a live worker; served: {served}.",
+                   field="model")
 
 
 def build_payload(
-    store: JobStore, data: bytes, media_type: str, kind: MediaKind, model: str,
+    queue: JobQueue, data: bytes, media_type: str, kind: MediaKind, model: str,
     options: CertifyOptions, *, owner: str,
 ) -> JobPayload:
-    key, digest = store.upload_key(data, owner)  # written with the job (`JobStore.enqueue`)
+    key, digest = queue.upload_key(data, owner)  # written with the job (`JobQueue.enqueue`)
     return JobPayload(
         upload_key=key, upload_sha256=digest, upload_bytes=len(data), media_type=media_type,
         media_kind=kind, model=model, options=options,

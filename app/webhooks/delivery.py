@@ -1,6 +1,6 @@
 """The webhook tasks: POST a job's or a batch's final view, signed, to its `callback_url`.
 
-Run by the delivery worker (`python -m app.webhook_worker`) from the webhook
+Run by the delivery worker (`python -m app.webhooks.worker`) from the webhook
 queue. The body is the view `GET /jobs/{id}` or `GET /batches/{id}` gives
 (without its own delivery record); the headers carry the event, the delivery
 id (the same on every retry of one ending, so a receiver can drop duplicates)
@@ -19,26 +19,29 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from pydantic import TypeAdapter
 from redis import Redis
 from rq import get_current_job
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from app.batch_views import batch_view
-from app.batches import BatchRecord, BatchStore
-from app.job_views import job_view
-from app.store import JobStore
-from app.webhook_guard import Resolver, WebhookPolicy, WebhookRefused, check_url, resolve_checked
+from app.batches.store import BatchRecord, BatchStore
+from app.batches.views import batch_view
+from app.http.backend import Backend
+from app.http.callbacks import Resolver, WebhookPolicy, WebhookRefused, check_url, resolve_checked
+from app.jobs.views import JOB_VIEW, job_view
+from certify_contract import BatchView
 from certify_contract.webhooks import (
     DELIVERY_HEADER,
     EVENT_HEADER,
     SIGNATURE_HEADER,
     signature_header,
 )
-from certify_jobs.endings import CALLBACK_META, WEBHOOK_META, BatchKeys
+from certify_jobs.endings import CALLBACK_META, WEBHOOK_META
 from certify_settings import Settings
 
 log = logging.getLogger(__name__)
+BATCH_VIEW = TypeAdapter(BatchView)
 
 
 class DeliveryFailed(Exception):
@@ -120,7 +123,7 @@ def deliver_job_end(spec: dict[str, str]) -> str:
     view = job_view(job, False)
     if view.status in ("queued", "running"):  # announced by a crash handler before rq failed it
         raise DeliveryFailed(f"Job {job.id} has not ended yet; retrying.")
-    body = view.model_dump_json(exclude={"webhook"}).encode()
+    body = JOB_VIEW.dump_json(view, exclude={"webhook"})
 
     def save(record: dict[str, Any]) -> None:
         job.meta[WEBHOOK_META] = record
@@ -132,13 +135,13 @@ def deliver_job_end(spec: dict[str, str]) -> str:
 
 def deliver_batch_end(spec: dict[str, str]) -> str:
     context = DELIVERY_CONTEXT.get()
-    keys = BatchKeys(spec["target"])
+    batches = BatchStore(Backend(context.redis, context.settings))
+    keys = batches.keys.batch(spec["target"])
     record = BatchRecord.from_hash(spec["target"], context.redis.hgetall(keys.record))  # type: ignore[arg-type]
-    batches = BatchStore(JobStore(context.redis, context.settings))
     view = batch_view(batches, record)
     if view.counts.queued + view.counts.running:  # a crashed job not yet marked failed
         raise DeliveryFailed(f"Batch {record.batch_id} has jobs still running; retrying.")
-    body = view.model_dump_json(exclude={"webhook"}).encode()
+    body = BATCH_VIEW.dump_json(view, exclude={"webhook"})
 
     def save(update: dict[str, Any]) -> None:
         context.redis.hset(keys.record, "webhook", json.dumps(update))

@@ -1,4 +1,4 @@
-"""`python -m app.webhook_worker`: the light worker that delivers webhooks.
+"""`python -m app.webhooks.worker`: the light worker that delivers webhooks.
 
 It serves only the webhook queue, runs only the two delivery tasks, loads no
 model and never imports torch, so deliveries never wait behind a long
@@ -10,29 +10,21 @@ that outlives a Redis shutdown noisily).
 
 import argparse
 import logging
-from typing import Any
 
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue, SimpleWorker, worker_registration
-from rq.job import Job
 from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
 
-from app.webhook_delivery import DELIVERY_CONTEXT, DeliveryContext
-from certify_jobs.contract import TaskNotAllowed
+from app.webhooks.delivery import DELIVERY_CONTEXT, DeliveryContext
+from certify_jobs.contract import allow_listed_job
 from certify_jobs.endings import WEBHOOK_TASKS
 from certify_jobs.json_logs import configure_logging
 from certify_settings import Settings, load_settings
 
-
-class DeliveryJob(Job):
-    @property
-    def func(self) -> Any:
-        if self.func_name not in WEBHOOK_TASKS:
-            raise TaskNotAllowed(f"Refusing to run {self.func_name!r}: not a delivery task.")
-        return super().func
+DeliveryJob = allow_listed_job(WEBHOOK_TASKS)
 
 
 class DeliveryWorker(SimpleWorker):
@@ -81,7 +73,7 @@ def live_delivery_workers(settings: Settings) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m app.webhook_worker")
+    parser = argparse.ArgumentParser(prog="python -m app.webhooks.worker")
     parser.add_argument("--name", default=None)
     parser.add_argument("--burst", action="store_true", help="exit when the queue is empty")
     parser.add_argument("--check", action="store_true",

@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 from typing import get_args
 
-from app.errors import ApiError
+from app.http.errors import ApiError
 from certify_contract import ERROR_CODES, CertifyError, CodedError, ErrorBody, ErrorCode
 from certify_core.datasets import DatasetError
 from certify_core.errors import (

@@ -10,8 +10,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from certify_contract import CertifyOptions
 from certify_jobs.contract import JobPayload
 from certify_settings import Settings
+from certify_testkit.processes import free_port, start_redis, stop
 from tests.app_client import AppClient, running
-from tests.service.processes import free_port, start_redis, stop
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -33,9 +33,9 @@ def test_services_health_checks_and_restart_policies(gpu: dict[str, Any]) -> Non
         assert services[name]["depends_on"] == {"redis": {"condition": "service_healthy"}}
     # The delivery worker is the API's torch-free image with its own command and check.
     assert services["webhooks"]["image"] == services["api"]["image"]
-    assert services["webhooks"]["command"] == ["python", "-m", "app.webhook_worker"]
+    assert services["webhooks"]["command"] == ["python", "-m", "app.webhooks.worker"]
     assert services["webhooks"]["healthcheck"]["test"][1:] == [
-        "python", "-m", "app.webhook_worker", "--check"]
+        "python", "-m", "app.webhooks.worker", "--check"]
 
 
 def _flags(command: list[str]) -> dict[str, str]:

@@ -19,10 +19,10 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from certify_testkit.model_fixture import write_test_model
+from certify_testkit.processes import REPO, free_port, poll_job, start, stop, wait_for
 from tests.deploy.tools import TEST_PASSWORD, compose_config, instructions, last
 from tests.service.conftest import SAMPLE
-from tests.service.model_fixture import write_test_model
-from tests.service.processes import REPO, free_port, poll_job, start, stop, wait_for
 
 pytestmark = pytest.mark.integration
 API_KEY = "deploy-test-key-5c1e"

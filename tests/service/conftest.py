@@ -11,9 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.service.model_fixture import write_test_model, write_test_video_model
-from tests.service.platform_fixture import Platform, running_platform
-from tests.service.processes import (
+from certify_testkit.model_fixture import write_test_model, write_test_video_model
+from certify_testkit.processes import (
     free_port,
     service_env,
     start_api,
@@ -22,6 +21,7 @@ from tests.service.processes import (
     stop,
     wait_for,
 )
+from tests.service.platform_fixture import Platform, running_platform
 
 SAMPLE = Path(__file__).resolve().parents[2] / "certify_core" / "samples" / "fmnist-ankle-boot.png"
 

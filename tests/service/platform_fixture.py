@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.service.processes import (
+from certify_testkit.processes import (
     free_port,
     service_env,
     start_api,

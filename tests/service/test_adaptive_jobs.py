@@ -3,7 +3,7 @@
 import httpx
 import pytest
 
-from tests.service.processes import poll_job
+from certify_testkit.processes import poll_job
 from tests.service.test_bad_input import assert_error, post
 
 pytestmark = pytest.mark.integration

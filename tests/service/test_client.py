@@ -16,8 +16,7 @@ from certify_client import (
     ServiceUnreachable,
 )
 from certify_contract import Certificate, ErrorBody, ImageInput
-from tests.service.conftest import SAMPLE
-from tests.service.processes import (
+from certify_testkit.processes import (
     free_port,
     service_env,
     start,
@@ -26,6 +25,7 @@ from tests.service.processes import (
     stop,
     wait_for,
 )
+from tests.service.conftest import SAMPLE
 
 pytestmark = pytest.mark.integration
 SMALL = {"n": 200, "n0": 20, "batch_size": 50}
@@ -89,7 +89,7 @@ def test_an_unreachable_api_is_reported_after_the_retries() -> None:
 
 def start_aof_redis(port: int, workdir: Path, log: Path) -> subprocess.Popen[bytes]:
     from certify_cli.embedded import find_redis_server
-    from tests.service.processes import _redis_up
+    from certify_testkit.processes import _redis_up
 
     process = start([find_redis_server(), "--port", str(port), "--bind", "127.0.0.1", "--dir",
                      str(workdir), "--appendonly", "yes", "--save", ""], {}, log)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from certify_testkit.processes import REPO, poll_job
 from tests.service.conftest import SAMPLE
-from tests.service.processes import REPO, poll_job
 from tests.terminal import run_with_terminal_stderr
 
 pytestmark = pytest.mark.integration
@@ -47,6 +47,9 @@ def test_submit_status_jobs_and_cancel_print_summaries_or_json(
     assert "model=test-cnn" in readable.stdout and readable.stdout.count("\n") == 1
     exact = json.loads(certify(url, "status", job_id, "--json").stdout)
     assert exact["status"] == "succeeded" and exact["result"]["n"] == 200
+    # "The API's JSON": every field it sent (the options too), with the values it sent.
+    assert exact == client.get(f"/jobs/{job_id}").json()  # type: ignore[attr-defined]
+    assert exact["options"]["n"] == 200
 
     table = certify(url, "jobs", "--limit", "200").stdout.splitlines()
     assert table[0].split() == ["JOB", "STATUS", "MODEL", "CREATED", "RESULT"]

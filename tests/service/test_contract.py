@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from app.form import SERVICE_CAPS
+from app.jobs.form import SERVICE_CAPS
 from certify_contract import OPTION_NAMES, OPTION_SPECS, CertifyOptions, InvalidOptionError
 from certify_jobs import JobPayload
 from certify_jobs.contract import PayloadError
 from certify_settings import Settings
+from certify_testkit.processes import REPO
 from tests.app_client import AppClient, running
-from tests.service.processes import REPO
 
 SAMPLE = Path(__file__).resolve().parents[2] / "certify_core" / "samples" / "fmnist-ankle-boot.png"
 OPTION_CASES = [
@@ -63,11 +63,36 @@ def test_rules_between_options_give_the_library_s_message(api: AppClient) -> Non
     status, body = post(api, {"method": "cohen", "stride": "2"})
     assert status == 422
     assert body["detail"] == "Options ['stride'] apply to method 'smooth-reduce' only, not 'cohen'."
+    assert body["field"] == "stride"
+
+
+@pytest.mark.parametrize(("fields", "field"), [
+    ({"n": "0"}, "n"), ({"alpha": "1.5"}, "alpha"), ({"method": "fast"}, "method"),
+    ({"method": "smooth-reduce", "patches": "4", "stride": "2"}, "stride"),
+    ({"sampling": "adaptive", "looks": "5,2"}, "looks"), ({"looks": "5"}, "looks"),
+    ({"sampling": "adaptive", "looks": "500", "n": "100"}, "n"),
+])
+def test_an_error_about_one_field_names_it(
+    api: AppClient, fields: dict[str, str], field: str
+) -> None:
+    """`field` places the sentence on a form (the dashboard's) without parsing the sentence."""
+    status, body = post(api, fields)
+    assert status == 422 and body["field"] == field, body
+
+
+def test_an_error_about_the_upload_names_the_file_and_others_name_nothing(api: AppClient) -> None:
+    empty = api.post("/certify", files={"file": ("a.png", b"")})
+    text = api.post("/certify", files={"file": ("a.png", b"plain text, not an image")})
+    assert (empty.status_code, empty.json()["field"]) == (422, "file")
+    assert (text.status_code, text.json()["field"]) == (415, "file")
+    unreachable = api.post("/certify", files={"file": ("a.png", SAMPLE.read_bytes())})
+    assert unreachable.status_code == 503 and "field" not in unreachable.json()
 
 
 def test_unknown_fields_are_refused_by_name(api: AppClient) -> None:
     status, body = post(api, {"sigam": "0.5", "model": "fmnist-cnn-s025"})
-    assert status == 422 and body == {"error": "invalid_option", "detail": "Unknown field `sigam`."}
+    assert status == 422 and body == {"error": "invalid_option", "detail": "Unknown field `sigam`.",
+                                      "field": "sigam"}
 
 
 def test_the_form_is_the_options_plus_file_and_model_with_the_service_caps(api: AppClient) -> None:
@@ -106,7 +131,8 @@ def test_every_422_in_the_schema_is_the_error_body_the_api_sends(api: AppClient)
     assert len(declared) >= 5 and all(
         schema == {"$ref": "#/components/schemas/ErrorBody"} for schema in declared)
     answer = api.get("/jobs?limit=0")
-    assert answer.status_code == 422 and set(answer.json()) == {"error", "detail"}
+    assert answer.status_code == 422 and set(answer.json()) == {"error", "detail", "field"}
+    assert answer.json()["field"] == "limit"
 
 
 @pytest.mark.parametrize(("method", "path", "allow"), [

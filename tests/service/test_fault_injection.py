@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.service.faults import run_faults
+from certify_testkit.faults import run_faults
 
 pytestmark = pytest.mark.integration
 

@@ -10,8 +10,8 @@ import pytest
 import redis
 
 from certify_jobs.contract import ANONYMOUS, ServiceKeys
-from tests.service.faults import distinct_png
-from tests.service.processes import (
+from certify_testkit.faults import distinct_png
+from certify_testkit.processes import (
     free_port,
     poll_job,
     service_env,

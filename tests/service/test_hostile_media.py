@@ -6,32 +6,17 @@ whose image part is valid, succeeded), never a 5xx, never a generic code;
 afterwards the same worker still certifies a good image.
 """
 
-import time
-
 import httpx
 import pytest
 
-from tests.media.hostile import CORPUS, Hostile
-from tests.service.processes import poll_job
+from certify_testkit.hostile_media import CORPUS, FIELDS, outcome
+from certify_testkit.processes import poll_job
 
 pytestmark = pytest.mark.integration
-FIELDS = {"n": "10", "n0": "5"}
 GENERIC = ("internal_error", "http_error", "decoder_failed", "decoder_crashed")
 # The sandbox stops a decoder after CERTIFY_DECODE_TIMEOUT_S (30 s); queueing and the
 # job itself add a few seconds on a loaded machine.
 BOUND_S = 45.0
-
-
-def outcome(client: httpx.Client, item: Hostile) -> tuple[str, float]:
-    started = time.monotonic()
-    answer = client.post("/certify", files={"file": (item.name, item.build())}, data=FIELDS)
-    if answer.status_code != 202:
-        return f"{answer.status_code} {answer.json()['error']}", time.monotonic() - started
-    view = poll_job(client, answer.json()["job_id"], timeout=120)
-    ended = time.monotonic() - started
-    if view["status"] == "succeeded":
-        return "succeeded", ended
-    return f"{view['status']} {view['error']['error']}", ended
 
 
 def test_the_hostile_corpus_is_refused_specifically_and_promptly(

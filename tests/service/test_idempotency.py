@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from certify_jobs.contract import ServiceKeys
-from tests.service.processes import poll_job
+from certify_testkit.processes import poll_job
 
 pytestmark = pytest.mark.integration
 SMALL = {"n": "10", "n0": "5"}

@@ -7,8 +7,8 @@ import httpx
 import pytest
 
 from certify_cli.main import main as certify_main
+from certify_testkit.processes import poll_job, wait_for
 from tests.service.conftest import SAMPLE
-from tests.service.processes import poll_job, wait_for
 
 pytestmark = pytest.mark.integration
 SMALL = {"n": "200", "n0": "20", "batch_size": "50"}

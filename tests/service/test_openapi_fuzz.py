@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.service.processes import extra_api
+from certify_testkit.processes import extra_api
 
 pytestmark = pytest.mark.integration
 FUZZ_KEY = "fuzz-key"

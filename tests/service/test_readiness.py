@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.service.processes import (
+from certify_testkit.processes import (
     free_port,
     poll_job,
     service_env,

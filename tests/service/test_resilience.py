@@ -10,7 +10,7 @@ import pytest
 import redis
 from rq import Worker
 
-from tests.service.processes import (
+from certify_testkit.processes import (
     free_port,
     poll_job,
     service_env,

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.service.processes import REPO, free_port, poll_job, service_env, wait_for
+from certify_testkit.processes import REPO, free_port, poll_job, service_env, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.service.processes import extra_api
+from certify_testkit.processes import extra_api
 
 pytestmark = pytest.mark.integration
 TIMEOUT_S = 1.0

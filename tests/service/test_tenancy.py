@@ -8,9 +8,9 @@ import httpx
 import pytest
 import redis
 
-from app.deps import principal_of
+from app.http.deps import principal_of
 from certify_jobs.contract import ServiceKeys
-from tests.service.processes import extra_api, poll_job
+from certify_testkit.processes import extra_api, poll_job
 
 pytestmark = pytest.mark.integration
 SMALL = {"n": "100", "n0": "10", "batch_size": "50"}

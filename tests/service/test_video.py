@@ -5,8 +5,8 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from tests.service.processes import poll_job
-from tests.video.media import encode_audio_only, encode_video
+from certify_testkit.processes import poll_job
+from certify_testkit.video_media import encode_audio_only, encode_video
 
 pytestmark = pytest.mark.integration
 SMALL = {"n": "100", "n0": "10", "batch_size": "50"}

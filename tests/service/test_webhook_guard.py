@@ -12,14 +12,14 @@ from typing import Any
 import httpx
 import pytest
 
-from app.webhook_delivery import send
-from app.webhook_guard import (
+from app.http.callbacks import (
     WebhookPolicy,
     WebhookRefused,
     address_refusal,
     check_url,
     resolve_checked,
 )
+from app.webhooks.delivery import send
 
 STRICT = WebhookPolicy(("hooks.example.com", "*.example.org"), allow_private=False)
 LOOSE = WebhookPolicy(STRICT.host_patterns, allow_private=True)

@@ -14,10 +14,10 @@ import httpx
 import pytest
 
 from certify_contract.webhooks import DELIVERY_HEADER, EVENT_HEADER
+from certify_testkit.processes import free_port, start_api, start_worker, stop, wait_for
+from certify_testkit.webhook_receiver import Behaviour, Receiver
 from tests.service.platform_fixture import KEY_A, Platform
-from tests.service.processes import free_port, start_api, start_worker, stop, wait_for
 from tests.service.test_resilience import _kill_worker_running
-from tests.service.webhook_receiver import Behaviour, Receiver
 
 pytestmark = pytest.mark.integration
 SMALL = {"n0": "10", "n": "100", "batch_size": "100"}
@@ -188,8 +188,8 @@ def test_the_delivery_worker_stops_quietly_when_redis_is_already_gone(
     from rq import Queue
     from rq.serializers import JSONSerializer
 
-    from app.webhook_worker import DeliveryJob, DeliveryWorker
-    from tests.service.processes import start_redis
+    from app.webhooks.worker import DeliveryJob, DeliveryWorker
+    from certify_testkit.processes import start_redis
 
     port = free_port()
     redis_process = start_redis(port, tmp_path)

@@ -1,0 +1,1 @@
+"""Batches: many files, one set of options, one ordinary job per file, metrics as jobs end."""

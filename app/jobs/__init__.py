@@ -1,0 +1,1 @@
+"""Certification jobs: the submit form and its options, queueing, polling, listing, canceling."""

@@ -1,0 +1,1 @@
+"""Webhooks: the delivery tasks that POST a job's or a batch's final view, and their worker."""
