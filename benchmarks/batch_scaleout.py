@@ -37,7 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from certify_cli.embedded import free_port, start_private_redis  # noqa: E402
-from tests.service.webhook_receiver import Behaviour, Receiver  # noqa: E402
+from certify_testkit.webhook_receiver import Behaviour, Receiver  # noqa: E402
 
 SECRET = "bench-secret"
 MODEL = "fmnist-cnn-s025"
@@ -157,7 +157,7 @@ def main() -> None:
         env = environment(redis_url)
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        processes = [redis_process, spawn(env, "-m", "app.webhook_worker"),
+        processes = [redis_process, spawn(env, "-m", "app.webhooks.worker"),
                      spawn(env, "-m", "app", "--port", str(port)), spawn(env, "-m", "worker")]
         receiver = Receiver(free_port(), SECRET, Behaviour()).start()
         try:

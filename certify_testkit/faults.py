@@ -29,8 +29,8 @@ import redis
 from PIL import Image
 from rq import Worker
 
-from tests.service.model_fixture import write_test_model
-from tests.service.processes import (
+from certify_testkit.model_fixture import write_test_model
+from certify_testkit.processes import (
     TERMINAL,
     free_port,
     service_env,

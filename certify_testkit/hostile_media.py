@@ -4,19 +4,23 @@ Each entry names the outcomes the service may give it: an HTTP refusal
 (`"415 unsupported_media_type"`) or a job's ending (`"failed corrupt_image"`,
 or `"succeeded"` for a polyglot whose image part is a valid image). Files are
 built here from real encoders (Pillow, PyAV) and then damaged, so nothing
-binary is committed; `scripts/make_hostile_media.py` writes them to a folder.
+binary is committed; `scripts/make_hostile_media.py` writes them to a folder; `outcome` runs one through a
+service.
 """
 
 import io
 import struct
+import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import httpx
 import numpy as np
 from PIL import Image
 
-from tests.video.media import (
+from certify_testkit.processes import poll_job
+from certify_testkit.video_media import (
     encode_audio_only,
     encode_video,
     encode_without_frames,
@@ -230,3 +234,20 @@ VIDEOS: list[Hostile] = [
 ]
 
 CORPUS: list[Hostile] = IMAGES + VIDEOS
+
+
+FIELDS = {"n": "10", "n0": "5"}
+
+
+def outcome(client: httpx.Client, item: Hostile) -> tuple[str, float]:
+    """How a running service ends `item` (`"415 unsupported_media_type"`, `"failed corrupt_image"`,
+    `"succeeded"`), and the seconds it took."""
+    started = time.monotonic()
+    answer = client.post("/certify", files={"file": (item.name, item.build())}, data=FIELDS)
+    if answer.status_code != 202:
+        return f"{answer.status_code} {answer.json()['error']}", time.monotonic() - started
+    view = poll_job(client, answer.json()["job_id"], timeout=120)
+    ended = time.monotonic() - started
+    if view["status"] == "succeeded":
+        return "succeeded", ended
+    return f"{view['status']} {view['error']['error']}", ended

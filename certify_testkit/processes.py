@@ -15,7 +15,7 @@ import httpx
 from certify_cli.embedded import find_redis_server
 from certify_cli.embedded import free_port as free_port  # the tests share the serve command's helper
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 TERMINAL = ("succeeded", "failed", "canceled")
 
 
@@ -130,5 +130,5 @@ def poll_job(client: httpx.Client, job_id: str, until: tuple[str, ...] = TERMINA
 
 
 def start_delivery_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """The light webhook delivery worker (`python -m app.webhook_worker`)."""
-    return start([sys.executable, "-m", "app.webhook_worker"], env, log)
+    """The light webhook delivery worker (`python -m app.webhooks.worker`)."""
+    return start([sys.executable, "-m", "app.webhooks.worker"], env, log)

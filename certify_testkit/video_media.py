@@ -2,6 +2,7 @@
 
 import io
 import struct
+from typing import Any
 
 import av
 import numpy as np
@@ -12,6 +13,15 @@ def frame_values(count: int) -> list[int]:
     return [int(v) for v in np.linspace(16, 240, count).round()]
 
 
+def video_stream(container: Any, codec: str, rate: int, size: tuple[int, int], pix_fmt: str
+                 ) -> av.VideoStream:
+    """A new video stream of `container`, `size` = (width, height)."""
+    stream = container.add_stream(codec, rate=rate)
+    assert isinstance(stream, av.VideoStream)
+    stream.width, stream.height, stream.pix_fmt = size[0], size[1], pix_fmt
+    return stream
+
+
 def encode_video(
     fmt: str, codec: str, frames: int = 12, rate: int = 10, size: tuple[int, int] = (64, 48),
     streams: int = 1,
@@ -20,9 +30,7 @@ def encode_video(
     width, height = size
     buffer = io.BytesIO()
     with av.open(buffer, "w", format=fmt) as container:
-        outputs = [container.add_stream(codec, rate=rate) for _ in range(streams)]
-        for stream in outputs:
-            stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        outputs = [video_stream(container, codec, rate, size, "yuv420p") for _ in range(streams)]
         for value in frame_values(frames):
             pixels = np.full((height, width, 3), value, np.uint8)
             for stream in outputs:
@@ -53,8 +61,7 @@ def encode_without_frames(fmt: str, codec: str) -> bytes:
     """A container with a video stream header and no frames at all."""
     buffer = io.BytesIO()
     container = av.open(buffer, "w", format=fmt)
-    stream = container.add_stream(codec, rate=10)
-    stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
+    video_stream(container, codec, 10, (32, 32), "yuv420p")
     container.start_encoding()
     container.close()
     return buffer.getvalue()
@@ -64,8 +71,7 @@ def raw_avi_claiming(width: int, height: int) -> bytes:
     """A tiny rawvideo AVI whose header claims `width x height` (the frames are 16 x 16)."""
     buffer = io.BytesIO()
     with av.open(buffer, "w", format="avi") as container:
-        stream = container.add_stream("rawvideo", rate=10)
-        stream.width, stream.height, stream.pix_fmt = 16, 16, "gray"
+        stream = video_stream(container, "rawvideo", 10, (16, 16), "gray")
         for _ in range(4):
             frame = av.VideoFrame.from_ndarray(np.zeros((16, 16), np.uint8), format="gray")
             for packet in stream.encode(frame):

@@ -3,7 +3,7 @@
     PYTHONPATH=. .venv/bin/python scripts/fault_injection.py --jobs 300
 
 Starts its own Redis (append-only file on), one API and two workers (see
-`tests/service/faults.py`), submits `--jobs` small jobs (n = 10) at `--rate`
+`certify_testkit/faults.py`), submits `--jobs` small jobs (n = 10) at `--rate`
 jobs/s, SIGKILLs a busy worker, stops Redis with SIGTERM and later with
 SIGKILL (starting it again from its append-only file each time), and prints
 a table: accepted, succeeded, failed by code, lost, stuck, seconds. Exits 1
@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.service.faults import run_faults
+from certify_testkit.faults import run_faults
 
 
 def main() -> int:

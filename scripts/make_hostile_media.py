@@ -3,7 +3,7 @@
     PYTHONPATH=. .venv/bin/python scripts/make_hostile_media.py /tmp/hostile
     PYTHONPATH=. .venv/bin/python scripts/make_hostile_media.py /tmp/hostile --check
 
-The files come from `tests/media/hostile.py` (real encoders, then damaged), so
+The files come from `certify_testkit/hostile_media.py` (real encoders, then damaged), so
 nothing binary is committed. `--check` starts its own Redis, API and worker
 (test models), submits every file as `tests/service/test_hostile_media.py`
 does, and prints each outcome and time, then the counts by outcome.
@@ -17,9 +17,9 @@ from pathlib import Path
 
 import httpx
 
-from tests.media.hostile import CORPUS
-from tests.service.model_fixture import write_test_model, write_test_video_model
-from tests.service.processes import (
+from certify_testkit.hostile_media import CORPUS, outcome
+from certify_testkit.model_fixture import write_test_model, write_test_video_model
+from certify_testkit.processes import (
     free_port,
     service_env,
     start_api,
@@ -28,7 +28,6 @@ from tests.service.processes import (
     stop,
     wait_for,
 )
-from tests.service.test_hostile_media import outcome
 
 
 def check(scratch: Path) -> int:

@@ -1,5 +1,6 @@
 """Layering rules that keep the library pure and the API light."""
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -35,3 +36,14 @@ def test_import_linter_contracts_hold() -> None:
 def test_the_command_line_parses_without_torch() -> None:
     """`certify api` and `certify submit` should not pay for loading torch."""
     assert "torch" not in imported_after("from certify_cli.main import build_parser; build_parser()")
+
+
+def test_scripts_and_benchmarks_import_nothing_from_the_tests() -> None:
+    """What they share with the tests lives in `certify_testkit`, a package of its own."""
+    offenders = []
+    for path in [*ROOT.glob("scripts/*.py"), *ROOT.glob("benchmarks/*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            offenders += [f"{path.name}: {name}" for name in names if name.split(".")[0] == "tests"]
+    assert not offenders

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.service.model_fixture import TEST_VIDEO_MODEL, write_test_model, write_test_video_model
-from tests.service.processes import REPO, free_port, service_env, wait_for
+from certify_testkit.model_fixture import TEST_VIDEO_MODEL, write_test_model, write_test_video_model
+from certify_testkit.processes import REPO, free_port, service_env, wait_for
 
 API_KEY = "dashboard-test-key"
 HTML_MODEL = "html-classes"

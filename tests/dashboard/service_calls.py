@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 
+from certify_testkit.processes import REPO, TERMINAL
 from tests.dashboard.served import Served
-from tests.service.processes import REPO, TERMINAL
 
 SAMPLE_PNG = REPO / "certify_core" / "samples" / "fmnist-ankle-boot.png"
 SAMPLE_VIDEO = REPO / "certify_core" / "samples" / "moving-fmnist-trouser.mp4"

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from certify_media import MediaError, VideoLimits, decode_video, sniff_media_type
-from tests.video.media import (
+from certify_testkit.video_media import (
     encode_audio_only,
     encode_video,
     encode_without_frames,
