@@ -32,9 +32,9 @@ class Idempotency:
         self.backend = backend
 
     def _redis_key(self, principal: str, scope: str, key: str) -> str:
-        # Hashed: the client's key may be any header text.
-        digest = hashlib.sha256(f"{scope}:{key}".encode()).hexdigest()
-        return self.backend.keys.idempotency(principal, digest)
+        # Hashed: the client's key may be any header text. Jobs, the first users, have no scope.
+        scoped = f"{scope}:{key}" if scope else key
+        return self.backend.keys.idempotency(principal, hashlib.sha256(scoped.encode()).hexdigest())
 
     def claim(self, principal: str, scope: str, key: str, new_id: str) -> str | None:
         """Reserve `key` for `new_id`; returns the earlier id when the key was used."""

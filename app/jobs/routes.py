@@ -78,7 +78,7 @@ def _submit(request: Request, response: Response, principal: str, form: CertifyF
     callback = checked_callback(settings, form.callback_url)
     job_id = queue.new_job_id()
     idempotency = Idempotency(queue.backend)
-    with idempotency.once(principal, "job", idempotency_key, job_id,
+    with idempotency.once(principal, "", idempotency_key, job_id,
                           lambda earlier: reads.fetch(earlier) is not None) as earlier:
         if earlier is not None:
             job = reads.fetch(earlier)

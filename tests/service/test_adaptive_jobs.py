@@ -10,20 +10,22 @@ pytestmark = pytest.mark.integration
 ADAPTIVE = {"sampling": "adaptive", "n": "400", "looks": "100,200"}
 
 
-@pytest.mark.parametrize("fields", [
-    {"looks": "200,100"}, {"looks": "100,100"}, {"looks": "1000"}, {"looks": "x"},
-    {"radius": "0"}, {"radius": "-0.5"}, {"tolerance": "0"}, {"tolerance": "1.5"},
+@pytest.mark.parametrize(("fields", "field"), [
+    ({"looks": "200,100"}, "looks"), ({"looks": "100,100"}, "looks"),
+    ({"looks": "1000"}, "n"),  # the largest sample count below the first look
+    ({"looks": "x"}, "looks"), ({"radius": "0"}, "radius"), ({"radius": "-0.5"}, "radius"),
+    ({"tolerance": "0"}, "tolerance"), ({"tolerance": "1.5"}, "tolerance"),
 ])
 def test_bad_adaptive_options_are_422(
-    client: httpx.Client, sample_png: bytes, fields: dict[str, str]
+    client: httpx.Client, sample_png: bytes, fields: dict[str, str], field: str
 ) -> None:
-    assert_error(post(client, sample_png, **{**ADAPTIVE, **fields}), 422, "invalid_option")
+    assert_error(post(client, sample_png, **{**ADAPTIVE, **fields}), 422, "invalid_option", field)
 
 
 def test_adaptive_options_without_adaptive_sampling_are_422(
     client: httpx.Client, sample_png: bytes
 ) -> None:
-    assert_error(post(client, sample_png, radius="0.5"), 422, "invalid_option")
+    assert_error(post(client, sample_png, radius="0.5"), 422, "invalid_option", "radius")
 
 
 def test_an_adaptive_job_reports_its_looks_and_records_its_sampling(

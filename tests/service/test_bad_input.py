@@ -19,30 +19,34 @@ def post(client: httpx.Client, data: bytes, content_type: str = "image/png",
                        data={**SMALL, **fields})
 
 
-def assert_error(response: httpx.Response, status: int, code: str) -> None:
+def assert_error(response: httpx.Response, status: int, code: str, field: str | None = None
+                 ) -> None:
+    """The one error shape, naming `field` when the error is about one (and only then)."""
     assert response.status_code == status, response.text
     body = response.json()
-    assert body["error"] == code and set(body) == {"error", "detail"} and body["detail"]
+    assert body["error"] == code and body["detail"] and body.get("field") == field, body
+    assert set(body) == {"error", "detail"} | ({"field"} if field else set())
 
 
 def test_rejected_before_enqueue(client: httpx.Client, sample_png: bytes) -> None:
-    assert_error(post(client, b""), 422, "empty_file")
+    assert_error(post(client, b""), 422, "empty_file", "file")
     assert_error(post(client, b"hello, I am text pretending to be a PNG"), 415,
-                 "unsupported_media_type")
-    assert_error(post(client, sample_png, n="0"), 422, "invalid_option")
-    assert_error(post(client, sample_png, alpha="1.5"), 422, "invalid_option")
-    assert_error(post(client, sample_png, n="1000001"), 422, "invalid_option")
+                 "unsupported_media_type", "file")
+    assert_error(post(client, sample_png, n="0"), 422, "invalid_option", "n")
+    assert_error(post(client, sample_png, alpha="1.5"), 422, "invalid_option", "alpha")
+    assert_error(post(client, sample_png, n="1000001"), 422, "invalid_option", "n")
     assert_error(post(client, sample_png, method="smooth-reduce", stride="2", patches="3"),
-                 422, "invalid_option")
-    assert_error(post(client, sample_png, method="cohen", stride="2"), 422, "invalid_option")
-    assert_error(post(client, sample_png, model="no-such-model"), 422, "unknown_model")
-    assert_error(post(client, sample_png, sigma="1e-320"), 422, "invalid_option")
+                 422, "invalid_option", "stride")
+    assert_error(post(client, sample_png, method="cohen", stride="2"), 422, "invalid_option",
+                 "stride")
+    assert_error(post(client, sample_png, model="no-such-model"), 422, "unknown_model", "model")
+    assert_error(post(client, sample_png, sigma="1e-320"), 422, "invalid_option", "sigma")
     # Only the worker used to find these out, after a 202 (the test model takes 28 x 28).
     assert_error(post(client, sample_png, method="smooth-reduce", patch_size="40"),
-                 422, "invalid_option")
+                 422, "invalid_option", "patch_size")
     assert_error(post(client, sample_png, method="smooth-reduce", resize="16", patch_size="20"),
-                 422, "invalid_option")
-    assert_error(client.post("/certify", data=SMALL), 422, "invalid_option")
+                 422, "invalid_option", "patch_size")
+    assert_error(client.post("/certify", data=SMALL), 422, "invalid_option", "file")
     assert client.get("/jobs", params={"status": "succeeded"}).status_code == 200
 
 
