@@ -76,10 +76,10 @@ def test_queue_depth_and_oldest_job_age(client: AppClient) -> None:
     assert value(text, "certify_redis_up") == 1
     assert value(text, "certify_queue_depth", queue="metrics-test") == 0
     assert value(text, "certify_queue_oldest_job_age_seconds", queue="metrics-test") == 0
-    store = client.app.state.store
+    queue = client.app.state.job_queue
     payload = JobPayload("k", "s", 1, "image/png", "image", "m", CertifyOptions(n=10), 1)
     for _ in range(2):
-        store.enqueue(payload, store.new_job_id(), owner="anonymous")
+        queue.enqueue(payload, queue.new_job_id(), owner="anonymous")
     time.sleep(0.3)
     text = client.get("/metrics").text
     assert value(text, "certify_queue_depth", queue="metrics-test") == 2
