@@ -10,6 +10,19 @@ a table: accepted, succeeded, failed by code, lost, stuck, seconds. Exits 1
 when any accepted job is lost or stuck or the surviving worker has exited.
 `--appendfsync everysec` (the compose file's setting) may lose the last
 second of acknowledged jobs on the SIGKILL; `always` (the default here) may not.
+
+Other scenarios, each with its own table and exit status:
+
+    PYTHONPATH=. .venv/bin/python scripts/fault_injection.py --scenario api-kills
+    PYTHONPATH=. .venv/bin/python scripts/fault_injection.py --scenario webhooks
+
+`api-kills` (`certify_testkit/api_faults.py`) SIGKILLs the API while clients
+create jobs and batches with an `Idempotency-Key` and retry; it fails on any
+broken batch, key pointing at nothing, or acknowledged id unknown or unended.
+`webhooks` (`certify_testkit/webhook_faults.py`) runs five bad receivers
+(hanging, trickling, refusing) beside a healthy one; it fails unless healthy
+deliveries arrive within 1 s at the 95th percentile and every attempt at a bad
+receiver is recorded.
 """
 
 import argparse
@@ -17,7 +30,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from certify_testkit.api_faults import is_healthy, run_api_kills
 from certify_testkit.faults import run_faults
+from certify_testkit.webhook_faults import goal_met, run_bad_receivers
 
 
 def main() -> int:
@@ -26,7 +41,14 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=4.0, help="submissions per second, in all")
     parser.add_argument("--appendfsync", choices=("always", "everysec"), default="always")
     parser.add_argument("--keep", type=Path, default=None, help="keep logs in this directory")
+    parser.add_argument("--scenario", choices=("faults", "api-kills", "webhooks"),
+                        default="faults")
+    parser.add_argument("--kills", type=int, default=8, help="api-kills: API SIGKILLs")
     args = parser.parse_args()
+    if args.scenario == "api-kills":
+        return _api_kills(args)
+    if args.scenario == "webhooks":
+        return _webhooks(args)
     with tempfile.TemporaryDirectory(prefix="certify-faults-") as scratch:
         root = args.keep or Path(scratch)
         report = run_faults(root, args.jobs, rate=args.rate, appendfsync=args.appendfsync,
@@ -38,6 +60,30 @@ def main() -> int:
         print(f"{name:<{width}}  {value}")
     healthy = not report.lost and not report.stuck and report.surviving_worker_alive
     return 0 if healthy else 1
+
+
+def _table(rows: list[tuple[str, object]]) -> None:
+    width = max(len(name) for name, _ in rows)
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")
+
+
+def _api_kills(args: argparse.Namespace) -> int:
+    """API SIGKILLs during POST /certify and POST /batches, retried by Idempotency-Key."""
+    with tempfile.TemporaryDirectory(prefix="certify-api-kills-") as scratch:
+        report = run_api_kills(args.keep or Path(scratch), submissions=min(args.jobs, 200),
+                               kills=args.kills, settle_s=300.0)
+    _table(report.rows())
+    return 0 if is_healthy(report) else 1
+
+
+def _webhooks(args: argparse.Namespace) -> int:
+    """Five bad webhook receivers beside a healthy one."""
+    with tempfile.TemporaryDirectory(prefix="certify-webhooks-") as scratch:
+        report = run_bad_receivers(args.keep or Path(scratch), healthy=min(args.jobs, 200),
+                                   settle_s=300.0)
+    _table(report.rows())
+    return 0 if goal_met(report) else 1
 
 
 if __name__ == "__main__":
