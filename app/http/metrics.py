@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.http.backend import Backend
 from app.http.errors import CLIENT_CLOSED_REQUEST, STANDARD_METHODS
+from certify_jobs import fair_queue
 
 log = logging.getLogger("app.requests")
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -127,7 +128,9 @@ class QueueCollector(Collector):
 
     def _queue_gauges(self, backend: Backend) -> Iterator[GaugeMetricFamily]:
         queue = backend.queue
-        yield _gauge("certify_queue_depth", "Jobs waiting in the queue.", queue.count, queue.name)
+        waiting = queue.count + fair_queue.backlog_depth(backend.redis)
+        yield _gauge("certify_queue_depth", "Jobs waiting (in the queue and in the tenants' "
+                     "backlogs).", waiting, queue.name)
         yield _gauge("certify_queue_oldest_job_age_seconds",
                      "Seconds the oldest waiting job has been queued (0 when none waits).",
                      _oldest_age(backend), queue.name)
