@@ -7,7 +7,8 @@ import sys
 
 from tests.deploy.tools import REPO, hadolint, instructions, last
 
-API_PACKAGES = {"app", "certify_contract", "certify_jobs", "certify_settings", "certify_media"}
+API_PACKAGES = {"app", "certify_contract", "certify_jobs", "certify_settings", "certify_media",
+                "certify_store"}
 
 
 def test_hadolint_finds_nothing() -> None:
