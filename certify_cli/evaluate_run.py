@@ -34,12 +34,12 @@ def certify_rows(
     model: LoadedModel, data: LabeledDataset, options: CertifyOptions, args: argparse.Namespace
 ) -> list[EvalRow]:
     """Certify every `skip`-th test image, writing each TSV row as soon as it is known."""
-    from tqdm import tqdm
+    from certify_cli.progress import terminal_bar
 
     indices = list(range(0, len(data), args.skip))[: args.count]
     naive, rows = reports_naive_radius(options), []
     with (args.out / TSV_NAME).open("w") as handle, \
-            tqdm(indices, desc="certify", unit="img") as bar:
+            terminal_bar(indices, desc="certify", unit="img") as bar:
         writer = TsvWriter(handle, naive)
         for idx in bar:
             images, labels = data.tensors(idx, idx + 1)
