@@ -18,9 +18,9 @@ from redis import Redis
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from certify_cli.evaluate_service import png_bytes
 from certify_contract.evaluation import STANDARD_RADII, EvalRow, summarize
 from certify_core.datasets import FASHION_MNIST_DIR, LabeledDataset, load_dataset
+from certify_datasets.images import png_bytes
 from tests.service.platform_fixture import KEY_B, Platform
 
 pytestmark = [
