@@ -55,9 +55,9 @@ class Service:
         self.redis_process = start_redis(self.port, self.redis_dir, *self.options)
         self.redis = redis.Redis(port=self.port)
         env = service_env(f"redis://127.0.0.1:{self.port}/0", write_test_model(root / "models"))
-        self.workers = [start_worker(env, root / f"worker-{i}.log") for i in range(workers)]
-        api_port = free_port()
+        api_port = free_port()  # the API first: a worker's start (torch) slows it
         self.api = start_api(env, api_port, root / "api.log")
+        self.workers = [start_worker(env, root / f"worker-{i}.log") for i in range(workers)]
         self.url = f"http://127.0.0.1:{api_port}"
         wait_for(lambda: httpx.get(f"{self.url}/readyz").json().get("workers") == workers, 120,
                  "workers ready")

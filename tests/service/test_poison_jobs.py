@@ -42,13 +42,14 @@ def poisoned(tmp_path: Path) -> Iterator[dict[str, object]]:
     processes = [start_redis(port, tmp_path)]
     env = service_env(f"redis://127.0.0.1:{port}/0", write_test_model(tmp_path / "models"))
     try:
-        processes += [start_worker(env, tmp_path / "worker.log"),
-                      start_delivery_worker(env, tmp_path / "delivery.log")]
+        # The API first: its start has a deadline, and a worker's start (torch) slows it.
         api_port = free_port()
         processes.append(start_api(env, api_port, tmp_path / "api.log"))
+        processes += [start_worker(env, tmp_path / "worker.log"),
+                      start_delivery_worker(env, tmp_path / "delivery.log")]
         url = f"http://127.0.0.1:{api_port}"
         wait_for(lambda: httpx.get(f"{url}/readyz").status_code == 200, 90, "worker ready")
-        yield {"url": url, "redis": redis.Redis(port=port), "workers": processes[1:3],
+        yield {"url": url, "redis": redis.Redis(port=port), "workers": processes[2:4],
                "tmp": tmp_path}
     finally:
         for process in reversed(processes):
