@@ -134,7 +134,7 @@ class PoisonReport:
         rows: list[tuple[str, object]] = [("real jobs accepted", self.real_jobs),
                                           ("poison jobs written", self.poisons)]
         rows += sorted(self.outcomes.items())
-        rows += [("real jobs not ended", self.unended), ("reads (GET /jobs, /readyz)", self.reads)]
+        rows += [("real jobs not ended", self.unended), ("reads (GET /jobs, /readyz, /metrics)", self.reads)]
         rows += [(f"read answered {code}", n) for code, n in sorted(self.bad_answers.items())]
         rows += [("poisons moved aside", self.poisons_moved_aside),
                  ("a pickle was unpickled", self.poisons_unpickled),
@@ -146,7 +146,7 @@ class PoisonReport:
 def _read_continuously(url: str, report: PoisonReport, stop_reading: threading.Event) -> None:
     with httpx.Client(base_url=url, timeout=30) as client:
         while not stop_reading.is_set():
-            for path in ("/jobs", "/readyz"):
+            for path in ("/jobs", "/readyz", "/metrics"):
                 status = client.get(path).status_code
                 report.reads += 1
                 if status != 200:
