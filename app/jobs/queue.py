@@ -22,6 +22,7 @@ from app.http.backend import Backend
 from app.http.idempotency import Claim, Conflict, in_progress, no_claim
 from certify_jobs.contract import OWNER_META, TASK_PATH, JobPayload
 from certify_jobs.json_logs import job_fields
+from certify_jobs.unreadable import job_args
 from certify_jobs.uploads import release_for_job, stage_upload, upload_key_of
 
 log = logging.getLogger(__name__)
@@ -91,7 +92,7 @@ class JobQueue:
         backend.redis.set(backend.keys.cancel(job.id), 1, ex=backend.settings.result_ttl_s)
         if job.get_status(refresh=True) in ("queued", "deferred", "scheduled"):
             job.cancel()
-            upload_key = upload_key_of(job.args)
+            upload_key = upload_key_of(job_args(job))
             if upload_key is not None:  # it will never run
                 release_for_job(backend.redis, upload_key, job.id,
                                 backend.settings.upload_keep_after_end_s)
