@@ -234,6 +234,7 @@ def _sample_adaptive(
     plan = SequentialPlan(options.look_plan(), options.alpha,
                           options.futility_alpha or DEFAULT_FUTILITY_ALPHA)
     rule = SequentialRule(plan, scale, options.radius, options.tolerance or DEFAULT_TOLERANCE)
+    rule.check_reachable()
     # The total is the most it may draw; it usually stops well before.
     counter = _ProgressCounter(options.n0 + plan.n_max, progress)
     result = adaptive_certify(classifier, x, scale.sigma, options.n0, rule, options.batch_size,

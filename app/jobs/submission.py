@@ -8,6 +8,7 @@ from app.jobs.form import OptionsFormBase
 from app.jobs.queue import JobQueue
 from app.models.served import ServedModel, ServedModels
 from certify_contract import CertifyOptions, InvalidOptionError, MediaKind, check_geometry
+from certify_contract.reach import check_reachable_radius
 from certify_jobs.contract import JobPayload
 from certify_media.sniff import SNIFF_BYTES, media_kind, sniff_media_type
 
@@ -58,6 +59,10 @@ def served_model(
     if options.sigma is None and model.sigma is None:
         raise ApiError(422, "invalid_option",
                        f"Model {name!r} records no training sigma; give `sigma` explicitly.")
+    try:
+        check_reachable_radius(options, options.sigma if options.sigma is not None else model.sigma)
+    except InvalidOptionError as exc:
+        raise ApiError(422, exc.code, exc.detail, field=exc.field) from None
     return model
 
 
