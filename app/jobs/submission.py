@@ -54,13 +54,7 @@ def served_model(
         shape = model.info.manifest.get("input_shape")
         if isinstance(shape, list) and all(isinstance(side, int) for side in shape):
             check_geometry(options, kind, shape)
-    except InvalidOptionError as exc:
-        raise ApiError(422, exc.code, exc.detail, field=exc.field) from None
-    if options.sigma is None and model.sigma is None:
-        raise ApiError(422, "invalid_option",
-                       f"Model {name!r} records no training sigma; give `sigma` explicitly.")
-    try:
-        check_reachable_radius(options, options.sigma if options.sigma is not None else model.sigma)
+        check_reachable_radius(options, options.resolve_sigma(model.sigma, name))
     except InvalidOptionError as exc:
         raise ApiError(422, exc.code, exc.detail, field=exc.field) from None
     return model
