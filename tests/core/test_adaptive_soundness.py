@@ -116,7 +116,7 @@ def _certificates() -> list[Certificate]:
     for method, margin in [({}, 0.5), (SR_SHARED, 0.5), (SR_INDEPENDENT, 0.4), ({}, 0.02),
                            ({}, -0.3)]:
         model, x = boundary_model(method, margin * SIGMA)
-        for extra in [{"radius": 0.05}, {"radius": 0.2}, {"tolerance": 0.2}, {"tolerance": 0.01}]:
+        for extra in [{"radius": 0.05}, {"radius": 0.14}, {"tolerance": 0.2}, {"tolerance": 0.01}]:
             options = CertifyOptions(**ADAPTIVE, **method, **extra)  # type: ignore[arg-type]
             certs += [certify(model, x, options, seed=seed) for seed in range(3)]
         fixed = CertifyOptions(n0=50, n=500, **method)  # type: ignore[arg-type]
