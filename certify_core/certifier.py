@@ -218,6 +218,7 @@ def _sample_adaptive(
 ) -> _Sampled:
     plan = SequentialPlan(options.look_plan(), options.alpha, options.futility_alpha_or_default)
     rule = SequentialRule(plan, scale, options.radius, options.tolerance_or_default)
+    rule.check_reachable()
     # The total is the most it may draw; it usually stops well before.
     counter = _ProgressCounter(options.n0 + plan.n_max, progress)
     result = adaptive_certify(classifier, x, scale.sigma, options.n0, rule, options.batch_size,
