@@ -42,12 +42,13 @@ def certify_rows(
     left out and listed in the second value.
     """
     import torch
-    from tqdm import tqdm
+
+    from certify_cli.progress import terminal_bar
 
     indices = list(range(0, len(data), args.skip))[: args.count]
     naive, rows, skipped = reports_naive_radius(options), [], []
     with (args.out / TSV_NAME).open("w") as handle, \
-            tqdm(indices, desc="certify", unit="img") as bar:
+            terminal_bar(indices, desc="certify", unit="img") as bar:
         writer = TsvWriter(handle, naive)
         for idx in bar:
             try:

@@ -88,8 +88,8 @@ def _positive(name: str, value: int) -> None:
 
 def run_train(args: argparse.Namespace, settings: Settings) -> int:
     import torch
-    from tqdm import tqdm
 
+    from certify_cli.progress import terminal_bar
     from certify_core.datasets import load_dataset
     from certify_core.training import TrainConfig, save_model, test_accuracies, train_model
 
@@ -101,7 +101,7 @@ def run_train(args: argparse.Namespace, settings: Settings) -> int:
     config.validate()
     root = settings.fashion_mnist_dir
     train, test = load_dataset(args.dataset, "train", root), load_dataset(args.dataset, "test", root)
-    with tqdm(desc="train", unit="step", file=sys.stderr) as bar:
+    with terminal_bar(desc="train", unit="step") as bar:
         def progress(done: int, total: int, loss: float) -> None:
             bar.total = total
             bar.update(done - bar.n)
