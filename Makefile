@@ -17,9 +17,10 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-# `make run PORT=8080 HOST=0.0.0.0` to listen elsewhere.
+# `make run PORT=8080 HOST=0.0.0.0` to listen elsewhere; `make run MODEL_DIR=path` serves
+# every model in that folder too.
 run: install
-	$(BIN)/certify serve --host $(HOST) --port $(PORT)
+	$(BIN)/certify serve --host $(HOST) --port $(PORT) $(if $(MODEL_DIR),--model-dir "$(MODEL_DIR)")
 
 lint: install
 	$(BIN)/ruff check .

@@ -102,7 +102,12 @@ class ModelManifest:
                 training=dict(data.get("training") or {}), preprocessing=preprocessing,
             )
         except (KeyError, TypeError, ValueError) as exc:
-            reason = "missing" if isinstance(exc, _Missing) else str(exc).strip("'\"") or repr(exc)
+            if isinstance(exc, _Missing):
+                reason = "missing"
+            elif isinstance(exc, KeyError):
+                reason = f"missing key {exc.args[0]!r}"
+            else:
+                reason = str(exc) or repr(exc)
             raise ModelLoadError(f"{where}: field `{field_name}`: {reason}.") from exc
 
     @classmethod
