@@ -49,8 +49,13 @@ class NoiseStream:
 
 
 def samples_per_batch(classifier: BaseClassifier, batch_size: int) -> int:
-    """Noisy samples per forward pass, when `batch_size` counts model evaluations."""
-    return max(1, batch_size // classifier.evaluations_per_sample)
+    """Noisy samples per forward pass, when `batch_size` counts model evaluations.
+
+    A classifier with a fixed batch shape ignores `batch_size`: its passes then
+    hold the same samples whatever the batch size, starting at each call.
+    """
+    rows = classifier.arithmetic.forward_rows
+    return max(1, (rows if rows is not None else batch_size) // classifier.evaluations_per_sample)
 
 
 def sample_counts(

@@ -5,11 +5,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from certify_contract.errors import InvalidOptionError
+from certify_contract.options import OPTION_SPECS
 from certify_core.errors import ModelLoadError
 
 ModelFormat = Literal["state_dict", "exported", "torchscript", "reference_checkpoint"]
 FORMATS = ("state_dict", "exported", "torchscript", "reference_checkpoint")
 MANIFEST_NAME = "manifest.json"
+OPTION_SPEC_BY_NAME = {spec.name: spec for spec in OPTION_SPECS}
 
 
 @dataclass(frozen=True)
@@ -26,7 +29,8 @@ class ModelManifest:
 
     `input_shape` is (C, H, W) for images, (C, T, H, W) for video. `weights` is
     relative to the manifest's directory. `normalization` None means the model
-    file already takes [0, 1] inputs.
+    file already takes [0, 1] inputs. `precision` and `compile` are the
+    defaults of those options for this model (None: fp32, eager).
     """
 
     name: str
@@ -41,6 +45,8 @@ class ModelManifest:
     sha256: str | None = None
     kind: Literal["image", "video"] = "image"
     training: dict[str, Any] = field(default_factory=dict)
+    precision: str | None = None
+    compile: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -69,11 +75,14 @@ class ModelManifest:
                 sha256=data.get("sha256"),
                 kind=data.get("kind", "image"),
                 training=dict(data.get("training") or {}),
+                precision=data.get("precision"),
+                compile=data.get("compile"),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelLoadError(f"Malformed model manifest: {exc!r}.") from exc
         if manifest.format not in FORMATS:
             raise ModelLoadError(f"Expected manifest `format` in {list(FORMATS)}, got {manifest.format!r}.")
+        _check_arithmetic(manifest)
         if len(manifest.input_shape) not in (3, 4):
             raise ModelLoadError(f"Expected `input_shape` (C,H,W) or (C,T,H,W), got {manifest.input_shape}.")
         return manifest
@@ -87,3 +96,15 @@ class ModelManifest:
         if not isinstance(data, dict):
             raise ModelLoadError(f"Model manifest {path} is not a JSON object.")
         return cls.from_dict(data)
+
+
+def _check_arithmetic(manifest: ModelManifest) -> None:
+    """A manifest's default `precision` and `compile` must be values the options accept."""
+    for name in ("precision", "compile"):
+        value = getattr(manifest, name)
+        if value is None:
+            continue
+        try:
+            OPTION_SPEC_BY_NAME[name].check(value)
+        except InvalidOptionError as exc:
+            raise ModelLoadError(f"Malformed model manifest: {exc.detail}") from None
