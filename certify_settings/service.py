@@ -71,6 +71,11 @@ class ServiceSettings(BaseModel):
         default="", description="Comma-separated models a worker serves (default: the default "
         "image model, and the default video model when it is installed)."
     )
+    warm_up: str = Field(
+        default="", description="Comma-separated precision:compile pairs (bf16:default, fp32:off) "
+        "each worker runs for every model before its first job, compiling once per process; the "
+        "manifest's own default is always warmed up."
+    )
     default_image_model: str = "fmnist-cnn-s025"
     default_video_model: str | None = "moving-fmnist-c2d-s025"
     api_url: str = Field(default="http://127.0.0.1:8000",
@@ -91,6 +96,12 @@ class ServiceSettings(BaseModel):
     @property
     def redis_url_or_default(self) -> str:
         return self.redis_url or DEFAULT_REDIS_URL
+
+    @property
+    def warm_up_pairs(self) -> tuple[tuple[str, str], ...]:
+        """`warm_up` as (precision, compile) pairs; a pair without `:` means compile off."""
+        return tuple((item.partition(":")[0], item.partition(":")[2] or "off")
+                     for item in split_list(self.warm_up))
 
     @property
     def served_models(self) -> tuple[str, ...]:
