@@ -6,6 +6,7 @@ The client commands (`submit`, `status`, `cancel`, `jobs`) are in `client_comman
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from certify_cli.errors import CommandError
 from certify_settings import Settings
@@ -15,6 +16,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     serve = subparsers.add_parser(
         "serve", help="run Redis (private unless CERTIFY_REDIS_URL), one worker and the API")
     _add_bind(serve)
+    serve.add_argument("--model-dir", type=Path, default=None, metavar="PATH",
+                       help="serve every model in PATH (a subfolder with a manifest.json each), "
+                       "beside the default models (default: CERTIFY_MODEL_DIR and "
+                       "CERTIFY_WORKER_MODELS decide)")
     serve.set_defaults(handler=run_serve)
 
     api = subparsers.add_parser("api", help="run the HTTP API against CERTIFY_REDIS_URL")
@@ -41,18 +46,36 @@ def _add_bind(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (0.0.0.0: every interface)")
     parser.add_argument("--port", type=int, default=8000, help="port of the HTTP API")
+    parser.add_argument("--allow-no-api-key", action="store_true",
+                        help="listen on a non-loopback address even with no CERTIFY_API_KEYS "
+                        "(a trusted network only; also CERTIFY_ALLOW_NO_API_KEY=1)")
+
+
+def _check_exposure(args: argparse.Namespace, settings: Settings) -> None:
+    from certify_cli.exposure import exposure_error
+
+    error = exposure_error(args.host, settings, args.allow_no_api_key)
+    if error is not None:
+        raise CommandError(error)
 
 
 def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     from certify_cli.embedded import ServeError, serve
+    from certify_cli.model_folder import model_folder_environment
 
+    _check_exposure(args, settings)
+    env = model_folder_environment(args.model_dir, settings) if args.model_dir else {}
+    if env:
+        print(f"certify serve: serving {env['CERTIFY_WORKER_MODELS']} from {env['CERTIFY_MODEL_DIR']}",
+              file=sys.stderr, flush=True)
     try:
-        return serve(args.host, args.port, settings.redis_url)
+        return serve(args.host, args.port, settings.redis_url, env)
     except ServeError as exc:
         raise CommandError(str(exc)) from exc
 
 
 def run_api(args: argparse.Namespace, settings: Settings) -> int:
+    _check_exposure(args, settings)
     # Replace this process: the command-line entry point has already imported
     # the library (and torch), which the API process must not carry.
     argv = [sys.executable, "-m", "app", "--host", args.host, "--port", str(args.port)]
@@ -64,12 +87,16 @@ def run_api(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_worker_command(args: argparse.Namespace, settings: Settings) -> int:
     from certify_jobs.json_logs import configure_logging
+    from certify_jobs.redis_connect import RedisUnreachableError
     from worker.__main__ import run_worker
 
     if args.model:
         settings = settings.model_copy(update={"worker_models": ",".join(args.model)})
     configure_logging(settings.log_level, settings.log_format)
-    run_worker(settings, args.name, args.burst)
+    try:
+        run_worker(settings, args.name, args.burst)
+    except RedisUnreachableError as exc:
+        raise CommandError(str(exc)) from None
     return 0
 
 

@@ -27,21 +27,16 @@ from certify_contract.results import (
     TensorInput,
 )
 from certify_core.adaptive import LookCallback, adaptive_certify
+from certify_core.arithmetic import resolve_arithmetic, runner
 from certify_core.base_classifier import BaseClassifier
 from certify_core.clips import ClipGeometry, clip_lift_norm
-from certify_core.errors import InputShapeError, InvalidOptionError
+from certify_core.errors import InputShapeError
 from certify_core.geometry import PatchGeometry
 from certify_core.lift import LiftNorm, geometry_lift_norm
 from certify_core.models.loading import LoadedModel
 from certify_core.options import patch_geometry
 from certify_core.sampling import CancelCheck, NoiseStream, sample_counts
-from certify_core.sequential import (
-    DEFAULT_FUTILITY_ALPHA,
-    DEFAULT_TOLERANCE,
-    RadiusScale,
-    SequentialPlan,
-    SequentialRule,
-)
+from certify_core.sequential import RadiusScale, SequentialPlan, SequentialRule
 from certify_core.statistics import certified_radius, clopper_pearson_lower, predict_p_value
 from certify_core.video import video_geometry, video_input_shape
 
@@ -113,15 +108,6 @@ def _check_input(x: torch.Tensor, model: LoadedModel, options: CertifyOptions) -
         raise InputShapeError("Expected finite input values in [0, 1].")
 
 
-def _resolve_sigma(options: CertifyOptions, model: LoadedModel) -> float:
-    sigma = options.sigma if options.sigma is not None else model.manifest.sigma
-    if sigma is None:
-        raise InvalidOptionError(
-            f"Model {model.name!r} records no training sigma; give `sigma` explicitly."
-        )
-    return float(sigma)
-
-
 def build_classifier(model: LoadedModel, options: CertifyOptions) -> tuple[BaseClassifier, LiftNorm]:
     """The base classifier for `options`, and the lift norm its radius is divided by."""
     options.check_media(model.manifest.kind)
@@ -131,8 +117,10 @@ def build_classifier(model: LoadedModel, options: CertifyOptions) -> tuple[BaseC
     else:
         size = (model.input_shape[-2], model.input_shape[-1])
         geometry = patch_geometry(options, size, size)
+    arithmetic = resolve_arithmetic(options, model)
     classifier = BaseClassifier(
-        model.module, model.num_classes, geometry, options.aggregate, options.scores, options.noise
+        runner(model, arithmetic), model.num_classes, geometry, options.aggregate, options.scores,
+        options.noise, arithmetic,
     )
     if geometry is None or options.noise == "shared":
         return classifier, IDENTITY_LIFT
@@ -162,7 +150,7 @@ def certify(
     """
     start = time.perf_counter()
     classifier, lift = build_classifier(model, options)
-    sigma = _resolve_sigma(options, model)
+    sigma = options.resolve_sigma(model.manifest.sigma, model.name)
     _check_input(x, model, options)
     centre_error = classifier.lifted_centre_error(x)
     generator = make_generator(seed, model.device)
@@ -204,6 +192,9 @@ def certify(
         input=_certified_input(x, described_input),
         sampling=options.sampling,
         model_evaluations=(options.n0 + sampled.n) * classifier.evaluations_per_sample,
+        precision=classifier.arithmetic.precision,
+        compile=classifier.arithmetic.compile,
+        forward_rows=classifier.arithmetic.forward_rows,
         **sampled.adaptive_fields,
     )
 
@@ -231,9 +222,9 @@ def _sample_adaptive(
     generator: torch.Generator, progress: Progress | None, should_cancel: CancelCheck | None,
     on_look: LookCallback | None,
 ) -> _Sampled:
-    plan = SequentialPlan(options.look_plan(), options.alpha,
-                          options.futility_alpha or DEFAULT_FUTILITY_ALPHA)
-    rule = SequentialRule(plan, scale, options.radius, options.tolerance or DEFAULT_TOLERANCE)
+    plan = SequentialPlan(options.look_plan(), options.alpha, options.futility_alpha_or_default)
+    rule = SequentialRule(plan, scale, options.radius, options.tolerance_or_default)
+    rule.check_reachable()
     # The total is the most it may draw; it usually stops well before.
     counter = _ProgressCounter(options.n0 + plan.n_max, progress)
     result = adaptive_certify(classifier, x, scale.sigma, options.n0, rule, options.batch_size,
@@ -246,6 +237,7 @@ def _sample_adaptive(
         "futility_alpha": plan.futility_alpha, "looks_taken": stop.look + 1,
         "stop_reason": stop.stop, "radius_asked": options.radius,
         "certified_at_radius": stop.certified_at_radius,
+        "tolerance": None if options.radius is not None else rule.tolerance,
     }
     return _Sampled(outcome, stop.n, fields)
 
@@ -267,7 +259,7 @@ def predict(
     """PREDICT: the smoothed label from `n` samples, abstaining unless significant."""
     start = time.perf_counter()
     classifier, _ = build_classifier(model, options)
-    sigma = _resolve_sigma(options, model)
+    sigma = options.resolve_sigma(model.manifest.sigma, model.name)
     _check_input(x, model, options)
     center = classifier.noise_space(x.to(model.device))
     noise = NoiseStream(center.shape, make_generator(seed, model.device), center.device)
@@ -294,4 +286,6 @@ def predict(
         model=ModelRef(model.name, model.sha256),
         seed=seed,
         elapsed_s=time.perf_counter() - start,
+        precision=classifier.arithmetic.precision,
+        compile=classifier.arithmetic.compile,
     )

@@ -12,9 +12,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from certify_settings.operations import OperationsSettings
 from certify_settings.platform import PlatformSettings
 from certify_settings.service import ServiceSettings
+from certify_settings.store import StoreSettings
 
 
-class Settings(ServiceSettings, OperationsSettings, PlatformSettings, BaseSettings):
+class Settings(ServiceSettings, OperationsSettings, PlatformSettings, StoreSettings, BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CERTIFY_", extra="ignore")
 
     model_dir: Path | None = Field(

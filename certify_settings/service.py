@@ -30,6 +30,10 @@ class ServiceSettings(BaseModel):
         default="", description="Comma-separated operator keys: valid keys that see and cancel "
         "every tenant's jobs. Setting only these also turns keys on."
     )
+    allow_no_api_key: bool = Field(
+        default=False, description="Let `certify serve` and `certify api` listen on a "
+        "non-loopback address with no API keys (a trusted network only)."
+    )
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
     api_workers: int = Field(
         default=1, ge=1, le=64, description="API processes (uvicorn workers) when `--workers` "
@@ -76,6 +80,11 @@ class ServiceSettings(BaseModel):
         default="", description="Comma-separated models a worker serves (default: the default "
         "image model, and the default video model when it is installed)."
     )
+    warm_up: str = Field(
+        default="", description="Comma-separated precision:compile pairs (bf16:default, fp32:off) "
+        "each worker runs for every model before its first job, compiling once per process; the "
+        "manifest's own default is always warmed up."
+    )
     default_image_model: str = "fmnist-cnn-s025"
     default_video_model: str | None = "moving-fmnist-c2d-s025"
     api_url: str = Field(default="http://127.0.0.1:8000",
@@ -96,6 +105,12 @@ class ServiceSettings(BaseModel):
     @property
     def redis_url_or_default(self) -> str:
         return self.redis_url or DEFAULT_REDIS_URL
+
+    @property
+    def warm_up_pairs(self) -> tuple[tuple[str, str], ...]:
+        """`warm_up` as (precision, compile) pairs; a pair without `:` means compile off."""
+        return tuple((item.partition(":")[0], item.partition(":")[2] or "off")
+                     for item in split_list(self.warm_up))
 
     @property
     def served_models(self) -> tuple[str, ...]:

@@ -18,6 +18,7 @@ COPY app ./app
 COPY certify_contract ./certify_contract
 COPY certify_jobs ./certify_jobs
 COPY certify_settings ./certify_settings
+COPY certify_store ./certify_store
 COPY certify_media ./certify_media
 RUN pip install --no-cache-dir --no-deps . \
     && rm -rf build ./*.egg-info \

@@ -26,6 +26,7 @@ COPY certify_core ./certify_core
 COPY certify_media ./certify_media
 COPY certify_jobs ./certify_jobs
 COPY certify_settings ./certify_settings
+COPY certify_store ./certify_store
 COPY certify_cli ./certify_cli
 COPY app ./app
 COPY worker ./worker

@@ -25,6 +25,7 @@ from certify_contract import CertifyOptions
 from certify_jobs import fair_queue
 from certify_jobs.contract import OWNER_META, TASK_PATH, JobPayload
 from certify_jobs.json_logs import job_fields
+from certify_jobs.unreadable import job_args
 from certify_jobs.uploads import release_for_job, stage_upload, upload_key_of
 
 log = logging.getLogger(__name__)
@@ -111,7 +112,7 @@ class JobQueue:
             owner = str((job.meta or {}).get(OWNER_META, ""))
             fair_queue.unhold(backend.redis, owner, job.id)
             fair_queue.job_ended(backend.redis, owner, job.id)
-            upload_key = upload_key_of(job.args)
+            upload_key = upload_key_of(job_args(job))
             if upload_key is not None:  # it will never run
                 release_for_job(backend.redis, upload_key, job.id,
                                 backend.settings.upload_keep_after_end_s)

@@ -15,13 +15,14 @@ shutdown noisily).
 import argparse
 import logging
 import signal
+import sys
 import threading
 import uuid
 
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from rq import Queue, SimpleWorker, worker_registration
+from rq import Queue, worker_registration
 from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
 from rq.timeouts import TimerDeathPenalty
@@ -30,12 +31,14 @@ from app.webhooks.delivery import DELIVERY_CONTEXT, DeliveryContext
 from certify_jobs.contract import allow_listed_job
 from certify_jobs.endings import WEBHOOK_TASKS
 from certify_jobs.json_logs import configure_logging
+from certify_jobs.redis_connect import RedisUnreachableError, connect_redis
+from certify_jobs.unreadable import UnreadableJobsAside
 from certify_settings import Settings, load_settings
 
 DeliveryJob = allow_listed_job(WEBHOOK_TASKS)
 
 
-class DeliveryWorker(SimpleWorker):
+class DeliveryWorker(UnreadableJobsAside):
     # A timer, not SIGALRM: the workers run in threads, where signals cannot reach them.
     death_penalty_class = TimerDeathPenalty
 
@@ -57,8 +60,11 @@ class DeliveryWorker(SimpleWorker):
     def run_maintenance_tasks(self) -> None:
         super().run_maintenance_tasks()
         # The lock keeps two delivery workers from enqueuing one retry twice.
+        # Each scheduler resets rq's scheduler logger to its level: at INFO it would log
+        # "Acquired scheduler lock" every second.
         scheduler = RQScheduler(self.queues, connection=self.connection,
-                                serializer=JSONSerializer, name=f"{self.name}-retries")
+                                serializer=JSONSerializer, name=f"{self.name}-retries",
+                                logging_level="WARNING")
         if scheduler.acquire_locks():
             try:
                 scheduler.enqueue_scheduled_jobs()
@@ -69,7 +75,7 @@ class DeliveryWorker(SimpleWorker):
 def run_delivery_worker(settings: Settings, name: str | None = None, burst: bool = False) -> bool:
     """Run `CERTIFY_WEBHOOK_CONCURRENCY` delivery workers in threads until stopped (SIGTERM
     or SIGINT: each finishes its attempt, bounded by its deadline) or, with `burst`, idle."""
-    redis = Redis.from_url(settings.redis_url_or_default)
+    redis = connect_redis(settings.redis_url_or_default)
     base = name or uuid.uuid4().hex[:12]
     workers = [_worker(settings, redis, f"{base}-{slot}")
                for slot in range(settings.webhook_concurrency)]
@@ -129,7 +135,11 @@ def main() -> None:
     if args.check:
         raise SystemExit(0 if live_delivery_workers(settings) else 1)
     configure_logging(settings.log_level, settings.log_format)
-    run_delivery_worker(settings, args.name, args.burst)
+    try:
+        run_delivery_worker(settings, args.name, args.burst)
+    except RedisUnreachableError as exc:
+        print(f"webhook worker: error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

@@ -1,0 +1,213 @@
+"""Job, batch and model records in the database: idempotent upserts and the reads the API needs.
+
+Every write is an upsert keyed by the record's id that only moves a row forward
+(`stage`): writing the same record twice, or an older stage after a newer one,
+leaves the row as it was. That is what lets the outbox retry freely.
+"""
+
+import base64
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from certify_store.schema import STAGE_CREATED, STAGE_ENDED, batches, jobs, models
+
+__all__ = ["STAGE_CREATED", "STAGE_ENDED", "BatchRecord", "CursorError", "JobFilter", "JobPage",
+           "JobRecord", "RecordStore"]
+
+
+def utc(moment: datetime) -> datetime:
+    """Aware UTC: SQLite hands back naive datetimes, and all the store writes is UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    job_id: str
+    owner: str
+    status: str
+    created_at: datetime
+    view: dict[str, Any]
+    stage: int = STAGE_CREATED
+    model: str | None = None
+    media_type: str | None = None
+    upload_sha256: str | None = None
+    ended_at: datetime | None = None
+    signed_certificate: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**vars(self), "created_at": self.created_at.isoformat(),
+                "ended_at": self.ended_at.isoformat() if self.ended_at else None}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "JobRecord":
+        ended = data.get("ended_at")
+        return cls(**{**data, "created_at": datetime.fromisoformat(data["created_at"]),
+                      "ended_at": datetime.fromisoformat(ended) if ended else None})
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    batch_id: str
+    owner: str
+    state: str
+    created_at: datetime
+    view: dict[str, Any]
+    stage: int = STAGE_CREATED
+    model: str | None = None
+    ended_at: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**vars(self), "created_at": self.created_at.isoformat(),
+                "ended_at": self.ended_at.isoformat() if self.ended_at else None}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "BatchRecord":
+        ended = data.get("ended_at")
+        return cls(**{**data, "created_at": datetime.fromisoformat(data["created_at"]),
+                      "ended_at": datetime.fromisoformat(ended) if ended else None})
+
+
+class CursorError(ValueError):
+    """A page cursor this store did not write."""
+
+
+@dataclass(frozen=True)
+class JobFilter:
+    """What `GET /jobs` may narrow a list to; `owner` None lists every tenant's (admins)."""
+
+    owner: str | None = None
+    statuses: Sequence[str] = ()
+    model: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+
+@dataclass(frozen=True)
+class JobPage:
+    records: list[JobRecord] = field(default_factory=list)
+    next_cursor: str | None = None
+
+
+def encode_cursor(created_at: datetime, job_id: str) -> str:
+    raw = f"{utc(created_at).isoformat()}|{job_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        moment, job_id = raw.split("|", 1)
+        return utc(datetime.fromisoformat(moment)), job_id
+    except (ValueError, UnicodeDecodeError):
+        raise CursorError(f"Expected a cursor from a previous page, got {cursor[:40]!r}.") from None
+
+
+class RecordStore:
+    """The records of one database (see `certify_store.database` to open and migrate it)."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    def _insert(self, table: sa.Table) -> Any:
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        return dialect.insert(table)
+
+    def _upsert(self, table: sa.Table, keys: list[str], values: dict[str, Any]) -> None:
+        statement = self._insert(table).values(**values)
+        changed = {name: statement.excluded[name] for name in values if name not in keys}
+        statement = statement.on_conflict_do_update(
+            index_elements=keys, set_=changed, where=table.c.stage <= statement.excluded.stage)
+        with self.engine.begin() as connection:
+            connection.execute(statement)
+
+    def put_job(self, record: JobRecord) -> None:
+        """Write a job's record; repeating it, or an older stage later, changes nothing."""
+        signed = record.signed_certificate
+        self._upsert(jobs, ["job_id"], {
+            "job_id": record.job_id, "owner": record.owner, "status": record.status,
+            "model": record.model, "media_type": record.media_type,
+            "upload_sha256": record.upload_sha256, "created_at": utc(record.created_at),
+            "ended_at": utc(record.ended_at) if record.ended_at else None, "stage": record.stage,
+            "view": _dumps(record.view), "signed_certificate": _dumps(signed) if signed else None,
+            "updated_at": datetime.now(UTC)})
+
+    def put_batch(self, record: BatchRecord) -> None:
+        self._upsert(batches, ["batch_id"], {
+            "batch_id": record.batch_id, "owner": record.owner, "state": record.state,
+            "model": record.model, "created_at": utc(record.created_at),
+            "ended_at": utc(record.ended_at) if record.ended_at else None, "stage": record.stage,
+            "view": _dumps(record.view), "updated_at": datetime.now(UTC)})
+
+    def put_model(self, name: str, version: str, sha256: str, owner: str, view: dict[str, Any],
+                  created_at: datetime) -> None:
+        self._upsert(models, ["name", "version"], {
+            "name": name, "version": version, "sha256": sha256, "owner": owner,
+            "created_at": utc(created_at), "stage": STAGE_ENDED, "view": _dumps(view),
+            "updated_at": datetime.now(UTC)})
+
+    def job(self, job_id: str) -> JobRecord | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(sa.select(jobs).where(jobs.c.job_id == job_id)).first()
+        return _job(row) if row is not None else None
+
+    def batch(self, batch_id: str) -> BatchRecord | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(sa.select(batches).where(batches.c.batch_id == batch_id)).first()
+        if row is None:
+            return None
+        return BatchRecord(row.batch_id, row.owner, row.state, utc(row.created_at),
+                           json.loads(row.view), row.stage, row.model,
+                           utc(row.ended_at) if row.ended_at else None)
+
+    def jobs(self, where: JobFilter, limit: int, cursor: str | None = None) -> JobPage:
+        """Newest first; `next_cursor` continues after the last record of this page."""
+        query = sa.select(jobs).order_by(jobs.c.created_at.desc(), jobs.c.job_id.desc())
+        conditions = _conditions(where)
+        if cursor is not None:
+            moment, job_id = decode_cursor(cursor)
+            conditions.append(sa.tuple_(jobs.c.created_at, jobs.c.job_id) < (moment, job_id)
+                              if self.engine.dialect.name == "postgresql" else
+                              sa.or_(jobs.c.created_at < moment,
+                                     sa.and_(jobs.c.created_at == moment, jobs.c.job_id < job_id)))
+        with self.engine.connect() as connection:
+            rows = connection.execute(query.where(*conditions).limit(limit + 1)).all()
+        records = [_job(row) for row in rows[:limit]]
+        more = len(rows) > limit
+        last = records[-1] if records else None
+        return JobPage(records, encode_cursor(last.created_at, last.job_id) if more and last else None)
+
+    def count_jobs(self) -> int:
+        with self.engine.connect() as connection:
+            return int(connection.execute(sa.select(sa.func.count()).select_from(jobs)).scalar_one())
+
+
+def _conditions(where: JobFilter) -> list[Any]:
+    conditions: list[Any] = []
+    if where.owner is not None:
+        conditions.append(jobs.c.owner == where.owner)
+    if where.statuses:
+        conditions.append(jobs.c.status.in_(list(where.statuses)))
+    if where.model is not None:
+        conditions.append(jobs.c.model == where.model)
+    if where.created_after is not None:
+        conditions.append(jobs.c.created_at >= utc(where.created_after))
+    if where.created_before is not None:
+        conditions.append(jobs.c.created_at < utc(where.created_before))
+    return conditions
+
+
+def _job(row: Any) -> JobRecord:
+    return JobRecord(
+        row.job_id, row.owner, row.status, utc(row.created_at), json.loads(row.view), row.stage,
+        row.model, row.media_type, row.upload_sha256, utc(row.ended_at) if row.ended_at else None,
+        json.loads(row.signed_certificate) if row.signed_certificate else None)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
