@@ -7,8 +7,9 @@ from typing import Any, Literal
 
 from certify_core.errors import ModelLoadError
 
-ModelFormat = Literal["state_dict", "exported", "torchscript", "reference_checkpoint"]
-FORMATS = ("state_dict", "exported", "torchscript", "reference_checkpoint")
+ModelFormat = Literal["state_dict", "safetensors", "exported", "torchscript", "reference_checkpoint"]
+FORMATS = ("state_dict", "safetensors", "exported", "torchscript", "reference_checkpoint")
+NEEDS_ARCHITECTURE = ("state_dict", "safetensors")  # weights alone: the network is named
 MANIFEST_NAME = "manifest.json"
 
 
@@ -92,6 +93,9 @@ class ModelManifest:
             normalization = Normalization(tuple(norm["mean"]), tuple(norm["std"])) if norm else None
             field_name = "preprocessing"
             preprocessing = dict(data.get("preprocessing") or {})
+            field_name = "architecture"
+            if fmt in NEEDS_ARCHITECTURE and not data.get("architecture"):
+                raise _Missing("architecture")
             field_name = "weights"
             return cls(
                 name=name, format=fmt, weights=str(_required(data, "weights")),
