@@ -15,7 +15,7 @@ import sys
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from rq import Queue, SimpleWorker, worker_registration
+from rq import Queue, worker_registration
 from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
 
@@ -24,12 +24,13 @@ from certify_jobs.contract import allow_listed_job
 from certify_jobs.endings import WEBHOOK_TASKS
 from certify_jobs.json_logs import configure_logging
 from certify_jobs.redis_connect import RedisUnreachableError, connect_redis
+from certify_jobs.unreadable import UnreadableJobsAside
 from certify_settings import Settings, load_settings
 
 DeliveryJob = allow_listed_job(WEBHOOK_TASKS)
 
 
-class DeliveryWorker(SimpleWorker):
+class DeliveryWorker(UnreadableJobsAside):
     @property
     def dequeue_timeout(self) -> int:
         return 1  # wake every second to move due retries, even when the queue is idle
