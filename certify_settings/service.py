@@ -63,10 +63,18 @@ class ServiceSettings(BaseModel):
         "(/readyz, GET /models, POST /certify); it renews its presence every third of it.")
     maintenance_interval_s: int = Field(default=30, ge=1)
     idempotency_ttl_s: int = Field(default=86_400, ge=1)
+    idempotency_lease_s: int = Field(
+        default=10, ge=1, le=3600, description="How long a request holds an Idempotency-Key "
+        "before what it creates exists; a retry of a request that died waits this long.")
     jobs_index_max: int = Field(default=10_000, ge=1, description="Jobs kept in GET /jobs.")
     worker_models: str = Field(
         default="", description="Comma-separated models a worker serves (default: the default "
         "image model, and the default video model when it is installed)."
+    )
+    warm_up: str = Field(
+        default="", description="Comma-separated precision:compile pairs (bf16:default, fp32:off) "
+        "each worker runs for every model before its first job, compiling once per process; the "
+        "manifest's own default is always warmed up."
     )
     default_image_model: str = "fmnist-cnn-s025"
     default_video_model: str | None = "moving-fmnist-c2d-s025"
@@ -88,6 +96,12 @@ class ServiceSettings(BaseModel):
     @property
     def redis_url_or_default(self) -> str:
         return self.redis_url or DEFAULT_REDIS_URL
+
+    @property
+    def warm_up_pairs(self) -> tuple[tuple[str, str], ...]:
+        """`warm_up` as (precision, compile) pairs; a pair without `:` means compile off."""
+        return tuple((item.partition(":")[0], item.partition(":")[2] or "off")
+                     for item in split_list(self.warm_up))
 
     @property
     def served_models(self) -> tuple[str, ...]:

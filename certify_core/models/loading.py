@@ -10,7 +10,7 @@ becomes its first layer.
 import hashlib
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -39,6 +39,8 @@ class LoadedModel:
     manifest: ModelManifest
     sha256: str
     device: torch.device
+    # Compiled forms of `module` by torch.compile mode, built on first use (certify_core.arithmetic).
+    compiled: dict[str, nn.Module] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def num_classes(self) -> int:
