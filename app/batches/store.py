@@ -17,7 +17,6 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from redis.client import Pipeline
 from rq.job import Job
-from rq.serializers import JSONSerializer
 
 from app.http.backend import Backend
 from app.http.backend import text as _text
@@ -36,6 +35,7 @@ from certify_jobs.endings import (
     check_batch_end,
     now_iso,
 )
+from certify_jobs.unreadable import fetch_many_readable
 
 FETCH_CHUNK = 500
 
@@ -133,6 +133,7 @@ class BatchStore:
                 continue
         else:
             raise in_progress("The Idempotency-Key kept changing; retry.")
+        queue.dispatch()
         if closed:
             check_batch_end(self.redis, self.settings, batch_id)
 
@@ -149,6 +150,7 @@ class BatchStore:
                     pipe.multi()
                     pipe.hset(keys.record, "total", first + len(files))
                     self._queue_files(pipe, queue, batch_id, owner, first, files)
+                queue.dispatch()
                 return
             except Conflict:  # another request changed the batch meanwhile: count again
                 continue
@@ -227,7 +229,7 @@ class BatchStore:
     def _jobs(self, job_ids: list[str]) -> Iterator[Job]:
         for start in range(0, len(job_ids), FETCH_CHUNK):
             chunk = job_ids[start:start + FETCH_CHUNK]
-            jobs = Job.fetch_many(chunk, connection=self.redis, serializer=JSONSerializer)
+            jobs = fetch_many_readable(self.redis, chunk)
             yield from (job for job in jobs if job is not None)
 
     def rows(self, batch_id: str) -> tuple[dict[str, Row], Counter[str]]:
