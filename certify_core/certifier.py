@@ -224,6 +224,7 @@ def _sample_adaptive(
 ) -> _Sampled:
     plan = SequentialPlan(options.look_plan(), options.alpha, options.futility_alpha_or_default)
     rule = SequentialRule(plan, scale, options.radius, options.tolerance_or_default)
+    rule.check_reachable()
     # The total is the most it may draw; it usually stops well before.
     counter = _ProgressCounter(options.n0 + plan.n_max, progress)
     result = adaptive_certify(classifier, x, scale.sigma, options.n0, rule, options.batch_size,
@@ -236,6 +237,7 @@ def _sample_adaptive(
         "futility_alpha": plan.futility_alpha, "looks_taken": stop.look + 1,
         "stop_reason": stop.stop, "radius_asked": options.radius,
         "certified_at_radius": stop.certified_at_radius,
+        "tolerance": None if options.radius is not None else rule.tolerance,
     }
     return _Sampled(outcome, stop.n, fields)
 

@@ -63,6 +63,9 @@ class ServiceSettings(BaseModel):
         "(/readyz, GET /models, POST /certify); it renews its presence every third of it.")
     maintenance_interval_s: int = Field(default=30, ge=1)
     idempotency_ttl_s: int = Field(default=86_400, ge=1)
+    idempotency_lease_s: int = Field(
+        default=10, ge=1, le=3600, description="How long a request holds an Idempotency-Key "
+        "before what it creates exists; a retry of a request that died waits this long.")
     jobs_index_max: int = Field(default=10_000, ge=1, description="Jobs kept in GET /jobs.")
     worker_models: str = Field(
         default="", description="Comma-separated models a worker serves (default: the default "

@@ -18,13 +18,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
-from rq.job import Job
 from rq.registry import StartedJobRegistry
-from rq.serializers import JSONSerializer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.http.backend import Backend
 from app.http.errors import CLIENT_CLOSED_REQUEST, STANDARD_METHODS
+from certify_jobs.unreadable import fetch_many_readable
 
 log = logging.getLogger("app.requests")
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -141,7 +140,7 @@ class QueueCollector(Collector):
 
 def _oldest_age(backend: Backend) -> float:
     for job_id in backend.queue.get_job_ids(0, 5):
-        job = Job.fetch_many([job_id], connection=backend.redis, serializer=JSONSerializer)[0]
+        job = fetch_many_readable(backend.redis, [job_id])[0]  # an unparsable one is moved aside
         if job is not None and job.enqueued_at is not None:
             enqueued = job.enqueued_at
             if enqueued.tzinfo is None:

@@ -100,6 +100,7 @@ def bad_files(tmp: Path) -> dict[str, Path]:
         (["--sampling", "adaptive", "--radius", "0"], "radius"),
         (["--sampling", "adaptive", "--tolerance", "0"], "tolerance"),
         (["--sampling", "adaptive", "--tolerance", "1.5"], "tolerance"),
+        (["--sampling", "adaptive", "--radius", "1.0"], "the largest radius they can give"),
         (["--looks", "100,200"], "adaptive"),
         (["--model", "no-such-model"], "no-such-model"),
     ],
