@@ -228,6 +228,9 @@ class Certificate:
     """Adaptive decision mode: the radius asked about; null otherwise."""
     certified_at_radius: bool | None = None
     """Adaptive decision mode: whether the input is certified at `radius_asked`; null otherwise."""
+    tolerance: float | None = None
+    """Adaptive estimation: the stop's tolerance (x sigma), so the stop re-derives from the record;
+    null otherwise."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

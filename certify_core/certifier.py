@@ -230,6 +230,7 @@ def _sample_adaptive(
         "futility_alpha": plan.futility_alpha, "looks_taken": stop.look + 1,
         "stop_reason": stop.stop, "radius_asked": options.radius,
         "certified_at_radius": stop.certified_at_radius,
+        "tolerance": None if options.radius is not None else rule.tolerance,
     }
     return _Sampled(outcome, stop.n, fields)
 

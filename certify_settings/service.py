@@ -30,6 +30,10 @@ class ServiceSettings(BaseModel):
         default="", description="Comma-separated operator keys: valid keys that see and cancel "
         "every tenant's jobs. Setting only these also turns keys on."
     )
+    allow_no_api_key: bool = Field(
+        default=False, description="Let `certify serve` and `certify api` listen on a "
+        "non-loopback address with no API keys (a trusted network only)."
+    )
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
     api_workers: int = Field(
         default=1, ge=1, le=64, description="API processes (uvicorn workers) when `--workers` "
@@ -59,6 +63,9 @@ class ServiceSettings(BaseModel):
         "(/readyz, GET /models, POST /certify); it renews its presence every third of it.")
     maintenance_interval_s: int = Field(default=30, ge=1)
     idempotency_ttl_s: int = Field(default=86_400, ge=1)
+    idempotency_lease_s: int = Field(
+        default=10, ge=1, le=3600, description="How long a request holds an Idempotency-Key "
+        "before what it creates exists; a retry of a request that died waits this long.")
     jobs_index_max: int = Field(default=10_000, ge=1, description="Jobs kept in GET /jobs.")
     worker_models: str = Field(
         default="", description="Comma-separated models a worker serves (default: the default "

@@ -10,6 +10,16 @@ a table: accepted, succeeded, failed by code, lost, stuck, seconds. Exits 1
 when any accepted job is lost or stuck or the surviving worker has exited.
 `--appendfsync everysec` (the compose file's setting) may lose the last
 second of acknowledged jobs on the SIGKILL; `always` (the default here) may not.
+
+    PYTHONPATH=. .venv/bin/python scripts/fault_injection.py --scenario poison --jobs 300
+    PYTHONPATH=. .venv/bin/python scripts/fault_injection.py --scenario redis-restart --jobs 100
+
+`poison`: pickled and garbage jobs (and unparsable job hashes) written to the
+queue and the started registry among `--jobs` real ones; exits 1 unless every
+real job ends, every read answers 200, no worker exits and every poison is
+moved aside. `redis-restart`: Redis SIGKILLed under a running job with
+`--jobs` jobs queued behind it; exits 1 unless the interrupted job runs next
+with its retries kept (see `certify_testkit/queue_faults.py`).
 """
 
 import argparse
@@ -18,6 +28,21 @@ import tempfile
 from pathlib import Path
 
 from certify_testkit.faults import run_faults
+from certify_testkit.queue_faults import run_poison, run_restart_deep_queue
+
+
+def print_rows(rows: list[tuple[str, object]]) -> None:
+    width = max(len(name) for name, _ in rows)
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")
+
+
+def queue_scenario(scenario: str, root: Path, jobs: int) -> int:
+    """The poison-job and the Redis-restart-under-a-deep-queue scenarios."""
+    report = (run_poison(root, jobs, settle_s=300.0) if scenario == "poison"
+              else run_restart_deep_queue(root, jobs, settle_s=600.0))
+    print_rows(report.rows())
+    return 0 if report.healthy else 1
 
 
 def main() -> int:
@@ -26,9 +51,13 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=4.0, help="submissions per second, in all")
     parser.add_argument("--appendfsync", choices=("always", "everysec"), default="always")
     parser.add_argument("--keep", type=Path, default=None, help="keep logs in this directory")
+    parser.add_argument("--scenario", choices=("faults", "poison", "redis-restart"),
+                        default="faults")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="certify-faults-") as scratch:
         root = args.keep or Path(scratch)
+        if args.scenario in ("poison", "redis-restart"):
+            return queue_scenario(args.scenario, root, args.jobs)
         report = run_faults(root, args.jobs, rate=args.rate, appendfsync=args.appendfsync,
                             settle_s=300.0)
     for event in report.events:

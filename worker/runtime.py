@@ -13,6 +13,7 @@ from certify_core.models import LoadedModel, load_model
 from certify_core.models.loading import available_models
 from certify_jobs.contract import ServiceKeys
 from certify_media import MediaLimits, Sandbox
+from certify_media.confinement import hide_environment
 from certify_settings import Settings
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,10 @@ class WorkerRuntime:
             else:
                 log.info("Default model %r is not installed; not serving it.", name)
         media_limits = MediaLimits.from_settings(settings)
+        # Its environment holds the Redis URL: closed to the decoder (certify_media.confinement).
+        if not hide_environment():
+            log.warning("Could not make the worker undumpable; a decoder of the same uid "
+                        "could read its environment.")
         sandbox = Sandbox(media_limits.sandbox)
         sandbox.start()  # before the first job, so that job does not wait for it
         return cls(settings, redis, models, ServiceKeys(), media_limits, sandbox)

@@ -11,14 +11,13 @@ from fastapi import UploadFile
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from app.batches.files import FileLimits, NamedFile, request_files
-from app.batches.store import BatchStore
+from app.batches.store import QueuedFile
 from app.http.errors import ApiError
 from app.jobs.form import OptionsFormBase, option_fields
 from app.jobs.queue import JobQueue
 from app.jobs.submission import build_payload, sniff_upload
 from app.models.served import ServedModel
 from certify_contract import CertifyOptions, MediaKind
-from certify_jobs.endings import BATCH_META
 from certify_settings import Settings
 
 LABELS_HELP = ("JSON object: file name (or archive member path) -> class index or class name, "
@@ -105,16 +104,13 @@ def _class_index(name: str, value: Any, classes: list[str]) -> int:
                    f"nor a class name of the model ({len(classes)} classes).", field="labels")
 
 
-def enqueue_files(
-    batches: BatchStore, queue: JobQueue, batch_id: str, owner: str, files: list[NamedFile],
-    media_types: list[str], kind: MediaKind, model: str, options: CertifyOptions,
-    labels: dict[str, int],
-) -> None:
-    """One ordinary job per file, recorded in the batch before it is queued."""
-    first = batches.reserve(batch_id, len(files))
-    for offset, (named, media_type) in enumerate(zip(files, media_types, strict=True)):
-        job_id = queue.new_job_id()
-        payload = build_payload(queue, named.data, media_type, kind, model, options, owner=owner)
-        batches.add_job(batch_id, job_id, first + offset, named.name, labels.get(named.name))
-        queue.enqueue(payload, job_id, owner=owner, upload=named.data, meta={BATCH_META: batch_id})
-    batches.touch(batch_id)
+def queued_files(
+    queue: JobQueue, owner: str, files: list[NamedFile], media_types: list[str],
+    kind: MediaKind, model: str, options: CertifyOptions, labels: dict[str, int],
+) -> list[QueuedFile]:
+    """Each file as the job it becomes (queued with its batch in one transaction)."""
+    return [QueuedFile(queue.new_job_id(),
+                       build_payload(queue, named.data, media_type, kind, model, options,
+                                     owner=owner),
+                       named.data, named.name, labels.get(named.name))
+            for named, media_type in zip(files, media_types, strict=True)]

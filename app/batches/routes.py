@@ -14,7 +14,14 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Response, status
 from fastapi.responses import PlainTextResponse
 
-from app.batches.intake import BatchFilesForm, BatchForm, enqueue_files, parse_labels, read_files, sniffed
+from app.batches.intake import (
+    BatchFilesForm,
+    BatchForm,
+    parse_labels,
+    queued_files,
+    read_files,
+    sniffed,
+)
 from app.batches.store import BatchesDep, BatchRecord, BatchStore, batch_not_found
 from app.batches.views import batch_view, results_tsv
 from app.http.callbacks import checked_callback
@@ -27,6 +34,7 @@ from app.jobs.submission import served_model
 from app.models.served import ServedModelsDep
 from certify_contract import BatchItem, BatchItemPage, BatchList, BatchView, ErrorBody
 from certify_jobs.endings import check_batch_end
+from certify_settings.platform import MAX_BATCH_FILES
 
 router = APIRouter(tags=["batches"])
 BATCH_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -88,15 +96,13 @@ def create_batch(
     labels = parse_labels(form.labels, [f.name for f in files], model)
     batch_id, principal = queue.new_job_id(), caller.principal
     with idempotency.once(principal, "batch", idempotency_key, batch_id,
-                          _exists(batches, caller)) as earlier:
-        if earlier is not None:
-            return _view(batches, earlier, caller, response)
+                          _exists(batches, caller)) as slot:
+        if slot.earlier is not None:
+            return _view(batches, slot.earlier, caller, response)
+        queued = queued_files(queue, principal, files, media_types, model.info.kind,
+                              model.info.name, form.options(), labels)
         batches.create(principal, model.info.name, model.info.kind, form.options(), callback,
-                       batch_id)
-        enqueue_files(batches, queue, batch_id, principal, files, media_types, model.info.kind,
-                      model.info.name, form.options(), labels)
-        if not form.open:
-            batches.close(batches.load(batch_id, caller))
+                       batch_id, queued, closed=not form.open, claim=slot.claim, queue=queue)
     return _view(batches, batch_id, caller, response)
 
 
@@ -117,12 +123,13 @@ def add_files(
     media_types, kind = sniffed(files)
     model = served_model(models, record.model, record.options, kind or record.kind)
     labels = parse_labels(form.labels, [f.name for f in files], model)
-    # The files are added once: a retry finds the key claimed (by the batch itself) and answers.
+    # The files are added once: the key is bound to the batch in the transaction that adds them.
     with idempotency.once(caller.principal, f"batch-files:{batch_id}", idempotency_key,
-                          batch_id, _exists(batches, caller)) as earlier:
-        if earlier is None:
-            enqueue_files(batches, queue, batch_id, caller.principal, files, media_types,
-                          model.info.kind, model.info.name, record.options, labels)
+                          batch_id, _exists(batches, caller)) as slot:
+        if slot.earlier is None:
+            queued = queued_files(queue, caller.principal, files, media_types, model.info.kind,
+                                  model.info.name, record.options, labels)
+            batches.add(batch_id, caller.principal, queued, claim=slot.claim, queue=queue)
     return _view(batches, batch_id, caller, response)
 
 
@@ -151,7 +158,8 @@ def cancel_batch(batch_id: str, batches: BatchesDep, queue: JobQueueDep, caller:
 @router.get("/batches/{batch_id}/jobs", response_model=BatchItemPage, responses=_errors(404))
 def batch_jobs(
     batch_id: str, batches: BatchesDep, reads: JobReadsDep, caller: CallerDep,
-    offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=MAX_BATCH_FILES)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> BatchItemPage:
     """The batch's files in order, each with its job's view (certificate included)."""
     record = _find(batches, batch_id, caller)
@@ -177,8 +185,8 @@ def list_batches(
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> BatchList:
-    """This key's batches, newest first."""
-    ids, more = batches.owned(caller.principal, offset, limit)
+    """This key's batches (an admin key: everyone's), newest first."""
+    ids, more = batches.listed(caller, offset, limit)
     views = []
     for batch_id in ids:
         try:

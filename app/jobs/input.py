@@ -14,6 +14,7 @@ from app.http.errors import ERROR_RESPONSES, ApiError
 from app.jobs.reads import JobReadsDep
 from certify_contract import ErrorBody
 from certify_jobs.contract import JobPayload, PayloadError
+from certify_jobs.unreadable import job_args
 
 router = APIRouter()
 
@@ -54,7 +55,7 @@ def input_headers(job_id: str, media_type: str) -> dict[str, str]:
 @router.get("/jobs/{job_id}/input", response_class=Response, responses=RESPONSES, tags=["jobs"])
 def job_input(job_id: str, reads: JobReadsDep, caller: CallerDep) -> Response:
     """The image or video the job certified, as uploaded, for as long as its upload is kept."""
-    payload = _payload(reads.find(job_id, caller).args, job_id)
+    payload = _payload(job_args(reads.find(job_id, caller)), job_id)
     data = reads.backend.redis.get(payload.upload_key)
     if not isinstance(data, bytes):
         raise ApiError(410, "upload_expired", "The stored upload of this job has expired; "

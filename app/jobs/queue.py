@@ -14,15 +14,19 @@ from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import Depends, Request
+from redis.client import Pipeline
 from rq import Retry
 from rq.job import Job
 
 from app.http.backend import Backend
+from app.http.idempotency import Claim, Conflict, in_progress, no_claim
 from certify_jobs.contract import OWNER_META, TASK_PATH, JobPayload
 from certify_jobs.json_logs import job_fields
+from certify_jobs.unreadable import job_args
 from certify_jobs.uploads import release_for_job, stage_upload, upload_key_of
 
 log = logging.getLogger(__name__)
+CONFLICT_RETRIES = 5
 
 
 class JobQueue:
@@ -44,29 +48,43 @@ class JobQueue:
 
     def enqueue(
         self, payload: JobPayload, job_id: str, *, owner: str, upload: bytes | None = None,
-        meta: Mapping[str, object] | None = None,
+        meta: Mapping[str, object] | None = None, claim: Claim | None = None,
     ) -> None:
         """Queue the job, with its upload and its list entries, in one transaction: one round
-        trip, and no job is ever queued without its upload. The job is recorded as needing
+        trip, and no job is ever queued without its upload. `claim` binds an
+        Idempotency-Key to the job in that same transaction (`app.http.idempotency`)."""
+        claim = claim or no_claim(job_id)
+        for attempt in range(CONFLICT_RETRIES):
+            try:
+                with claim.transaction(self.backend.redis) as pipe:
+                    pipe.multi()
+                    self.add_to(pipe, payload, job_id, owner=owner, upload=upload, meta=meta)
+                break
+            except Conflict:  # the key's lease ran out meanwhile: check it again
+                if attempt == CONFLICT_RETRIES - 1:
+                    raise in_progress("The Idempotency-Key kept changing; retry.") from None
+        log.info("job queued", extra={"event": "job_queued", **job_fields(job_id, payload)})
+
+    def add_to(
+        self, pipe: Pipeline, payload: JobPayload, job_id: str, *, owner: str,
+        upload: bytes | None = None, meta: Mapping[str, object] | None = None,
+    ) -> None:
+        """Queue the job's writes on `pipe` (a transaction). The job is recorded as needing
         the upload, which is freed when its last job ends (`certify_jobs.uploads`). `meta`
         adds job meta (a batch, a callback URL) that the worker reads when the job ends."""
         backend, settings = self.backend, self.backend.settings
         retry = Retry(max=settings.job_retries) if settings.job_retries else None
         now = time.time()
-        with backend.redis.pipeline() as pipe:
-            # rq opens the transaction (MULTI) itself, so its commands come first.
-            backend.queue.enqueue(
-                TASK_PATH, payload.to_dict(), job_id=job_id, job_timeout=settings.job_timeout_s,
-                result_ttl=settings.result_ttl_s, failure_ttl=settings.failure_ttl_s,
-                retry=retry, pipeline=pipe, meta={OWNER_META: owner, **(meta or {})},
-            )
-            if upload is not None:
-                stage_upload(pipe, payload.upload_key, upload, job_id, settings.upload_ttl_s)
-            for index in (backend.keys.jobs_index, backend.keys.owner_jobs_index(owner)):
-                pipe.zadd(index, {job_id: now})
-                pipe.zremrangebyrank(index, 0, -settings.jobs_index_max - 1)
-            pipe.execute()
-        log.info("job queued", extra={"event": "job_queued", **job_fields(job_id, payload)})
+        backend.queue.enqueue(
+            TASK_PATH, payload.to_dict(), job_id=job_id, job_timeout=settings.job_timeout_s,
+            result_ttl=settings.result_ttl_s, failure_ttl=settings.failure_ttl_s,
+            retry=retry, pipeline=pipe, meta={OWNER_META: owner, **(meta or {})},
+        )
+        if upload is not None:
+            stage_upload(pipe, payload.upload_key, upload, job_id, settings.upload_ttl_s)
+        for index in (backend.keys.jobs_index, backend.keys.owner_jobs_index(owner)):
+            pipe.zadd(index, {job_id: now})
+            pipe.zremrangebyrank(index, 0, -settings.jobs_index_max - 1)
 
     def cancel(self, job: Job) -> None:
         """Flag the job for its worker (checked between batches) and drop it if still queued."""
@@ -74,7 +92,7 @@ class JobQueue:
         backend.redis.set(backend.keys.cancel(job.id), 1, ex=backend.settings.result_ttl_s)
         if job.get_status(refresh=True) in ("queued", "deferred", "scheduled"):
             job.cancel()
-            upload_key = upload_key_of(job.args)
+            upload_key = upload_key_of(job_args(job))
             if upload_key is not None:  # it will never run
                 release_for_job(backend.redis, upload_key, job.id,
                                 backend.settings.upload_keep_after_end_s)

@@ -79,16 +79,15 @@ def _submit(request: Request, response: Response, principal: str, form: CertifyF
     job_id = queue.new_job_id()
     idempotency = Idempotency(queue.backend)
     with idempotency.once(principal, "", idempotency_key, job_id,
-                          lambda earlier: reads.fetch(earlier) is not None) as earlier:
-        if earlier is not None:
-            job = reads.fetch(earlier)
-            # Still being queued by the first request after the wait: it will be, moments later.
-            return _accepted(response, earlier, reads.view(job).status if job else "queued",
+                          lambda earlier: reads.fetch(earlier) is not None) as slot:
+        if slot.earlier is not None:
+            job = reads.fetch(slot.earlier)
+            return _accepted(response, slot.earlier, reads.view(job).status if job else "queued",
                              idempotency_key)
         payload = build_payload(queue, data, media_type, kind, model.info.name, form.options(),
                                 owner=principal)
         queue.enqueue(payload, job_id, owner=principal, upload=data,
-                      meta={CALLBACK_META: callback} if callback else None)
+                      meta={CALLBACK_META: callback} if callback else None, claim=slot.claim)
     return _accepted(response, job_id, "queued", idempotency_key)
 
 
