@@ -24,6 +24,7 @@ from certify_contract.errors import (
     InvalidOptionError,
     is_error_code,
 )
+from certify_contract.gates import GATE_OUTCOMES, GateOutcome, GateVerdict
 from certify_contract.geometry_check import check_geometry
 from certify_contract.jobs import (
     ACTIVE_STATUSES,
@@ -69,6 +70,7 @@ __all__ = [
     "ACTIVE_STATUSES",
     "ENDED_STATUSES",
     "ERROR_CODES",
+    "GATE_OUTCOMES",
     "JOB_STATUSES",
     "OPTION_NAMES",
     "OPTION_SPECS",
@@ -91,6 +93,8 @@ __all__ = [
     "DescribedInput",
     "ErrorBody",
     "ErrorCode",
+    "GateOutcome",
+    "GateVerdict",
     "Health",
     "ImageInput",
     "InvalidOptionError",

@@ -1,6 +1,6 @@
 """Load a model by registered name, manifest directory, or bare model file.
 
-Formats: a registered architecture plus a state_dict, an exported program
+Formats: a registered architecture plus a state_dict or safetensors weights, an exported program
 (`torch.export`, .pt2), a TorchScript file, or a randomized-smoothing
 reference checkpoint (`{"arch", "state_dict"}`, `1.module.` key prefixes).
 The loaded module maps [0, 1] inputs to logits; the manifest's normalization
@@ -76,6 +76,12 @@ def _read_module(manifest: ModelManifest, weights: Path) -> nn.Module:
             module = build_architecture(manifest.architecture or "", manifest.architecture_kwargs)
             state = torch.load(weights, map_location="cpu", weights_only=True)
             module.load_state_dict(state)
+            return module
+        if manifest.format == "safetensors":
+            from safetensors.torch import load_file  # tensors only: no pickle, no code
+
+            module = build_architecture(manifest.architecture or "", manifest.architecture_kwargs)
+            module.load_state_dict(load_file(str(weights), device="cpu"))
             return module
         if manifest.format == "reference_checkpoint":
             return _read_reference(manifest, weights)

@@ -9,8 +9,9 @@ from certify_contract.errors import InvalidOptionError
 from certify_contract.options import OPTION_SPECS
 from certify_core.errors import ModelLoadError
 
-ModelFormat = Literal["state_dict", "exported", "torchscript", "reference_checkpoint"]
-FORMATS = ("state_dict", "exported", "torchscript", "reference_checkpoint")
+ModelFormat = Literal["state_dict", "safetensors", "exported", "torchscript", "reference_checkpoint"]
+FORMATS = ("state_dict", "safetensors", "exported", "torchscript", "reference_checkpoint")
+NEEDS_ARCHITECTURE = ("state_dict", "safetensors")  # weights alone: the network is named
 MANIFEST_NAME = "manifest.json"
 OPTION_SPEC_BY_NAME = {spec.name: spec for spec in OPTION_SPECS}
 
@@ -109,6 +110,9 @@ class ModelManifest:
             normalization = Normalization(tuple(norm["mean"]), tuple(norm["std"])) if norm else None
             field_name = "preprocessing"
             preprocessing = dict(data.get("preprocessing") or {})
+            field_name = "architecture"
+            if fmt in NEEDS_ARCHITECTURE and not data.get("architecture"):
+                raise _Missing("architecture")
             field_name = "precision"
             precision = _option_default(data, "precision")
             field_name = "compile"

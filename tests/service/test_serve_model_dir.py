@@ -30,8 +30,9 @@ def _manifest(folder: Path) -> dict[str, object]:
 @pytest.mark.parametrize(("change", "expected"), [
     ({"input_shape": None}, "field `input_shape`: missing."),
     ({"normalization": {"std": [1]}}, "field `normalization`: missing key 'mean'."),
-    ({"format": "pickle"}, "field `format`: expected one of ['state_dict', 'exported', "
-                           "'torchscript', 'reference_checkpoint'], got 'pickle'."),
+    ({"format": "pickle"}, "field `format`: expected one of ['state_dict', 'safetensors', "
+                           "'exported', 'torchscript', 'reference_checkpoint'], got 'pickle'."),
+    ({"architecture": None}, "field `architecture`: missing."),
     ({"kind": "video"}, "field `kind`: expected image with (C,H,W) or video with (C,T,H,W), "
                         "got 'video'."),
     ({"weights": "nowhere.pt"}, "field `weights`: nowhere.pt is not a file in the model's folder."),
