@@ -21,8 +21,10 @@ from certify_contract import CertifyOptions, MediaKind
 from certify_settings import Settings
 
 LABELS_HELP = ("JSON object: file name (or archive member path) -> class index or class name, "
-               'e.g. {"boot.png": 9, "shirt.png": "Shirt"}. With labels the batch reports '
-               "certified accuracy and ACR.")
+               'e.g. {"boot.png": 9, "shirt.png": "Shirt"}; or `folders`: each archive member\'s '
+               "folder is its class (a class-per-subfolder archive, `Shirt/001.png`). With labels "
+               "the batch reports certified accuracy and ACR.")
+FOLDER_LABELS = "folders"
 
 
 class BatchFormBase(OptionsFormBase):
@@ -79,6 +81,8 @@ def sniffed(files: list[NamedFile]) -> tuple[list[str], MediaKind | None]:
 def parse_labels(text: str | None, names: list[str], model: ServedModel) -> dict[str, int]:
     if not text:
         return {}
+    if text.strip() == FOLDER_LABELS:
+        return folder_labels(names, model)
     try:
         given = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -92,6 +96,28 @@ def parse_labels(text: str | None, names: list[str], model: ServedModel) -> dict
         raise ApiError(422, "invalid_labels", f"`labels` names files not in this request: "
                        f"{unknown[:5]}.", field="labels")
     return {name: _class_index(name, value, classes) for name, value in given.items()}
+
+
+def folder_labels(names: list[str], model: ServedModel) -> dict[str, int]:
+    """Each file's class is its folder's name, a class name of the model (or a class index).
+
+    By name only, never by sorted folder order: an open batch grows request by
+    request, and one request need not hold every class.
+    """
+    classes = [str(c) for c in model.info.manifest.get("class_names") or []]
+    labels = {}
+    for name in names:
+        folder = name.rsplit("/", 2)[-2] if "/" in name else ""
+        if folder in classes:
+            labels[name] = classes.index(folder)
+        elif folder.isdigit() and int(folder) < len(classes):
+            labels[name] = int(folder)
+        else:
+            what = f"folder {folder!r}" if folder else "no folder"
+            raise ApiError(422, "invalid_labels", f"`labels=folders`: {name!r} is in {what}, which "
+                           f"is not a class of model {model.info.name!r} (classes: "
+                           f"{classes[:5]}{' ...' if len(classes) > 5 else ''}).", field="labels")
+    return labels
 
 
 def _class_index(name: str, value: Any, classes: list[str]) -> int:

@@ -23,7 +23,7 @@ from scipy.stats import binom, norm
 
 from certify_client.records import from_json
 from certify_contract import Certificate
-from certify_core import CertifyOptions, certify
+from certify_core import CertifyOptions, InvalidOptionError, certify
 from certify_core.record_check import certificate_problems
 from certify_core.sequential import RadiusScale, SequentialPlan, SequentialRule
 from certify_core.statistics import clopper_pearson_lower
@@ -116,7 +116,7 @@ def _certificates() -> list[Certificate]:
     for method, margin in [({}, 0.5), (SR_SHARED, 0.5), (SR_INDEPENDENT, 0.4), ({}, 0.02),
                            ({}, -0.3)]:
         model, x = boundary_model(method, margin * SIGMA)
-        for extra in [{"radius": 0.05}, {"radius": 0.2}, {"tolerance": 0.2}, {"tolerance": 0.01}]:
+        for extra in [{"radius": 0.05}, {"radius": 0.14}, {"tolerance": 0.2}, {"tolerance": 0.01}]:
             options = CertifyOptions(**ADAPTIVE, **method, **extra)  # type: ignore[arg-type]
             certs += [certify(model, x, options, seed=seed) for seed in range(3)]
         fixed = CertifyOptions(n0=50, n=500, **method)  # type: ignore[arg-type]
@@ -147,3 +147,16 @@ def test_the_re_check_sees_the_full_alpha_spent_at_the_stop(certificates: list[C
     assert certificate_problems(replace(cert, alpha_per_look=[*cert.alpha_per_look[:-1], cert.alpha]))
     assert certificate_problems(replace(cert, tolerance=None))
     assert certificate_problems(replace(cert, label=1 - int(np.argmax(cert.selection_counts))))
+
+
+def test_a_radius_beyond_reach_is_refused_before_sampling() -> None:
+    """1,000 samples certify at most 0.60 at sigma 0.25 (last look alpha / 2): asking for 0.7
+    would only draw 1,000 samples to say "not certifiable"."""
+    model, x = boundary_model({}, 0.5 * SIGMA)
+    drawn: list[int] = []
+    options = CertifyOptions(**ADAPTIVE, radius=0.7)  # type: ignore[arg-type]
+    with pytest.raises(InvalidOptionError, match=r"largest radius they can give .* is 0\.60") as info:
+        certify(model, x, options, seed=0, progress=lambda done, total: drawn.append(done))  # type: ignore[arg-type]
+    assert info.value.field == "radius" and drawn == []
+    reachable = CertifyOptions(**ADAPTIVE, radius=0.59)  # type: ignore[arg-type]
+    assert certify(model, x, reachable, seed=0).stop_reason == "not_certifiable"

@@ -88,6 +88,7 @@ def test_poison_jobs_are_moved_aside_and_the_service_keeps_serving(
         assert connection.hget(unreadable_key(job_id), "unreadable_reason")
     for queue in ("certify", "webhooks"):
         assert connection.llen(f"rq:queue:{queue}") == 0
+        assert connection.llen(f"rq:queue:{queue}:intermediate") == 0
         assert connection.zcard(f"rq:wip:{queue}") == 0
 
 
