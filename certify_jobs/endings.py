@@ -19,7 +19,8 @@ from rq import Queue, Retry
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from certify_jobs.contract import ServiceKeys
+from certify_jobs import fair_queue
+from certify_jobs.contract import OWNER_META, ServiceKeys
 from certify_settings import Settings
 
 # Job meta written by the API at submission (besides `certify_jobs.contract.OWNER_META`).
@@ -56,6 +57,7 @@ def announce_job_end(redis: Redis, settings: Settings, job: Job, *, ending: bool
     if not ending and not job_has_ended(job):  # re-queued for a retry: not ended yet
         return
     meta = job.meta or {}
+    fair_queue.job_ended(redis, str(meta.get(OWNER_META, "")), job.id)
     if meta.get(CALLBACK_META):
         queue_webhook(redis, settings, "job", job.id)
     batch_id = meta.get(BATCH_META)

@@ -11,11 +11,18 @@ long enough for every live worker to be back: its reconnect backoff (capped at
 """
 
 from redis import Redis
+from redis.exceptions import ResponseError
 
 WORKER_RECONNECT_S = 10  # a worker's Redis backoff is capped at 8 s, plus a margin
 
 
 def sweep_must_wait(redis: Redis, heartbeat_ttl_s: int) -> bool:
-    """True while Redis has been up for less than a live worker needs to beat again."""
-    uptime = redis.info("server").get("uptime_in_seconds")
+    """True while Redis has been up for less than a live worker needs to beat again.
+
+    A Redis that refuses INFO (renamed or disabled by its operator) cannot say: sweep.
+    """
+    try:
+        uptime = redis.info("server").get("uptime_in_seconds")
+    except ResponseError:
+        return False
     return isinstance(uptime, int) and uptime < heartbeat_ttl_s + WORKER_RECONNECT_S

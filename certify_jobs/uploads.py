@@ -66,3 +66,20 @@ def upload_key_of(job_args: Any) -> str | None:
     payload = job_args[0] if isinstance(job_args, list | tuple) and job_args else None
     key = payload.get("upload_key") if isinstance(payload, dict) else None
     return key if isinstance(key, str) else None
+
+
+def renew_needed_uploads(redis: Redis, ttl_s: int) -> int:
+    """Renew the TTL of every upload some job still needs (its refs set is not empty), so
+    that an upload outlives however long its jobs wait in the queue; how many were renewed.
+    Run by the workers' periodic maintenance."""
+    keys = ServiceKeys()
+    prefix = keys.upload_refs("")
+    renewed = 0
+    for name in redis.scan_iter(match=f"{prefix}*", count=500):
+        refs = name.decode() if isinstance(name, bytes) else str(name)
+        with redis.pipeline(transaction=False) as pipe:
+            pipe.expire(refs, ttl_s, gt=True)
+            pipe.expire(refs.removeprefix(prefix), ttl_s, gt=True)
+            pipe.execute()
+        renewed += 1
+    return renewed

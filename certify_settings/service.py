@@ -67,6 +67,15 @@ class ServiceSettings(BaseModel):
         default=10, ge=1, le=3600, description="How long a request holds an Idempotency-Key "
         "before what it creates exists; a retry of a request that died waits this long.")
     jobs_index_max: int = Field(default=10_000, ge=1, description="Jobs kept in GET /jobs.")
+    tenant_max_queued: int = Field(
+        default=0, ge=0, description="Jobs one API key may have waiting (a batch counts its "
+        "files); more answer 429 tenant_queue_full. 0: no limit.")
+    tenant_max_running: int = Field(
+        default=0, ge=0, description="Jobs of one API key that workers run at once; the rest "
+        "wait their turn. 0: no limit.")
+    tenant_samples_per_hour: int = Field(
+        default=0, ge=0, description="Noise samples (n0 + n, times patches) one API key's jobs "
+        "may ask for per clock hour; more answer 429 tenant_rate_limited. 0: no limit.")
     worker_models: str = Field(
         default="", description="Comma-separated models a worker serves (default: the default "
         "image model, and the default video model when it is installed)."

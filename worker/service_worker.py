@@ -29,11 +29,13 @@ from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 from rq.worker import WorkerStatus
 
+from certify_jobs import fair_queue
 from certify_jobs.contract import ALLOWED_TASKS, allow_listed_job
 from certify_jobs.crashes import crash_recorder
 from certify_jobs.endings import announce_job_end, crash_announcer
 from certify_jobs.restarts import sweep_must_wait
 from certify_jobs.unreadable import UnreadableJobsAside
+from certify_jobs.uploads import renew_needed_uploads
 from worker.presence import Presence
 from worker.redis_outage import FIRST_WAIT_S, MAX_WAIT_S, REDIS_TROUBLE, RedisOutage
 from worker.runtime import WorkerRuntime
@@ -85,6 +87,8 @@ class CertifyWorker(UnreadableJobsAside):
             # Right after a Redis restart, other live workers' jobs only look abandoned.
             if not sweep_must_wait(self.connection, self.runtime.settings.heartbeat_ttl_s):
                 super().run_maintenance_tasks()
+            # Uploads live as long as a job needs them, however long the jobs wait.
+            renew_needed_uploads(self.connection, self.runtime.settings.upload_ttl_s)
         except REDIS_TROUBLE as exc:  # periodic: the next interval tries again
             self.log.warning("Maintenance skipped, Redis trouble: %s", exc)
         except Exception:  # a bad entry in a registry must not stop the worker that found it
@@ -92,6 +96,11 @@ class CertifyWorker(UnreadableJobsAside):
 
     def dequeue_job_and_maintain_ttl(self, timeout: int | None,
                                      max_idle_time: int | None = None) -> tuple[Job, Queue] | None:
+        settings = self.runtime.settings
+        # The next job is the one of the tenant served least recently (certify_jobs.fair_queue).
+        self.outage.retrying(lambda: fair_queue.dispatch(
+            self.connection, self.queues[0].key, max_running=settings.tenant_max_running,
+            job_timeout_s=settings.job_timeout_s), "dispatch")
         return self.outage.retrying(
             lambda: super(CertifyWorker, self).dequeue_job_and_maintain_ttl(timeout, max_idle_time),
             "dequeue")

@@ -42,7 +42,9 @@ BATCH_ID = re.compile(r"^[0-9a-f]{32}$")
 
 def _errors(*codes: int) -> dict[int | str, dict[str, object]]:
     described = {404: "Unknown batch id (or another key's batch).",
-                 409: "The batch is closed or canceled.",
+                 409: "The batch is closed or canceled, or a request with this "
+                      "Idempotency-Key is still being handled.",
+                 429: "Over this API key's queued jobs or hourly samples (Retry-After).",
                  413: "Too many files, or a file or the body over its limit.",
                  415: "A file is not a supported image or video.",
                  422: "Invalid option, labels, archive, callback URL or model."}
@@ -81,7 +83,7 @@ def _exists(batches: BatchStore, caller: Caller) -> Callable[[str], bool]:
 
 
 @router.post("/batches", status_code=status.HTTP_202_ACCEPTED, response_model=BatchView,
-             responses=_errors(413, 415, 422))
+             responses=_errors(409, 413, 415, 422, 429))
 def create_batch(
     response: Response, batches: BatchesDep, queue: JobQueueDep, models: ServedModelsDep,
     idempotency: IdempotencyDep, settings: SettingsDep, caller: CallerDep,
@@ -99,6 +101,7 @@ def create_batch(
                           _exists(batches, caller)) as slot:
         if slot.earlier is not None:
             return _view(batches, slot.earlier, caller, response)
+        queue.admit(principal, form.options(), len(files))
         queued = queued_files(queue, principal, files, media_types, model.info.kind,
                               model.info.name, form.options(), labels)
         batches.create(principal, model.info.name, model.info.kind, form.options(), callback,
@@ -107,7 +110,7 @@ def create_batch(
 
 
 @router.post("/batches/{batch_id}/files", status_code=status.HTTP_202_ACCEPTED,
-             response_model=BatchView, responses=_errors(404, 409, 413, 415, 422))
+             response_model=BatchView, responses=_errors(404, 409, 413, 415, 422, 429))
 def add_files(
     batch_id: str, response: Response, batches: BatchesDep, queue: JobQueueDep,
     models: ServedModelsDep, idempotency: IdempotencyDep, settings: SettingsDep,
@@ -127,6 +130,7 @@ def add_files(
     with idempotency.once(caller.principal, f"batch-files:{batch_id}", idempotency_key,
                           batch_id, _exists(batches, caller)) as slot:
         if slot.earlier is None:
+            queue.admit(caller.principal, record.options, len(files))
             queued = queued_files(queue, caller.principal, files, media_types, model.info.kind,
                                   model.info.name, record.options, labels)
             batches.add(batch_id, caller.principal, queued, claim=slot.claim, queue=queue)

@@ -133,6 +133,7 @@ class BatchStore:
                 continue
         else:
             raise in_progress("The Idempotency-Key kept changing; retry.")
+        queue.dispatch()
         if closed:
             check_batch_end(self.redis, self.settings, batch_id)
 
@@ -149,6 +150,7 @@ class BatchStore:
                     pipe.multi()
                     pipe.hset(keys.record, "total", first + len(files))
                     self._queue_files(pipe, queue, batch_id, owner, first, files)
+                queue.dispatch()
                 return
             except Conflict:  # another request changed the batch meanwhile: count again
                 continue

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.http.backend import Backend
 from app.http.errors import CLIENT_CLOSED_REQUEST, STANDARD_METHODS
+from certify_jobs import fair_queue
 from certify_jobs.unreadable import fetch_many_readable
 
 log = logging.getLogger("app.requests")
@@ -126,7 +127,9 @@ class QueueCollector(Collector):
 
     def _queue_gauges(self, backend: Backend) -> Iterator[GaugeMetricFamily]:
         queue = backend.queue
-        yield _gauge("certify_queue_depth", "Jobs waiting in the queue.", queue.count, queue.name)
+        waiting = queue.count + fair_queue.backlog_depth(backend.redis)
+        yield _gauge("certify_queue_depth", "Jobs waiting (in the queue and in the tenants' "
+                     "backlogs).", waiting, queue.name)
         yield _gauge("certify_queue_oldest_job_age_seconds",
                      "Seconds the oldest waiting job has been queued (0 when none waits).",
                      _oldest_age(backend), queue.name)

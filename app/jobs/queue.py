@@ -20,6 +20,9 @@ from rq.job import Job
 
 from app.http.backend import Backend
 from app.http.idempotency import Claim, Conflict, in_progress, no_claim
+from app.jobs.limits import admit
+from certify_contract import CertifyOptions
+from certify_jobs import fair_queue
 from certify_jobs.contract import OWNER_META, TASK_PATH, JobPayload
 from certify_jobs.json_logs import job_fields
 from certify_jobs.unreadable import job_args
@@ -63,6 +66,7 @@ class JobQueue:
             except Conflict:  # the key's lease ran out meanwhile: check it again
                 if attempt == CONFLICT_RETRIES - 1:
                     raise in_progress("The Idempotency-Key kept changing; retry.") from None
+        self.dispatch()
         log.info("job queued", extra={"event": "job_queued", **job_fields(job_id, payload)})
 
     def add_to(
@@ -80,11 +84,24 @@ class JobQueue:
             result_ttl=settings.result_ttl_s, failure_ttl=settings.failure_ttl_s,
             retry=retry, pipeline=pipe, meta={OWNER_META: owner, **(meta or {})},
         )
+        fair_queue.hold(pipe, backend.queue.key, job_id, owner)  # dispatched in turn
         if upload is not None:
             stage_upload(pipe, payload.upload_key, upload, job_id, settings.upload_ttl_s)
         for index in (backend.keys.jobs_index, backend.keys.owner_jobs_index(owner)):
             pipe.zadd(index, {job_id: now})
             pipe.zremrangebyrank(index, 0, -settings.jobs_index_max - 1)
+
+    def dispatch(self) -> None:
+        """Hand the next job of the tenant served least recently to an idle worker."""
+        settings = self.backend.settings
+        fair_queue.dispatch(self.backend.redis, self.backend.queue.key,
+                            max_running=settings.tenant_max_running,
+                            job_timeout_s=settings.job_timeout_s)
+
+    def admit(self, owner: str, options: CertifyOptions, jobs: int = 1) -> None:
+        """429 when `jobs` more jobs would exceed the tenant's queued jobs or its hourly
+        samples (`CERTIFY_TENANT_MAX_QUEUED`, `CERTIFY_TENANT_SAMPLES_PER_HOUR`)."""
+        admit(self.backend.redis, self.backend.settings, owner, options, jobs)
 
     def cancel(self, job: Job) -> None:
         """Flag the job for its worker (checked between batches) and drop it if still queued."""
@@ -92,6 +109,9 @@ class JobQueue:
         backend.redis.set(backend.keys.cancel(job.id), 1, ex=backend.settings.result_ttl_s)
         if job.get_status(refresh=True) in ("queued", "deferred", "scheduled"):
             job.cancel()
+            owner = str((job.meta or {}).get(OWNER_META, ""))
+            fair_queue.unhold(backend.redis, owner, job.id)
+            fair_queue.job_ended(backend.redis, owner, job.id)
             upload_key = upload_key_of(job_args(job))
             if upload_key is not None:  # it will never run
                 release_for_job(backend.redis, upload_key, job.id,

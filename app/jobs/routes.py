@@ -33,7 +33,9 @@ def _errors(*codes: int) -> dict[int | str, dict[str, object]]:
     described = {400: "Malformed or cut-short multipart body.",
                  404: "Unknown job id.", 408: "The body did not arrive in time.",
                  413: "Body over the upload limit.",
+                 409: "A request with this Idempotency-Key is still being handled.",
                  415: "Not a supported image or video (sniffed from the bytes).",
+                 429: "Over this API key's queued jobs or hourly samples (Retry-After).",
                  422: "Invalid or unknown option, option combination, model or empty file."}
     own: dict[int | str, dict[str, object]] = {
         c: {"model": ErrorBody, "description": described[c]} for c in codes
@@ -51,7 +53,7 @@ def _accepted(response: Response, job_id: str, state: JobStatus, key: str | None
 # form model cost more than everything else a submission does. The document still shows
 # the form (`CERTIFY_FORM_BODY`, its schema added by `install_openapi`).
 @router.post("/certify", status_code=status.HTTP_202_ACCEPTED, response_model=SubmittedJob,
-             responses=_errors(400, 408, 413, 415, 422), tags=["jobs"],
+             responses=_errors(400, 408, 409, 413, 415, 422, 429), tags=["jobs"],
              openapi_extra={"requestBody": CERTIFY_FORM_BODY})
 async def submit(request: Request, response: Response, principal: PrincipalDep,
                  idempotency_key: IdempotencyKey = None) -> SubmittedJob:
@@ -84,6 +86,7 @@ def _submit(request: Request, response: Response, principal: str, form: CertifyF
             job = reads.fetch(slot.earlier)
             return _accepted(response, slot.earlier, reads.view(job).status if job else "queued",
                              idempotency_key)
+        queue.admit(principal, form.options())
         payload = build_payload(queue, data, media_type, kind, model.info.name, form.options(),
                                 owner=principal)
         queue.enqueue(payload, job_id, owner=principal, upload=data,

@@ -12,20 +12,26 @@ from pathlib import Path
 import pytest
 
 from certify_media.confinement import ARCHES, network_filter
+from certify_testkit.model_fixture import write_test_model
+from certify_testkit.processes import service_env
 
 REPO = Path(__file__).resolve().parents[2]
 PROBE = "tests.media.sandbox_targets:confinement"
 SECRET_URL = "redis://:hunter2@127.0.0.1:6379/0"
 
-# A worker in miniature: the same start-up step as worker.runtime.WorkerRuntime.start, then one
-# decode of the probe target through the real sandbox.
+# A worker: its real start-up (models loaded, decoder server started), then one decode of the
+# probe target through a sandbox started the same way (the worker's own allows decoders only).
 WORKER = textwrap.dedent(f"""
-    import json, os
-    from certify_media.confinement import hide_environment
+    import ctypes, json, os
+    from redis import Redis
     from certify_media.sandbox import Sandbox
-    assert hide_environment()
+    from certify_settings import load_settings
+    from worker.runtime import WorkerRuntime
+    runtime = WorkerRuntime.start(load_settings(), Redis())  # Redis is not contacted
+    runtime.sandbox.close()
     with Sandbox(allowed={{{PROBE!r}}}) as sandbox:
         meta, _ = sandbox.run({PROBE!r}, b"", {{"worker_pid": os.getpid()}})
+    meta["worker_dumpable"] = ctypes.CDLL(None).prctl(3, 0, 0, 0, 0)  # PR_GET_DUMPABLE
     print(json.dumps(meta))
 """)
 
@@ -56,8 +62,9 @@ SAME_UID = textwrap.dedent("""
 linux_only = pytest.mark.skipif(sys.platform != "linux", reason="Linux prctl and seccomp")
 
 
-def _run(script: str) -> dict[str, object]:
-    env = {**os.environ, "CERTIFY_REDIS_URL": SECRET_URL, "PYTHONPATH": str(REPO)}
+def _run(script: str, model_dir: Path | None = None) -> dict[str, object]:
+    env = service_env(SECRET_URL, model_dir) if model_dir else \
+        {**os.environ, "CERTIFY_REDIS_URL": SECRET_URL, "PYTHONPATH": str(REPO)}
     done = subprocess.run([sys.executable, "-c", script], env=env, cwd=REPO, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
@@ -67,8 +74,11 @@ def _run(script: str) -> dict[str, object]:
 
 @linux_only
 @pytest.mark.skipif(platform.machine() not in ARCHES, reason="no seccomp filter for this machine")
-def test_a_decoder_child_cannot_read_the_worker_environment_nor_open_sockets() -> None:
-    seen = _run(WORKER)
+def test_a_decoder_child_cannot_read_the_worker_environment_nor_open_sockets(
+    tmp_path: Path
+) -> None:
+    seen = _run(WORKER, write_test_model(tmp_path))
+    assert seen["worker_dumpable"] == 0, seen
     assert seen["read_worker_environ"] in ("EACCES", "EPERM"), seen
     for attempt in ("socket_inet", "socket_inet6", "socket_unix", "socket_udp", "socketpair"):
         assert seen[attempt] == "EACCES", (attempt, seen)

@@ -3,7 +3,10 @@
 from pathlib import Path
 
 import pytest
+import redis
 
+from certify_jobs.restarts import WORKER_RECONNECT_S, sweep_must_wait
+from certify_testkit.processes import free_port, start_redis, stop
 from certify_testkit.queue_faults import run_restart_deep_queue
 
 pytestmark = pytest.mark.integration
@@ -19,3 +22,18 @@ def test_a_job_interrupted_by_a_redis_restart_runs_next_and_keeps_its_retries(
     assert report.retries_left_after == report.retries_left_before == 1, rows
     assert report.interrupted_status == "succeeded" and not report.unended, rows
     assert report.outcomes == {"succeeded": 30}, rows
+
+
+def test_the_sweep_waits_only_while_redis_is_fresh_and_says_so_without_info(tmp_path: Path) -> None:
+    port = free_port()
+    fresh = start_redis(port, tmp_path)
+    try:
+        assert sweep_must_wait(redis.Redis(port=port), heartbeat_ttl_s=3)
+        assert not sweep_must_wait(redis.Redis(port=port), heartbeat_ttl_s=-WORKER_RECONNECT_S)
+    finally:
+        stop(fresh)
+    no_info = start_redis(port, tmp_path, "--rename-command", "INFO", "")
+    try:
+        assert not sweep_must_wait(redis.Redis(port=port), heartbeat_ttl_s=3)
+    finally:
+        stop(no_info)
