@@ -9,7 +9,8 @@ the radius; here they are taken as 1 and 0, so nothing reachable is refused).
 
 Standard library only: `NormalDist` gives Phi^-1, and the all-votes bound is
 in closed form: `alpha_K ** (1 / n)` for the group-sequential rule, whose last
-look spends `alpha / 2` (all of alpha when there is one look).
+look spends `alpha / 2` (all of alpha when there is one look), and
+`(alpha / (n + 1)) ** (1 / n)` for the confidence sequence.
 """
 
 from statistics import NormalDist
@@ -26,6 +27,8 @@ SLACK = 1e-9
 def all_votes_p_lower(options: CertifyOptions) -> float:
     """The bound adaptive sampling reports at its last look when all `n` votes agree."""
     n = options.n
+    if options.sequential == "cs":  # the mixture's wealth 1 / ((n + 1) p^n) reaches 1 / alpha
+        return float((options.alpha / (n + 1)) ** (1.0 / n))
     last_alpha = options.alpha if len(options.look_plan()) == 1 else options.alpha / 2
     return float(last_alpha ** (1.0 / n))
 

@@ -17,6 +17,7 @@ from certify_contract.options import (
     Precision,
     Sampling,
     Scores,
+    Sequential,
 )
 from certify_contract.records import RECORD_CONFIG, STRICT_RECORD_CONFIG, ReadsLikeJson
 
@@ -223,7 +224,8 @@ class Certificate:
     """Adaptive: the sample counts at which it looked, declared before sampling; null when fixed."""
     alpha_per_look: list[float] | None = None
     """Adaptive: the share of alpha each look spends (they sum to at most alpha); `p_lower` is
-    the bound at the look it stopped at, with that look's share. Null when fixed."""
+    the bound at the look it stopped at, with that look's share. Null when fixed, and with
+    `sequential` cs (whose bound holds at every look at once at the full alpha)."""
     futility_alpha: float | None = None
     """Adaptive: the budget of the early stops that claim nothing; null when fixed."""
     looks_taken: int | None = None
@@ -239,6 +241,10 @@ class Certificate:
     tolerance: float | None = None
     """Adaptive estimation: the stop's tolerance (x sigma), so the stop re-derives from the record;
     null otherwise."""
+    sequential: Sequential | None = None
+    """Adaptive: the stopping rule: group (the looks split alpha; `alpha_per_look`) or cs (a
+    confidence sequence at the full alpha, valid at every look at once; no `alpha_per_look`).
+    Null when fixed."""
     precision: Precision = "fp32"
     """The base model's arithmetic (fp32, or bf16 / fp16 autocast): part of the classifier
     certified, like the model's weights."""

@@ -222,7 +222,8 @@ def _sample_adaptive(
     generator: torch.Generator, progress: Progress | None, should_cancel: CancelCheck | None,
     on_look: LookCallback | None,
 ) -> _Sampled:
-    plan = SequentialPlan(options.look_plan(), options.alpha, options.futility_alpha_or_default)
+    plan = SequentialPlan(options.look_plan(), options.alpha, options.futility_alpha_or_default,
+                          options.sequential_or_default)
     rule = SequentialRule(plan, scale, options.radius, options.tolerance_or_default)
     rule.check_reachable()
     # The total is the most it may draw; it usually stops well before.
@@ -233,7 +234,8 @@ def _sample_adaptive(
     outcome = SmoothingOutcome(result.label, stop.n_a, stop.p_lower, result.selection_counts,
                                result.estimation_counts)
     fields = {
-        "n_max": plan.n_max, "looks": list(plan.looks), "alpha_per_look": list(plan.alphas),
+        "n_max": plan.n_max, "looks": list(plan.looks), "sequential": plan.sequential,
+        "alpha_per_look": list(plan.alphas) if plan.sequential == "group" else None,
         "futility_alpha": plan.futility_alpha, "looks_taken": stop.look + 1,
         "stop_reason": stop.stop, "radius_asked": options.radius,
         "certified_at_radius": stop.certified_at_radius,

@@ -9,7 +9,8 @@ the rule it names; each problem is a sentence.
 Checked: the label comes from the selection counts only and `n_a` is its
 estimation count; the counts add up to `n0` and `n`; `p_lower` is the
 Clopper-Pearson bound of the counts at the alpha of the look where sampling
-stopped; the looks' alphas sum to at most alpha; the radius follows from
+stopped (with `sequential` cs, the confidence-sequence bound at the full
+alpha); the looks' alphas sum to at most alpha; the radius follows from
 `p_lower`, the lift norm and the centre error; and with adaptive sampling the
 stop (its reason, and the decision at `radius_asked`) re-derives from the
 rule rebuilt from the record.
@@ -20,6 +21,7 @@ import math
 import numpy as np
 
 from certify_contract.results import Certificate
+from certify_core.confseq import cs_lower
 from certify_core.sequential import RadiusScale, SequentialPlan, SequentialRule
 from certify_core.statistics import certified_radius, clopper_pearson_lower
 
@@ -39,9 +41,11 @@ def certificate_problems(cert: Certificate) -> list[str]:
     else:
         alpha = cert.alpha
     if alpha is not None:
-        expected = clopper_pearson_lower(cert.n_a, cert.n, alpha)
+        cs = cert.sequential == "cs"
+        expected = (cs_lower if cs else clopper_pearson_lower)(cert.n_a, cert.n, alpha)
         if not _same(cert.p_lower, expected):
-            problems.append(f"p_lower {cert.p_lower} is not the Clopper-Pearson bound {expected} "
+            bound = "confidence-sequence" if cs else "Clopper-Pearson"
+            problems.append(f"p_lower {cert.p_lower} is not the {bound} bound {expected} "
                             f"of {cert.n_a} / {cert.n} at alpha {alpha}.")
     radius = certified_radius(cert.p_lower, cert.sigma, cert.lift_norm, cert.centre_error)
     if not _same(cert.radius, radius):
@@ -68,24 +72,29 @@ def _count_problems(cert: Certificate) -> list[str]:
 
 
 def _alpha_spent(cert: Certificate) -> float | None:
+    if cert.sequential == "cs":  # one alpha backs every look at once
+        return cert.alpha
     if not cert.alpha_per_look or not cert.looks_taken:
         return None
     return cert.alpha_per_look[cert.looks_taken - 1]
 
 
 def _adaptive_problems(cert: Certificate) -> list[str]:
-    looks, alphas, taken = cert.looks, cert.alpha_per_look, cert.looks_taken
+    looks, taken, sequential = cert.looks, cert.looks_taken, cert.sequential or "group"
+    alphas = cert.alpha_per_look if sequential == "group" else [cert.alpha] * len(looks or [])
     if not looks or not alphas or not taken or len(alphas) != len(looks) or not \
             1 <= taken <= len(looks) or cert.futility_alpha is None:
         return ["an adaptive certificate must record its looks, their alphas, the looks taken "
                 "and the futility alpha."]
     problems = []
-    if sum(alphas) > cert.alpha * (1 + REL_TOL):
+    if sequential == "group" and sum(alphas) > cert.alpha * (1 + REL_TOL):
         problems.append(f"the looks spend {sum(alphas)}, more than alpha = {cert.alpha}.")
+    if sequential == "cs" and cert.alpha_per_look is not None:
+        problems.append("a confidence sequence spends its alpha once: no alpha_per_look.")
     if cert.n != looks[taken - 1] or cert.n_max != looks[-1]:
         problems.append(f"n = {cert.n} is not look {taken} ({looks[taken - 1]}), or n_max "
                         f"{cert.n_max} is not the last look.")
-    plan = SequentialPlan(tuple(looks), cert.alpha, cert.futility_alpha)
+    plan = SequentialPlan(tuple(looks), cert.alpha, cert.futility_alpha, sequential)
     if not all(_same(a, b) for a, b in zip(alphas, plan.alphas, strict=True)):
         problems.append(f"alpha_per_look {alphas} is not the rule's split {list(plan.alphas)}.")
     if cert.radius_asked is None and cert.tolerance is None:

@@ -38,6 +38,7 @@ TESTS = [
     "tests/core/test_sequential.py",
     "tests/core/test_adaptive.py",
     "tests/core/test_adaptive_soundness.py",
+    "tests/core/test_confseq.py",
     "tests/core/test_gate.py",
 ]
 
@@ -178,6 +179,18 @@ MUTANTS = [
         "        n, alpha = self.plan.looks[look], (self.plan.alpha if last_look\n"
         "                                           else self.plan.alphas[look])\n",
         "estimation spends the full alpha at the last look (the records still say alpha / 2)",
+    ),
+    Mutant(
+        "cs-without-mixture-cost", "confseq.py",
+        r"    value = betaln\(n_a \+ 1, n - n_a \+ 1\)\n",
+        "    value = 0.0\n",
+        "the confidence sequence takes the best bettor's wealth (no mixture): it peeks",
+    ),
+    Mutant(
+        "cs-peeks-with-clopper-pearson", "sequential.py",
+        r"            return cs_lower\(n_a, self\.looks\[look\], self\.alpha\)\n",
+        "            return clopper_pearson_lower(n_a, self.looks[look], self.alpha)\n",
+        "sequential cs reports the fixed-n Clopper-Pearson bound at the full alpha at every look",
     ),
     Mutant(
         "gate-bound-without-alpha", "gate.py",

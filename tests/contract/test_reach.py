@@ -18,14 +18,18 @@ def test_the_issue_s_case_is_refused_with_its_largest_radius() -> None:
     check_reachable_radius(options, None)  # the model's sigma is unknown: the library decides
 
 
-@pytest.mark.parametrize(("n", "looks", "alpha", "sigma"), [
-    (100_000, None, 0.001, 0.25), (10_000, None, 0.001, 0.5), (400, "100,200", 0.01, 1.0),
-    (50, None, 0.001, 0.25),  # one look: it spends all of alpha
+@pytest.mark.parametrize(("n", "looks", "alpha", "sigma", "sequential"), [
+    (100_000, None, 0.001, 0.25, None), (10_000, None, 0.001, 0.5, None),
+    (400, "100,200", 0.01, 1.0, None),
+    (50, None, 0.001, 0.25, None),  # one look: it spends all of alpha
+    (100_000, None, 0.001, 0.25, "cs"), (1_000, "100,300", 0.01, 0.5, "cs"),
 ])
 def test_the_contract_agrees_with_the_library_s_rule(
-        n: int, looks: str | None, alpha: float, sigma: float) -> None:
-    options = CertifyOptions(sampling="adaptive", n=n, looks=looks, alpha=alpha, radius=0.1)
-    rule = SequentialRule(SequentialPlan(options.look_plan(), alpha), RadiusScale(sigma), 0.1)
+        n: int, looks: str | None, alpha: float, sigma: float, sequential: str | None) -> None:
+    options = CertifyOptions(sampling="adaptive", n=n, looks=looks, alpha=alpha, radius=0.1,
+                             sequential=sequential)  # type: ignore[arg-type]
+    plan = SequentialPlan(options.look_plan(), alpha, sequential=options.sequential_or_default)
+    rule = SequentialRule(plan, RadiusScale(sigma), 0.1)
     largest = rule.largest_radius()
     assert largest is not None
     # the library rounds its radii down by 1e-9: the contract never refuses what it reaches

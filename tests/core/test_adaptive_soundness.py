@@ -88,8 +88,9 @@ def test_a_tie_certifies_at_the_rule_s_rate_not_twice_it(
     assert sum(bool(claim) for claim in claims) <= threshold
 
 
-@pytest.mark.parametrize("decision", [None, 0.1], ids=["estimation", "decision"])
-def test_stops_that_claim_nothing_abstain(decision: float | None) -> None:
+@pytest.mark.parametrize(("decision", "sequential"), [(None, None), (0.1, None), (0.1, "cs")],
+                         ids=["estimation", "decision", "cs-decision"])
+def test_stops_that_claim_nothing_abstain(decision: float | None, sequential: str | None) -> None:
     """Class 1 has probability 0.4 and one selection sample picks it 40% of the time.
 
     Any certificate for class 1 is false, so at most ALLOWED_VIOLATIONS of 40
@@ -98,7 +99,8 @@ def test_stops_that_claim_nothing_abstain(decision: float | None) -> None:
     would give about 16.
     """
     options = CertifyOptions(sampling="adaptive", n0=1, n=3000, looks="100,300,1000",
-                             alpha=0.001, batch_size=1000, radius=decision)
+                             alpha=0.001, batch_size=1000, radius=decision,
+                             sequential=sequential)  # type: ignore[arg-type]
     certs = [certify(coin(0.4), COIN_X, options, seed=seed) for seed in range(40)]  # type: ignore[arg-type]
     assert sum(c.label == 1 for c in certs) <= ALLOWED_VIOLATIONS
     stops = {c.stop_reason for c in certs if c.selection_counts[1] == 1}
@@ -116,7 +118,8 @@ def _certificates() -> list[Certificate]:
     for method, margin in [({}, 0.5), (SR_SHARED, 0.5), (SR_INDEPENDENT, 0.4), ({}, 0.02),
                            ({}, -0.3)]:
         model, x = boundary_model(method, margin * SIGMA)
-        for extra in [{"radius": 0.05}, {"radius": 0.14}, {"tolerance": 0.2}, {"tolerance": 0.01}]:
+        for extra in [{"radius": 0.05}, {"radius": 0.14}, {"tolerance": 0.2}, {"tolerance": 0.01},
+                      {"radius": 0.05, "sequential": "cs"}, {"tolerance": 0.2, "sequential": "cs"}]:
             options = CertifyOptions(**ADAPTIVE, **method, **extra)  # type: ignore[arg-type]
             certs += [certify(model, x, options, seed=seed) for seed in range(3)]
         fixed = CertifyOptions(n0=50, n=500, **method)  # type: ignore[arg-type]
@@ -137,6 +140,7 @@ def test_every_certificate_re_checks_from_its_own_record(certificates: list[Cert
     assert {(False, "certified"), (False, "not_certifiable"), (True, "converged"),
             (True, "n_max")} <= stops
     assert any(c.abstained for c in certificates) and any(c.lift_norm > 1 for c in certificates)
+    assert {c.sequential for c in certificates} == {None, "group", "cs"}
 
 
 def test_the_re_check_sees_the_full_alpha_spent_at_the_stop(certificates: list[Certificate]) -> None:
@@ -147,6 +151,8 @@ def test_the_re_check_sees_the_full_alpha_spent_at_the_stop(certificates: list[C
     assert certificate_problems(replace(cert, alpha_per_look=[*cert.alpha_per_look[:-1], cert.alpha]))
     assert certificate_problems(replace(cert, tolerance=None))
     assert certificate_problems(replace(cert, label=1 - int(np.argmax(cert.selection_counts))))
+    # a confidence sequence's bound is not Clopper-Pearson's at the same alpha
+    assert certificate_problems(replace(cert, sequential="cs", alpha_per_look=None))
 
 
 def test_a_radius_beyond_reach_is_refused_before_sampling() -> None:
