@@ -36,8 +36,8 @@ class GateVerdict:
     """Images certified before the stop."""
     certified: int
     """Of those, images certified correct at `radius`."""
-    forward_passes: int
-    """Noisy forward passes (selection and estimation samples) spent on those images."""
+    model_evaluations: int
+    """Base-model evaluations (selection and estimation samples, times patches) spent on them."""
     looks: tuple[int, ...]
     """Images at each look, declared before the first image."""
     looks_taken: int
@@ -50,4 +50,4 @@ class GateVerdict:
         return (f"{self.verdict}: certified accuracy at R={self.radius:g} >= "
                 f"{self.accuracy_lower:.4f} at {self.confidence:g} confidence (threshold "
                 f"{self.min_accuracy:g}); {self.certified}/{self.images} images certified correct, "
-                f"{self.forward_passes} forward passes, look {self.looks_taken}/{len(self.looks)}")
+                f"{self.model_evaluations} model evaluations, look {self.looks_taken}/{len(self.looks)}")

@@ -18,6 +18,7 @@ thousands of gates at once (tests/core/test_gate.py; proof in docs/MATH.md).
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.stats import beta
 
 from certify_contract.gates import GateOutcome, GateVerdict
@@ -45,14 +46,14 @@ def split_delta(delta: float, looks: int) -> float:
     return delta / looks
 
 
-def cp_lower(k: np.ndarray, n: int, level: float) -> np.ndarray:
+def cp_lower(k: ArrayLike, n: int, level: float) -> np.ndarray:
     """One-sided (1 - level) Clopper-Pearson lower bounds, elementwise (0 when k = 0)."""
     k = np.asarray(k)
     safe = np.maximum(k, 1)
     return np.where(k > 0, beta.ppf(level, safe, n - safe + 1), 0.0)
 
 
-def cp_upper(k: np.ndarray, n: int, level: float) -> np.ndarray:
+def cp_upper(k: ArrayLike, n: int, level: float) -> np.ndarray:
     """One-sided (1 - level) Clopper-Pearson upper bounds, elementwise (1 when k = n)."""
     k = np.asarray(k)
     safe = np.minimum(k, n - 1)
@@ -86,12 +87,12 @@ class GateRule:
     def look_delta(self) -> float:
         return split_delta(self.delta, len(self.looks))
 
-    def bounds(self, look: int, certified: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def bounds(self, look: int, certified: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         """Lower and upper bounds on q at look `look` (0-based) from the certified counts."""
         n = self.looks[look]
         return cp_lower(certified, n, self.look_delta), cp_upper(certified, n, self.look_delta)
 
-    def codes(self, look: int, certified: np.ndarray) -> np.ndarray:
+    def codes(self, look: int, certified: ArrayLike) -> np.ndarray:
         """PASS, FAIL, UNDECIDED (last look only) or GO_ON for each count."""
         lower, upper = self.bounds(look, certified)
         last = look == len(self.looks) - 1
@@ -111,7 +112,7 @@ class GateRule:
             stopped_at = np.where(open_ & (codes != GO_ON), look, stopped_at)
         return outcome, stopped_at
 
-    def verdict(self, look: int, images: int, certified: int, forward_passes: int,
+    def verdict(self, look: int, images: int, certified: int, model_evaluations: int,
                 set_size: int) -> GateVerdict:
         """The record for a gate that stopped at `look` with these counts."""
         code = int(self.codes(look, np.array(certified)))
@@ -122,5 +123,5 @@ class GateRule:
             verdict=CODES[code], radius=self.radius, min_accuracy=self.min_accuracy,
             confidence=1.0 - self.delta, alpha=self.alpha, accuracy_lower=lower - self.alpha,
             q_lower=lower, q_upper=upper, images=images, certified=certified,
-            forward_passes=forward_passes, looks=self.looks, looks_taken=look + 1,
+            model_evaluations=model_evaluations, looks=self.looks, looks_taken=look + 1,
             set_size=set_size)

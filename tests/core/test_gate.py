@@ -147,7 +147,7 @@ def test_bounds_are_the_scalar_clopper_pearson_bounds() -> None:
 
 def test_the_verdict_record_restates_its_own_bound() -> None:
     rule = GateRule(gate_looks(1000), 0.5, radius=0.25, delta=0.01, alpha=0.001)
-    verdict = rule.verdict(0, images=50, certified=45, forward_passes=12_345, set_size=1000)
+    verdict = rule.verdict(0, images=50, certified=45, model_evaluations=12_345, set_size=1000)
     assert isinstance(verdict, GateVerdict)
     assert verdict.verdict == "pass" and verdict.looks_taken == 1
     expected = clopper_pearson_lower(45, 50, 0.01 / len(rule.looks))
@@ -155,7 +155,7 @@ def test_the_verdict_record_restates_its_own_bound() -> None:
     assert verdict.accuracy_lower == pytest.approx(expected - 0.001)
     assert verdict.accuracy_lower >= 0.5 and "pass" in verdict.line()
     with pytest.raises(ValueError, match="does not stop"):
-        rule.verdict(0, images=50, certified=30, forward_passes=1, set_size=1000)
-    last = rule.verdict(len(rule.looks) - 1, images=1000, certified=505, forward_passes=1,
+        rule.verdict(0, images=50, certified=30, model_evaluations=1, set_size=1000)
+    last = rule.verdict(len(rule.looks) - 1, images=1000, certified=505, model_evaluations=1,
                         set_size=1000)
     assert last.verdict == "undecided"
