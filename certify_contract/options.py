@@ -24,6 +24,9 @@ ADAPTIVE = ("sampling", "adaptive")
 # The group-sequential looks used when none are given, truncated below `n` (then `n` itself).
 DEFAULT_LOOKS = (500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000)
 MAX_LOOKS = 40
+# What an unset `tolerance` and `futility_alpha` mean; the certifier reads them from here.
+DEFAULT_TOLERANCE = 0.01
+DEFAULT_FUTILITY_ALPHA = 0.001
 
 
 @dataclass(frozen=True)
@@ -68,22 +71,27 @@ class CertifyOptions:
                                 default_text="twice the model's clip length", media="video")
     sampling: Sampling = option("fixed", "fixed: exactly n estimation samples; adaptive: stop at "
                                 "the first pre-declared look where the evidence is enough (n is "
-                                "then the maximum)")
-    radius: float | None = option(None, "adaptive decision mode: only ask whether the input is "
-                                  "certified at this L2 radius", above=0,
-                                  default_text="none: estimate the largest radius", when=ADAPTIVE)
+                                "then the maximum)", default_text="fixed; adaptive when a radius "
+                                "is given")
+    # Decision mode is adaptive by nature, so a radius alone selects it (`__post_init__`).
+    radius: float | None = option(None, "decision mode: only ask whether the input is certified "
+                                  "at this L2 radius (selects adaptive sampling)", above=0,
+                                  default_text="none: estimate the largest radius")
     looks: str | None = option(None, "adaptive: increasing sample counts, comma-separated, at "
                                "which to look (fixed before sampling; n is the last)",
-                               default_text="500,1000,2000,5000,10000,20000,50000,100000 below n",
+                               default_text=",".join(map(str, DEFAULT_LOOKS)) + " below n",
                                when=ADAPTIVE)
     tolerance: float | None = option(None, "adaptive estimation: stop once the radius can grow "
                                      "by at most this fraction of sigma", above=0, at_most=1,
-                                     default_text="0.01", when=ADAPTIVE)
+                                     default_text=f"{DEFAULT_TOLERANCE:g}", when=ADAPTIVE)
     futility_alpha: float | None = option(None, "adaptive: error budget of the early stops that "
                                           "claim nothing (futility, abstention)", above=0,
-                                          below=1, default_text="0.001", when=ADAPTIVE)
+                                          below=1, default_text=f"{DEFAULT_FUTILITY_ALPHA:g}",
+                                          when=ADAPTIVE)
 
     def __post_init__(self) -> None:
+        if self.radius is not None and self.sampling == "fixed":
+            object.__setattr__(self, "sampling", "adaptive")
         for spec in OPTION_SPECS:
             spec.check(getattr(self, spec.name))
         if self.patches is not None and self.stride is not None:
@@ -106,6 +114,26 @@ class CertifyOptions:
         """The estimation sample counts of adaptive sampling: the looks below `n`, then `n`."""
         looks = parse_looks(self.looks) if self.looks is not None else DEFAULT_LOOKS
         return (*[look for look in looks if look < self.n], self.n)
+
+    @property
+    def tolerance_or_default(self) -> float:
+        return self.tolerance if self.tolerance is not None else DEFAULT_TOLERANCE
+
+    @property
+    def futility_alpha_or_default(self) -> float:
+        return self.futility_alpha if self.futility_alpha is not None else DEFAULT_FUTILITY_ALPHA
+
+    def resolve_sigma(self, model_sigma: float | None, model_name: str) -> float:
+        """The noise level to certify with: `sigma`, else the model's training sigma.
+
+        The one place that refuses a job with neither; the API asks it before
+        queueing and the certifier before sampling.
+        """
+        sigma = self.sigma if self.sigma is not None else model_sigma
+        if sigma is None:
+            raise InvalidOptionError(
+                f"Model {model_name!r} records no training sigma; give `sigma` explicitly.", "sigma")
+        return float(sigma)
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> "CertifyOptions":
@@ -134,9 +162,16 @@ def parse_looks(text: str) -> tuple[int, ...]:
         raise InvalidOptionError(
             f"Expected `looks` as 1 to {MAX_LOOKS} positive integers separated by commas, "
             f"got {text[:100]!r}.", "looks")
-    looks = tuple(int(part) for part in parts)
-    if looks[0] < 1 or any(later <= earlier for earlier, later in itertools.pairwise(looks)):
-        raise InvalidOptionError(f"Expected `looks` strictly increasing and >= 1, got {text!r}.",
+    return check_looks(tuple(int(part) for part in parts), text)
+
+
+def check_looks(looks: tuple[int, ...], given: object = None) -> tuple[int, ...]:
+    """`looks` if they are strictly increasing and >= 1 (the certifier's plan checks the same);
+    `given` is what the caller typed, for the message."""
+    if not looks or looks[0] < 1 or any(
+            later <= earlier for earlier, later in itertools.pairwise(looks)):
+        shown = given if given is not None else looks
+        raise InvalidOptionError(f"Expected `looks` strictly increasing and >= 1, got {shown!r}.",
                                  "looks")
     return looks
 

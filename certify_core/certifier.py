@@ -29,19 +29,13 @@ from certify_contract.results import (
 from certify_core.adaptive import LookCallback, adaptive_certify
 from certify_core.base_classifier import BaseClassifier
 from certify_core.clips import ClipGeometry, clip_lift_norm
-from certify_core.errors import InputShapeError, InvalidOptionError
+from certify_core.errors import InputShapeError
 from certify_core.geometry import PatchGeometry
 from certify_core.lift import LiftNorm, geometry_lift_norm
 from certify_core.models.loading import LoadedModel
 from certify_core.options import patch_geometry
 from certify_core.sampling import CancelCheck, NoiseStream, sample_counts
-from certify_core.sequential import (
-    DEFAULT_FUTILITY_ALPHA,
-    DEFAULT_TOLERANCE,
-    RadiusScale,
-    SequentialPlan,
-    SequentialRule,
-)
+from certify_core.sequential import RadiusScale, SequentialPlan, SequentialRule
 from certify_core.statistics import certified_radius, clopper_pearson_lower, predict_p_value
 from certify_core.video import video_geometry, video_input_shape
 
@@ -113,15 +107,6 @@ def _check_input(x: torch.Tensor, model: LoadedModel, options: CertifyOptions) -
         raise InputShapeError("Expected finite input values in [0, 1].")
 
 
-def _resolve_sigma(options: CertifyOptions, model: LoadedModel) -> float:
-    sigma = options.sigma if options.sigma is not None else model.manifest.sigma
-    if sigma is None:
-        raise InvalidOptionError(
-            f"Model {model.name!r} records no training sigma; give `sigma` explicitly."
-        )
-    return float(sigma)
-
-
 def build_classifier(model: LoadedModel, options: CertifyOptions) -> tuple[BaseClassifier, LiftNorm]:
     """The base classifier for `options`, and the lift norm its radius is divided by."""
     options.check_media(model.manifest.kind)
@@ -162,7 +147,7 @@ def certify(
     """
     start = time.perf_counter()
     classifier, lift = build_classifier(model, options)
-    sigma = _resolve_sigma(options, model)
+    sigma = options.resolve_sigma(model.manifest.sigma, model.name)
     _check_input(x, model, options)
     centre_error = classifier.lifted_centre_error(x)
     generator = make_generator(seed, model.device)
@@ -231,9 +216,8 @@ def _sample_adaptive(
     generator: torch.Generator, progress: Progress | None, should_cancel: CancelCheck | None,
     on_look: LookCallback | None,
 ) -> _Sampled:
-    plan = SequentialPlan(options.look_plan(), options.alpha,
-                          options.futility_alpha or DEFAULT_FUTILITY_ALPHA)
-    rule = SequentialRule(plan, scale, options.radius, options.tolerance or DEFAULT_TOLERANCE)
+    plan = SequentialPlan(options.look_plan(), options.alpha, options.futility_alpha_or_default)
+    rule = SequentialRule(plan, scale, options.radius, options.tolerance_or_default)
     # The total is the most it may draw; it usually stops well before.
     counter = _ProgressCounter(options.n0 + plan.n_max, progress)
     result = adaptive_certify(classifier, x, scale.sigma, options.n0, rule, options.batch_size,
@@ -267,7 +251,7 @@ def predict(
     """PREDICT: the smoothed label from `n` samples, abstaining unless significant."""
     start = time.perf_counter()
     classifier, _ = build_classifier(model, options)
-    sigma = _resolve_sigma(options, model)
+    sigma = options.resolve_sigma(model.manifest.sigma, model.name)
     _check_input(x, model, options)
     center = classifier.noise_space(x.to(model.device))
     noise = NoiseStream(center.shape, make_generator(seed, model.device), center.device)

@@ -14,18 +14,14 @@ Torch-free: the rules see only vote counts, so they are tested on simulated
 Bernoulli streams as well as on models.
 """
 
-import itertools
 import math
 from dataclasses import dataclass
 
 from scipy.stats import beta
 
+from certify_contract.options import DEFAULT_FUTILITY_ALPHA, DEFAULT_TOLERANCE, check_looks
 from certify_contract.results import StopReason
-from certify_core.errors import InvalidOptionError
 from certify_core.statistics import certified_radius, clopper_pearson_lower
-
-DEFAULT_TOLERANCE = 0.01
-DEFAULT_FUTILITY_ALPHA = 0.001
 
 
 def split_alpha(total: float, looks: int) -> tuple[float, ...]:
@@ -64,9 +60,7 @@ class SequentialPlan:
     futility_alpha: float = DEFAULT_FUTILITY_ALPHA
 
     def __post_init__(self) -> None:
-        if not self.looks or self.looks[0] < 1 or any(
-                b <= a for a, b in itertools.pairwise(self.looks)):
-            raise InvalidOptionError(f"Expected strictly increasing looks >= 1, got {self.looks}.")
+        check_looks(self.looks)
 
     @property
     def alphas(self) -> tuple[float, ...]:

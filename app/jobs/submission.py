@@ -53,11 +53,9 @@ def served_model(
         shape = model.info.manifest.get("input_shape")
         if isinstance(shape, list) and all(isinstance(side, int) for side in shape):
             check_geometry(options, kind, shape)
+        options.resolve_sigma(model.sigma, name)
     except InvalidOptionError as exc:
         raise ApiError(422, exc.code, exc.detail, field=exc.field) from None
-    if options.sigma is None and model.sigma is None:
-        raise ApiError(422, "invalid_option",
-                       f"Model {name!r} records no training sigma; give `sigma` explicitly.")
     return model
 
 

@@ -12,6 +12,16 @@ FORMATS = ("state_dict", "exported", "torchscript", "reference_checkpoint")
 MANIFEST_NAME = "manifest.json"
 
 
+class _Missing(KeyError):
+    """A required manifest field is absent."""
+
+
+def _required(data: dict[str, Any], key: str) -> Any:
+    if data.get(key) is None:
+        raise _Missing(key)
+    return data[key]
+
+
 @dataclass(frozen=True)
 class Normalization:
     """Per-channel mean/std, applied by the loader as the model's first layer."""
@@ -41,6 +51,8 @@ class ModelManifest:
     sha256: str | None = None
     kind: Literal["image", "video"] = "image"
     training: dict[str, Any] = field(default_factory=dict)
+    # How images of a data set become the input: {"resize": shorter side, "center_crop": side}.
+    preprocessing: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -51,32 +63,47 @@ class ModelManifest:
         return path
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ModelManifest":
+    def from_dict(cls, data: dict[str, Any], where: str = "model manifest") -> "ModelManifest":
+        """Raises `ModelLoadError` with one line naming `where` and the field at fault."""
+        field_name = "name"
         try:
+            name = str(_required(data, "name"))
+            field_name = "format"
+            fmt = _required(data, "format")
+            if fmt not in FORMATS:
+                raise ValueError(f"expected one of {list(FORMATS)}, got {fmt!r}")
+            field_name = "input_shape"
+            input_shape = tuple(int(v) for v in _required(data, "input_shape"))
+            if len(input_shape) not in (3, 4) or min(input_shape) < 1:
+                raise ValueError(f"expected (C,H,W) or (C,T,H,W) of positive sizes, got {input_shape}")
+            field_name = "class_names"
+            class_names = tuple(str(c) for c in _required(data, "class_names"))
+            if not class_names:
+                raise ValueError("expected at least one class name")
+            field_name = "kind"
+            kind: Literal["image", "video"] = data.get("kind") or (
+                "video" if len(input_shape) == 4 else "image")
+            if kind not in ("image", "video") or (kind == "video") != (len(input_shape) == 4):
+                raise ValueError(f"expected image with (C,H,W) or video with (C,T,H,W), got {kind!r}")
+            field_name = "sigma"
+            sigma = float(data["sigma"]) if data.get("sigma") is not None else None
+            field_name = "normalization"
             norm = data.get("normalization")
-            manifest = cls(
-                name=str(data["name"]),
-                format=data["format"],
-                weights=str(data["weights"]),
-                input_shape=tuple(int(v) for v in data["input_shape"]),
-                class_names=tuple(str(c) for c in data["class_names"]),
-                sigma=float(data["sigma"]) if data.get("sigma") is not None else None,
+            normalization = Normalization(tuple(norm["mean"]), tuple(norm["std"])) if norm else None
+            field_name = "preprocessing"
+            preprocessing = dict(data.get("preprocessing") or {})
+            field_name = "weights"
+            return cls(
+                name=name, format=fmt, weights=str(_required(data, "weights")),
+                input_shape=input_shape, class_names=class_names, sigma=sigma,
                 architecture=data.get("architecture"),
                 architecture_kwargs=dict(data.get("architecture_kwargs") or {}),
-                normalization=(
-                    Normalization(tuple(norm["mean"]), tuple(norm["std"])) if norm else None
-                ),
-                sha256=data.get("sha256"),
-                kind=data.get("kind", "image"),
-                training=dict(data.get("training") or {}),
+                normalization=normalization, sha256=data.get("sha256"), kind=kind,
+                training=dict(data.get("training") or {}), preprocessing=preprocessing,
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise ModelLoadError(f"Malformed model manifest: {exc!r}.") from exc
-        if manifest.format not in FORMATS:
-            raise ModelLoadError(f"Expected manifest `format` in {list(FORMATS)}, got {manifest.format!r}.")
-        if len(manifest.input_shape) not in (3, 4):
-            raise ModelLoadError(f"Expected `input_shape` (C,H,W) or (C,T,H,W), got {manifest.input_shape}.")
-        return manifest
+            reason = "missing" if isinstance(exc, _Missing) else str(exc).strip("'\"") or repr(exc)
+            raise ModelLoadError(f"{where}: field `{field_name}`: {reason}.") from exc
 
     @classmethod
     def load(cls, path: Path) -> "ModelManifest":
@@ -86,4 +113,4 @@ class ModelManifest:
             raise ModelLoadError(f"Cannot read model manifest {path}: {exc}.") from exc
         if not isinstance(data, dict):
             raise ModelLoadError(f"Model manifest {path} is not a JSON object.")
-        return cls.from_dict(data)
+        return cls.from_dict(data, str(path))

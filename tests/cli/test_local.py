@@ -100,7 +100,7 @@ def bad_files(tmp: Path) -> dict[str, Path]:
         (["--sampling", "adaptive", "--radius", "0"], "radius"),
         (["--sampling", "adaptive", "--tolerance", "0"], "tolerance"),
         (["--sampling", "adaptive", "--tolerance", "1.5"], "tolerance"),
-        (["--radius", "0.5"], "adaptive"),
+        (["--looks", "100,200"], "adaptive"),
         (["--model", "no-such-model"], "no-such-model"),
     ],
 )
@@ -126,6 +126,15 @@ def test_adaptive_local_certificate_says_how_it_was_sampled(
     assert cert["stop_reason"] in ("certified", "not_certifiable", "n_max")
     assert cert["certified_at_radius"] == (cert["stop_reason"] == "certified")
     assert cert["model_evaluations"] == cert["n0"] + cert["n"]
+
+
+def test_a_radius_alone_is_decision_mode(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["local", str(SAMPLE), "--model", "tiny-cnn", "--n", "200", "--n0", "20", "--seed", "3",
+            "--json", "--radius", "0.01"]
+    assert main(args) == 0
+    cert = json.loads(capsys.readouterr().out)
+    assert cert["sampling"] == "adaptive" and cert["radius_asked"] == 0.01
+    assert cert["certified_at_radius"] == (cert["stop_reason"] == "certified")
 
 
 @pytest.mark.parametrize("kind", ["corrupt", "text", "empty"])

@@ -15,6 +15,15 @@ from certify_contract.option_spec import option, option_specs
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def test_sigma_comes_from_the_options_else_the_model_else_is_refused() -> None:
+    assert CertifyOptions(sigma=0.5).resolve_sigma(0.25, "m") == 0.5
+    assert CertifyOptions().resolve_sigma(0.25, "m") == 0.25
+    with pytest.raises(InvalidOptionError) as caught:
+        CertifyOptions().resolve_sigma(None, "m")
+    assert caught.value.field == "sigma"
+    assert caught.value.detail == "Model 'm' records no training sigma; give `sigma` explicitly."
+
+
 @pytest.mark.parametrize(
     ("values", "message"),
     [

@@ -166,4 +166,24 @@ def test_bad_adaptive_options_are_refused(values: dict[str, object]) -> None:
 
 def test_adaptive_options_need_adaptive_sampling() -> None:
     with pytest.raises(InvalidOptionError, match="apply to sampling 'adaptive' only"):
-        CertifyOptions(radius=0.5)
+        CertifyOptions(looks="100,200")
+    with pytest.raises(InvalidOptionError, match="apply to sampling 'adaptive' only"):
+        CertifyOptions(tolerance=0.1)
+
+
+def test_a_radius_alone_selects_decision_mode() -> None:
+    """`--radius R` (CLI), `radius=R` (API form and dashboard) all build their options here."""
+    options = CertifyOptions.from_dict({"radius": 0.5, "sampling": "fixed"})
+    assert options.sampling == "adaptive" and options.radius == 0.5
+    assert CertifyOptions.from_dict(options.to_dict()) == options
+    assert CertifyOptions().sampling == "fixed"
+
+
+def test_the_plan_and_the_options_check_looks_alike() -> None:
+    for looks in ((300, 200), (0, 10), (5, 5)):
+        with pytest.raises(InvalidOptionError, match="strictly increasing") as from_plan:
+            SequentialPlan(looks, 0.001)
+        text = ",".join(map(str, looks))
+        with pytest.raises(InvalidOptionError, match="strictly increasing") as from_options:
+            CertifyOptions(sampling="adaptive", looks=text, n=10_000)
+        assert from_plan.value.field == from_options.value.field == "looks"

@@ -2,7 +2,7 @@
 
 The copy holds the tracked files and the new, not ignored ones (what a clone
 of the work in progress holds), with `.venv` linked to this checkout's
-installed environment. `pyproject.toml` is dated back so that `make` sees the
+installed environment. `pyproject.toml` and `constraints.txt` are dated back so that `make` sees the
 installed environment as current and never reinstalls it.
 """
 
@@ -31,7 +31,8 @@ def fresh_copy(destination: Path) -> Path:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
     (destination / ".venv").symlink_to((REPO / ".venv").resolve())
-    os.utime(destination / "pyproject.toml", (0, 0))
+    for stamp_source in ("pyproject.toml", "constraints.txt"):
+        os.utime(destination / stamp_source, (0, 0))
     return destination
 
 

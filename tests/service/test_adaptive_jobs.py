@@ -25,7 +25,14 @@ def test_bad_adaptive_options_are_422(
 def test_adaptive_options_without_adaptive_sampling_are_422(
     client: httpx.Client, sample_png: bytes
 ) -> None:
-    assert_error(post(client, sample_png, radius="0.5"), 422, "invalid_option", "radius")
+    assert_error(post(client, sample_png, looks="100,200"), 422, "invalid_option", "looks")
+
+
+def test_a_radius_alone_asks_for_a_decision(client: httpx.Client, sample_png: bytes) -> None:
+    response = post(client, sample_png, radius="0.01", n="200")
+    assert response.status_code == 202, response.text
+    options = client.get(f"/jobs/{response.json()['job_id']}").json()["options"]
+    assert options["sampling"] == "adaptive" and options["radius"] == 0.01
 
 
 def test_an_adaptive_job_reports_its_looks_and_records_its_sampling(
@@ -49,5 +56,6 @@ def test_the_options_list_offers_the_adaptive_options(client: httpx.Client) -> N
     options = {o["name"]: o for o in client.get("/options").json()["options"]}
     assert options["sampling"]["choices"] == ["fixed", "adaptive"]
     assert options["looks"]["kind"] == "text"
-    assert options["radius"]["applies_when"] == {"option": "sampling", "value": "adaptive"}
+    assert options["looks"]["applies_when"] == {"option": "sampling", "value": "adaptive"}
+    assert options["radius"]["applies_when"] is None  # a radius alone selects adaptive sampling
     assert options["tolerance"]["maximum"] == 1
