@@ -12,8 +12,10 @@ from redis import Redis
 from certify_core.models import LoadedModel, load_model
 from certify_core.models.loading import available_models
 from certify_jobs.contract import ServiceKeys
+from certify_jobs.uploads import upload_store
 from certify_media import MediaLimits, Sandbox
 from certify_settings import Settings
+from certify_store.blobs import BlobStore
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,7 @@ class WorkerRuntime:
     keys: ServiceKeys
     media_limits: MediaLimits
     sandbox: Sandbox  # decodes every upload, image or video
+    blobs: BlobStore  # the uploads, on the folder the API shares
 
     @classmethod
     def start(cls, settings: Settings, redis: Redis) -> "WorkerRuntime":
@@ -46,7 +49,8 @@ class WorkerRuntime:
         media_limits = MediaLimits.from_settings(settings)
         sandbox = Sandbox(media_limits.sandbox)
         sandbox.start()  # before the first job, so that job does not wait for it
-        return cls(settings, redis, models, ServiceKeys(), media_limits, sandbox)
+        return cls(settings, redis, models, ServiceKeys(), media_limits, sandbox,
+                   upload_store(settings))
 
     def models_document(self, worker_name: str) -> str:
         """What GET /models shows for this worker's models (and how the API checks names)."""

@@ -48,7 +48,7 @@ class CertifyWorker(SimpleWorker):
             worker_ttl=settings.worker_ttl_s, maintenance_interval=settings.maintenance_interval_s,
             default_result_ttl=settings.result_ttl_s,
             # A crash's code is chosen here, by exception type, for the API to read.
-            exception_handlers=[crash_recorder(settings.upload_keep_after_end_s),
+            exception_handlers=[crash_recorder(runtime.blobs, settings.upload_retention),
                                 crash_announcer(settings)], **kwargs,
         )
         self.runtime = runtime

@@ -9,6 +9,7 @@ from rq import Queue, Worker, worker_registration
 from rq.serializers import JSONSerializer
 
 from certify_jobs.contract import ServiceKeys
+from certify_jobs.uploads import upload_store
 from certify_settings import Settings
 
 # Short timeouts: a request should fail fast with 503 while Redis is away;
@@ -32,6 +33,7 @@ class Backend:
         self.settings = settings
         self.keys = ServiceKeys()
         self.queue = Queue(settings.queue_name, connection=redis, serializer=JSONSerializer)
+        self.blobs = upload_store(settings)  # uploads, on the folder the workers share
 
     @classmethod
     def connect(cls, settings: Settings) -> "Backend":

@@ -6,7 +6,6 @@ only what the payload does not say: who owns it, and what its ending must
 tell (a batch, a callback URL).
 """
 
-import hashlib
 import logging
 import time
 import uuid
@@ -20,7 +19,8 @@ from rq.job import Job
 from app.http.backend import Backend
 from certify_jobs.contract import OWNER_META, TASK_PATH, JobPayload
 from certify_jobs.json_logs import job_fields
-from certify_jobs.uploads import release_for_job, stage_upload, upload_key_of
+from certify_jobs.uploads import release_for_job, upload_key_of
+from certify_store.blobs import BlobStore
 
 log = logging.getLogger(__name__)
 
@@ -37,22 +37,34 @@ class JobQueue:
 
     def upload_key(self, data: bytes, owner: str) -> tuple[str, str]:
         """(key, sha256) of an upload: content-addressed per owner. One tenant's equal uploads
-        share a key, whose TTL each new use renews; another tenant's never do, so nothing
-        about them (existence, lifetime) is observable."""
-        digest = hashlib.sha256(data).hexdigest()
-        return self.backend.keys.upload(owner, digest), digest
+        share a blob; another tenant's never do, so nothing about them (existence, lifetime)
+        is observable."""
+        key = BlobStore.key(owner, data)
+        return key, key.rpartition("/")[2]
 
     def enqueue(
         self, payload: JobPayload, job_id: str, *, owner: str, upload: bytes | None = None,
         meta: Mapping[str, object] | None = None,
     ) -> None:
-        """Queue the job, with its upload and its list entries, in one transaction: one round
-        trip, and no job is ever queued without its upload. The job is recorded as needing
-        the upload, which is freed when its last job ends (`certify_jobs.uploads`). `meta`
-        adds job meta (a batch, a callback URL) that the worker reads when the job ends."""
+        """Store the upload (on disk, held by this job until it ends: `certify_jobs.uploads`),
+        then queue the job with its list entries in one transaction: one round trip, and no
+        job is ever queued without its upload. `meta` adds job meta (a batch, a callback URL)
+        that the worker reads when the job ends."""
         backend, settings = self.backend, self.backend.settings
         retry = Retry(max=settings.job_retries) if settings.job_retries else None
         now = time.time()
+        if upload is not None:
+            backend.blobs.put(upload, job_id, owner)
+        try:
+            self._queue(payload, job_id, owner, retry, now, meta)
+        except BaseException:
+            release_for_job(backend.blobs, payload.upload_key, job_id, settings.upload_retention)
+            raise
+        log.info("job queued", extra={"event": "job_queued", **job_fields(job_id, payload)})
+
+    def _queue(self, payload: JobPayload, job_id: str, owner: str, retry: Retry | None, now: float,
+               meta: Mapping[str, object] | None) -> None:
+        backend, settings = self.backend, self.backend.settings
         with backend.redis.pipeline() as pipe:
             # rq opens the transaction (MULTI) itself, so its commands come first.
             backend.queue.enqueue(
@@ -60,13 +72,10 @@ class JobQueue:
                 result_ttl=settings.result_ttl_s, failure_ttl=settings.failure_ttl_s,
                 retry=retry, pipeline=pipe, meta={OWNER_META: owner, **(meta or {})},
             )
-            if upload is not None:
-                stage_upload(pipe, payload.upload_key, upload, job_id, settings.upload_ttl_s)
             for index in (backend.keys.jobs_index, backend.keys.owner_jobs_index(owner)):
                 pipe.zadd(index, {job_id: now})
                 pipe.zremrangebyrank(index, 0, -settings.jobs_index_max - 1)
             pipe.execute()
-        log.info("job queued", extra={"event": "job_queued", **job_fields(job_id, payload)})
 
     def cancel(self, job: Job) -> None:
         """Flag the job for its worker (checked between batches) and drop it if still queued."""
@@ -76,8 +85,7 @@ class JobQueue:
             job.cancel()
             upload_key = upload_key_of(job.args)
             if upload_key is not None:  # it will never run
-                release_for_job(backend.redis, upload_key, job.id,
-                                backend.settings.upload_keep_after_end_s)
+                release_for_job(backend.blobs, upload_key, job.id, backend.settings.upload_retention)
 
 
 async def get_job_queue(request: Request) -> JobQueue:

@@ -133,7 +133,7 @@ class JobReads:
             settings = self.backend.settings
             try:
                 StartedJobRegistry(queue=self.backend.queue).cleanup(
-                    exception_handlers=[crash_recorder(settings.upload_keep_after_end_s),
+                    exception_handlers=[crash_recorder(self.backend.blobs, settings.upload_retention),
                                         crash_announcer(settings)])
             except OutOfMemoryError:  # a full Redis: the read that called this still answers
                 log.warning("Skipped the abandoned-job sweep: Redis is full")

@@ -121,7 +121,7 @@ def test_db_migrate_backup_restore(data_dir: Path, tmp_path: Path, capsys: pytes
 def test_uploads_prune_honours_the_retention_setting(data_dir: Path, monkeypatch: pytest.MonkeyPatch,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     blobs = BlobStore(data_dir / "uploads")
-    sha = blobs.put(b"an upload", "job-1")
+    sha = blobs.put(b"an upload", "job-1", "anonymous")
     blobs.release(sha, "job-1", 3600)
     old = time.time() - 7200
     os.utime(blobs.path(sha), (old, old))
