@@ -28,6 +28,7 @@ from app.jobs.reads import JobReads
 from app.jobs.views import job_view
 from certify_contract import ACTIVE_STATUSES, ENDED_STATUSES, CertifyOptions, JobView, MediaKind
 from certify_jobs.endings import BatchState, announce_job_end, check_batch_end, now_iso
+from certify_jobs.notices import notify_record
 
 FETCH_CHUNK = 500
 
@@ -100,6 +101,7 @@ class BatchStore:
             pipe.hset(keys.record, mapping=fields)  # type: ignore[arg-type]
             pipe.zadd(self.keys.owner_batches_index(owner), {batch_id: time.time()})
             pipe.expire(self.keys.owner_batches_index(owner), self.settings.result_ttl_s)
+            notify_record(pipe, "batch", batch_id)
             pipe.execute()
         self.touch(batch_id)
         return batch_id

@@ -19,6 +19,7 @@ from rq.job import Job
 from app.http.backend import Backend
 from certify_jobs.contract import OWNER_META, TASK_PATH, JobPayload
 from certify_jobs.json_logs import job_fields
+from certify_jobs.notices import notify_record
 from certify_jobs.uploads import release_for_job, upload_key_of
 from certify_store.blobs import BlobStore
 
@@ -72,6 +73,7 @@ class JobQueue:
                 result_ttl=settings.result_ttl_s, failure_ttl=settings.failure_ttl_s,
                 retry=retry, pipeline=pipe, meta={OWNER_META: owner, **(meta or {})},
             )
+            notify_record(pipe, "job", job_id)  # its record, written by the outbox's drainer
             for index in (backend.keys.jobs_index, backend.keys.owner_jobs_index(owner)):
                 pipe.zadd(index, {job_id: now})
                 pipe.zremrangebyrank(index, 0, -settings.jobs_index_max - 1)
