@@ -64,6 +64,12 @@ from certify_contract.results import (
     TensorInput,
     VideoInput,
 )
+from certify_contract.signing import (
+    CertificateSignature,
+    SignedCertificate,
+    SigningKey,
+    SigningKeys,
+)
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -83,6 +89,7 @@ __all__ = [
     "BatchStatus",
     "BatchView",
     "Certificate",
+    "CertificateSignature",
     "CertifiedInput",
     "CertifyError",
     "CertifyOptions",
@@ -113,6 +120,9 @@ __all__ = [
     "Prediction",
     "Sampling",
     "Scores",
+    "SignedCertificate",
+    "SigningKey",
+    "SigningKeys",
     "StopReason",
     "SubmittedJob",
     "TensorInput",

@@ -75,11 +75,14 @@ class OutboxDrainer:
         self.outbox, self.store, self.consumer = outbox, store, consumer
         self.claim_idle_ms, self.batch = claim_idle_ms, batch
         self.resolve, self.written = resolve, written
-        outbox.ensure_group()
+        self._grouped = False  # the consumer group is made on the first drain (Redis may be away now)
 
     def drain_once(self, block_ms: int | None = None) -> DrainReport:
         """Write this drainer's pending entries, then others' stale ones, then new ones."""
         client, stream = self.outbox.redis, self.outbox.stream
+        if not self._grouped:
+            self.outbox.ensure_group()
+            self._grouped = True
         written = 0
         for source in ("own", "stale", "new"):
             if source == "own":

@@ -3,8 +3,8 @@
 An ended job's record is its home once recorded (Redis drops its copy), and
 after Redis loses its data every job is only there. Reads fall back here when
 Redis has no such job; lists are read here first (filters, cursor pages) with
-live jobs' views overlaid from Redis. While the database is away, these
-answer None and the callers fall back to what Redis still has.
+live jobs' views overlaid from Redis. While the database is away, a job only
+it holds answers 503, and lists fall back to what Redis still has.
 """
 
 import json
@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.http.backend import Backend
+from app.http.errors import ApiError
 from app.jobs.cache import RenderedView
 from certify_contract import ACTIVE_STATUSES
 from certify_store.records import STAGE_CREATED, JobFilter, JobRecord
@@ -38,11 +39,14 @@ class Archive:
         self.backend = backend
 
     def record(self, job_id: str) -> JobRecord | None:
+        """The job's record; 503 while the database is away (Redis does not hold the job)."""
         try:
             return self.backend.records.job(job_id)
         except SQLAlchemyError as exc:
             log.warning("record store unavailable for job %s: %s", job_id, exc)
-            return None
+            raise ApiError(503, "records_unavailable", "The record database is unreachable and "
+                           "Redis no longer holds this job; retry shortly.",
+                           headers={"Retry-After": "5"}) from None
 
     def rendered(self, job_id: str) -> RenderedView | None:
         record = self.record(job_id)

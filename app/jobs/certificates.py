@@ -6,26 +6,28 @@ A succeeded job's certificate is signed when its record is written
 with, so certificates signed before a rotation still verify.
 """
 
-from typing import Any
+import json
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.http.deps import CallerDep
 from app.http.errors import ERROR_RESPONSES, ApiError
 from app.jobs.reads import JOB_ID, JobReadsDep, job_not_found, owner_of
-from certify_contract import ErrorBody
+from certify_contract import ErrorBody, SignedCertificate, SigningKey, SigningKeys
 
 router = APIRouter()
 RECORDING_S = "1"  # Retry-After while an ended job's record is being written
 
 
-@router.get("/jobs/{job_id}/certificate", tags=["jobs"], responses={
+# The document goes out as stored, never re-serialized: the signature covers its values.
+@router.get("/jobs/{job_id}/certificate", tags=["jobs"], response_class=Response, responses={
     **ERROR_RESPONSES, 404: {"model": ErrorBody, "description": "Unknown job id."},
     409: {"model": ErrorBody, "description": "No certificate (yet): the job has not succeeded."},
-    200: {"description": "The signed certificate (`certify verify FILE` checks it)."}})
-async def job_certificate(job_id: str, reads: JobReadsDep, caller: CallerDep) -> dict[str, Any]:
+    200: {"model": SignedCertificate,
+          "description": "The signed certificate (`certify verify FILE` checks it)."}})
+async def job_certificate(job_id: str, reads: JobReadsDep, caller: CallerDep) -> Response:
     """The certificate signed with the service's Ed25519 key, with everything it was certified
     from: the input's sha256, the model's name and sha256, the options, the seed, the code
     version, the issue time and the key's id."""
@@ -49,12 +51,13 @@ async def job_certificate(job_id: str, reads: JobReadsDep, caller: CallerDep) ->
                   if record.status != "succeeded" or record.stage == 2 else
                   f"The record of job {job_id} is being written; retry shortly.")
         raise ApiError(409, "no_certificate", detail, headers={"Retry-After": RECORDING_S})
-    return record.signed_certificate
+    return Response(json.dumps(record.signed_certificate, separators=(",", ":")),
+                    media_type="application/json")
 
 
-@router.get("/.well-known/certify-keys", tags=["jobs"])
-async def signing_keys(reads: JobReadsDep) -> dict[str, Any]:
+@router.get("/.well-known/certify-keys", tags=["jobs"], response_model=SigningKeys)
+async def signing_keys(reads: JobReadsDep) -> SigningKeys:
     """Every public key that signed this service's certificates (old keys stay after a
     rotation), by key id."""
     keys = await run_in_threadpool(reads.backend.keyring.public_keys)
-    return {"keys": [key.to_dict() for key in keys]}
+    return SigningKeys([SigningKey(**key.to_dict()) for key in keys])

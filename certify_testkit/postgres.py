@@ -1,0 +1,48 @@
+"""A private PostgreSQL server (Debian's binaries) that a test may stop and start at will.
+
+The shared server on 5432 serves every test; stopping the database mid-run needs one
+of its own. initdb refuses to run as root, so as root the cluster belongs to the
+`postgres` user (Debian's package makes it).
+"""
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from certify_cli.embedded import free_port
+
+BIN = Path("/usr/lib/postgresql")
+
+
+def pg_bin(name: str) -> str:
+    found = sorted(BIN.glob(f"*/bin/{name}"), key=lambda p: int(p.parts[-3]))
+    if not found:
+        raise FileNotFoundError(f"{name}: Debian's postgresql package is not installed")
+    return str(found[-1])
+
+
+class PrivatePostgres:
+    def __init__(self, root: Path) -> None:
+        self.root, self.data, self.port = root, root / "data", free_port()
+        self._as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        root.mkdir(parents=True, exist_ok=True)
+        if self._as:
+            shutil.chown(root, "postgres")
+        self._run(pg_bin("initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
+                  "--no-sync", "-E", "UTF8")
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *argv: str) -> None:
+        subprocess.run([*self._as, *argv], check=True, capture_output=True, timeout=120)
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run(pg_bin("pg_ctl"), "-D", str(self.data), "-o", options, "-l",
+                  str(self.root / "server.log"), "-w", "start")
+
+    def stop(self) -> None:
+        self._run(pg_bin("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
