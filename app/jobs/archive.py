@@ -7,11 +7,13 @@ live jobs' views overlaid from Redis. While the database is away, a job only
 it holds answers 503, and lists fall back to what Redis still has.
 """
 
+import contextlib
 import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.http.backend import Backend
@@ -71,7 +73,10 @@ class Archive:
             return None
         bodies = []
         for record in page.records[offset:]:
-            view = live(record.job_id) if record.stage == STAGE_CREATED else None
+            view = None
+            if record.stage == STAGE_CREATED:
+                with contextlib.suppress(RedisError):  # Redis away: the record's view stands in
+                    view = live(record.job_id)
             if view is None:
                 view = RenderedView.stored(record.owner, stored_body(record), record.status)
             if not wanted or view.status in wanted:
