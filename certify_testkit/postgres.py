@@ -8,6 +8,7 @@ of its own. initdb refuses to run as root, so as root the cluster belongs to the
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 from certify_cli.embedded import free_port
@@ -23,12 +24,14 @@ def pg_bin(name: str) -> str:
 
 
 class PrivatePostgres:
-    def __init__(self, root: Path) -> None:
-        self.root, self.data, self.port = root, root / "data", free_port()
+    def __init__(self) -> None:
+        # Its own folder under the system's temporary directory: the server's user must reach
+        # it, and pytest's folders are private to the user running the tests.
+        self.root = Path(tempfile.mkdtemp(prefix="certify-pg-"))
+        self.data, self.port = self.root / "data", free_port()
         self._as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        root.mkdir(parents=True, exist_ok=True)
         if self._as:
-            shutil.chown(root, "postgres")
+            shutil.chown(self.root, "postgres")
         self._run(pg_bin("initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
                   "--no-sync", "-E", "UTF8")
 
@@ -46,3 +49,6 @@ class PrivatePostgres:
 
     def stop(self) -> None:
         self._run(pg_bin("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def remove(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)

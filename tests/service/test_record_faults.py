@@ -54,14 +54,15 @@ def png(seed: int) -> bytes:
 
 
 @pytest.fixture
-def postgres(tmp_path: Path) -> Iterator[PrivatePostgres]:
-    server = PrivatePostgres(tmp_path / "pg")
+def postgres() -> Iterator[PrivatePostgres]:
+    server = PrivatePostgres()
     server.start()
     try:
         yield server
     finally:
         with contextlib.suppress(subprocess.CalledProcessError):  # stopped by the test
             server.stop()
+        server.remove()
 
 
 def submit(client: httpx.Client, seed: int, **fields: str) -> str:
@@ -74,7 +75,7 @@ def submit(client: httpx.Client, seed: int, **fields: str) -> str:
 def test_no_record_is_lost_or_duplicated(postgres: PrivatePostgres, tmp_path: Path,
                                           model_dir: Path, logs: Path) -> None:
     redis_port = free_port()
-    processes = [start_redis(redis_port, tmp_path / "redis")]
+    processes = [start_redis(redis_port, tmp_path)]
     env = service_env(f"redis://127.0.0.1:{redis_port}/0", model_dir,
                       CERTIFY_DATA_DIR=str(tmp_path / "data"), CERTIFY_DATABASE_URL=postgres.url)
     port = free_port()
