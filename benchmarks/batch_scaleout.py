@@ -70,8 +70,8 @@ def wait_workers(url: str, count: int, timeout_s: float = 180.0) -> None:
 
 
 def test_images(count: int) -> list[tuple[str, bytes, int]]:
-    from certify_cli.evaluate_service import png_bytes
     from certify_core.datasets import load_dataset
+    from certify_datasets.images import png_bytes
 
     data = load_dataset("fashion-mnist", "test")
     return [(f"{i}.png", png_bytes(data.inputs[i]), int(data.labels[i])) for i in range(count)]

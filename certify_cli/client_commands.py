@@ -119,7 +119,7 @@ def run_cancel(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _show_job(args: argparse.Namespace, settings: Settings, cancel: bool) -> int:
-    from certify_cli.summaries import format_job
+    from certify_cli.summaries import format_cancel, format_job
     from certify_client import ClientError
 
     try:
@@ -128,7 +128,7 @@ def _show_job(args: argparse.Namespace, settings: Settings, cancel: bool) -> int
     except ClientError as exc:
         raise _failed(exc) from None
     body = view.to_dict()
-    _print(args, body, format_job(body))
+    _print(args, body, format_cancel(body) if cancel else format_job(body))
     return 0
 
 

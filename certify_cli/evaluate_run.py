@@ -2,15 +2,17 @@
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
+from certify_cli.errors import CommandError
 from certify_contract import Certificate, CertifyOptions
 from certify_core.certifier import certify
-from certify_core.datasets import LabeledDataset
 from certify_core.evaluation import EvalRow, TsvWriter, read_tsv, summarize
 from certify_core.models import LoadedModel
 from certify_core.statistics import certified_radius
+from certify_datasets import DatasetError, EvalData
 
 TSV_NAME, SUMMARY_JSON, SUMMARY_MD = "certify.tsv", "summary.json", "summary.md"
 
@@ -31,37 +33,65 @@ def row_from_certificate(idx: int, label: int, cert: Certificate, naive: bool) -
 
 
 def certify_rows(
-    model: LoadedModel, data: LabeledDataset, options: CertifyOptions, args: argparse.Namespace
-) -> list[EvalRow]:
-    """Certify every `skip`-th test image, writing each TSV row as soon as it is known."""
-    from tqdm import tqdm
+    model: LoadedModel, data: EvalData, options: CertifyOptions, args: argparse.Namespace
+) -> tuple[list[EvalRow], list[dict[str, Any]]]:
+    """Certify every `skip`-th item, writing each TSV row as soon as it is known.
+
+    A bad item (unreadable, unknown label, an input the model cannot take)
+    stops the run with one line naming its file, or with `--skip-bad` is
+    left out and listed in the second value.
+    """
+    import torch
+
+    from certify_cli.progress import terminal_bar
 
     indices = list(range(0, len(data), args.skip))[: args.count]
-    naive, rows = reports_naive_radius(options), []
+    naive, rows, skipped = reports_naive_radius(options), [], []
     with (args.out / TSV_NAME).open("w") as handle, \
-            tqdm(indices, desc="certify", unit="img") as bar:
+            terminal_bar(indices, desc="certify", unit="img") as bar:
         writer = TsvWriter(handle, naive)
         for idx in bar:
-            images, labels = data.tensors(idx, idx + 1)
-            cert = certify(model, images[0], options, seed=args.seed + idx)
-            row = row_from_certificate(idx, int(labels[0]), cert, naive)
+            try:
+                pixels = data.pixels(idx)
+            except DatasetError as exc:
+                skipped.append(skip_record(idx, exc, args))
+                continue
+            cert = certify(model, torch.from_numpy(pixels), options, seed=args.seed + idx)
+            row = row_from_certificate(idx, data.label(idx), cert, naive)
             writer.write(row)
             rows.append(row)
             certified = sum(r.correct for r in rows) / len(rows)
             bar.set_postfix(clean=f"{certified:.3f}", refresh=False)
-    return rows
+    return rows, skipped
+
+
+def skip_record(idx: int, error: DatasetError, args: argparse.Namespace) -> dict[str, Any]:
+    """What `--skip-bad` keeps of a bad item; without it, the run stops here."""
+    if not (args.skip_bad and error.bad_item):
+        raise CommandError(str(error))
+    return {"idx": idx, "source": error.source, "reason": error.reason}
 
 
 def evaluate_dataset(
-    model: LoadedModel, data: LabeledDataset, options: CertifyOptions,
+    model: LoadedModel, data: EvalData, options: CertifyOptions,
     args: argparse.Namespace, run: dict[str, Any],
 ) -> dict[str, Any]:
     """Certify, then write summary.json and summary.md computed from the TSV itself."""
-    certify_rows(model, data, options, args)
+    _, skipped = certify_rows(model, data, options, args)
+    return write_summary(args, run, skipped)
+
+
+def write_summary(args: argparse.Namespace, run: dict[str, Any],
+                  skipped: list[dict[str, Any]]) -> dict[str, Any]:
+    """summary.json and summary.md from the TSV; the skipped items are counted and listed."""
     rows = read_tsv(args.out / TSV_NAME)  # the summary is what the file says, nothing else
-    summary = {"run": run, "metrics": summarize(rows, args.radii)}
+    summary = {"run": run, "metrics": summarize(rows, args.radii),
+               "skipped": {"count": len(skipped), "items": skipped}}
     (args.out / SUMMARY_JSON).write_text(json.dumps(summary, indent=2) + "\n")
     (args.out / SUMMARY_MD).write_text(summary_markdown([summary]))
+    if skipped:
+        print(f"certify: skipped {len(skipped)} bad item(s) (listed in {args.out / SUMMARY_JSON}); "
+              f"first: {skipped[0]['source']}: {skipped[0]['reason']}", file=sys.stderr)
     return summary
 
 
@@ -86,7 +116,11 @@ def summary_markdown(summaries: list[dict[str, Any]]) -> str:
             row += [f"{naive['certified_accuracy'][r]:.3f}" for r in radii]
             row += [f"{naive['acr']:.3f}", "", "", "", "", ""]
             lines.append("| " + " | ".join(row) + " |")
-    return "\n".join(lines) + "\n"
+    skipped = [(s["run"]["label"], s["skipped"]["count"]) for s in summaries
+               if s.get("skipped", {}).get("count")]
+    notes = [f"\n{label}: {count} bad item(s) skipped (`--skip-bad`), listed in summary.json."
+             for label, count in skipped]
+    return "\n".join(lines) + "\n" + "".join(f"{note}\n" for note in notes)
 
 
 def run_label(run_dir: Path) -> str:

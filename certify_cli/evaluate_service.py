@@ -1,8 +1,11 @@
 """`certify evaluate --service URL`: the same evaluation, sent as one batch to a running service.
 
-The test images go as lossless PNGs (so the service certifies exactly the
-tensor the local evaluation would), named `<idx>.png` with their labels;
-every worker of the deployment takes part. The rows are made from the
+The test images go as lossless PNGs of the pixels a local run certifies
+(resized and cropped as the model's manifest says), videos as their own
+files (the service decodes them exactly as a local run does), named
+`<idx>.<suffix>` with their labels; every worker of the deployment takes
+part. The model's manifest comes from `GET /models`, so the class map and
+the preprocessing are checked before anything is sent. The rows are made from the
 certificates with the same function as the local run's, then the same TSV,
 summary.json and summary.md are written. The seeds are the service's (it
 draws one per job and never lets a client choose); each is in `summary.json`
@@ -10,38 +13,26 @@ under `run.seeds`, so any row can be re-checked with `certify local --seed`.
 """
 
 import argparse
-import io
-import json
 import sys
 import time
+from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from certify_cli.errors import CommandError
 from certify_cli.evaluate_run import (
-    SUMMARY_JSON,
-    SUMMARY_MD,
     TSV_NAME,
     reports_naive_radius,
     row_from_certificate,
-    summary_markdown,
+    skip_record,
+    write_summary,
 )
+from certify_cli.evaluation_data import built_in, data_is_video, model_spec, open_path
 from certify_contract import CertifyOptions
-from certify_contract.evaluation import TsvWriter, read_tsv, summarize
+from certify_contract.evaluation import TsvWriter
+from certify_datasets import DatasetError, EvalData
 from certify_settings import Settings
 
 FILES_PER_REQUEST = 200  # under the service's default CERTIFY_BATCH_MAX_FILES_PER_REQUEST (500)
-
-
-def png_bytes(image: np.ndarray) -> bytes:
-    """A (C, H, W) uint8 image as PNG: lossless, so the service decodes the same pixels."""
-    from PIL import Image
-
-    pixels = image[0] if image.shape[0] == 1 else np.moveaxis(image, 0, -1)
-    out = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(pixels)).save(out, format="PNG")
-    return out.getvalue()
 
 
 def _submit(client: Any, files: list[tuple[str, bytes]], labels: dict[str, int],
@@ -71,28 +62,70 @@ def _wait(client: Any, batch_id: str) -> Any:
         return client.wait_batch(batch_id, on_progress=progress)
 
 
+def served_model(client: Any, args: argparse.Namespace, options: CertifyOptions) -> Any:
+    """The served model's ModelSpec: the named one, else the default for the data set's kind."""
+    from certify_core.video import video_input_shape
+
+    served = client.models()
+    name = args.model or (served.default_video_model if data_is_video(args)
+                          else served.default_image_model)
+    found = [m for m in served.models if m.name == name]
+    if not found:
+        raise CommandError(f"The service at {args.service} serves no model {name!r}; it serves "
+                           f"{sorted(m.name for m in served.models)}.")
+    manifest = found[0].manifest
+    shape = tuple(int(v) for v in manifest["input_shape"])
+    if manifest.get("kind") == "video":
+        shape = video_input_shape(shape, options)
+    return model_spec(manifest, shape)
+
+
+def service_data(args: argparse.Namespace, spec: Any, settings: Settings) -> EvalData:
+    if args.dataset == "moving-fashion-mnist":
+        raise CommandError("--service takes video as files: give a folder of clips per class.")
+    if args.dataset == "fashion-mnist":
+        from certify_core.datasets import load_dataset
+
+        return built_in(load_dataset("fashion-mnist", "test", settings.fashion_mnist_dir), spec,
+                        args.dataset)
+    return open_path(args, spec)
+
+
+def _uploads(data: EvalData, indices: list[int], args: argparse.Namespace
+             ) -> tuple[list[tuple[str, bytes]], dict[str, int], list[dict[str, Any]]]:
+    files, labels, skipped = [], {}, []
+    for idx in indices:
+        try:
+            name, blob = data.upload(idx)
+        except DatasetError as exc:
+            skipped.append(skip_record(idx, exc, args))
+            continue
+        files.append((name, blob))
+        labels[name] = data.label(idx)
+    if not files:
+        raise CommandError("No item of the data set could be sent (all were skipped as bad).")
+    return files, labels, skipped
+
+
 def evaluate_on_service(args: argparse.Namespace, settings: Settings,
                         options: CertifyOptions) -> dict[str, Any]:
     from certify_client import CertifyClient
-    from certify_core.datasets import load_dataset
 
-    if args.dataset != "fashion-mnist":
-        raise CommandError("--service evaluates image data sets only (fashion-mnist).")
-    data = load_dataset(args.dataset, "test", settings.fashion_mnist_dir)
-    indices = list(range(0, len(data), args.skip))[: args.count]
-    files = [(f"{idx}.png", png_bytes(data.inputs[idx])) for idx in indices]
-    labels = {f"{idx}.png": int(data.labels[idx]) for idx in indices}
     with CertifyClient(args.service, args.api_key or settings.api_key) as client:
-        batch_id = _submit(client, files, labels, args.model, options)
+        spec = served_model(client, args, options)
+        data = service_data(args, spec, settings)
+        indices = list(range(0, len(data), args.skip))[: args.count]
+        files, labels, skipped = _uploads(data, indices, args)
+        batch_id = _submit(client, files, labels, spec.name, options)
         view = _wait(client, batch_id)
         items = list(client.batch_items(batch_id))
     failed = [item for item in items if item.job.result is None]
-    if failed or len(items) != len(indices):
+    if failed or len(items) != len(files):
         first = failed[0].job.error if failed else "missing jobs"
-        raise CommandError(f"{len(failed)} of {len(indices)} jobs of batch {batch_id} did not "
+        raise CommandError(f"{len(failed)} of {len(files)} jobs of batch {batch_id} did not "
                            f"succeed ({view.status}); first: {first}.")
     naive = reports_naive_radius(options)
-    certs = {int(item.name.removesuffix(".png")): (int(item.label or 0), item.job.result)
+    certs = {int(Path(item.name).stem): (int(item.label or 0), item.job.result)
              for item in items if item.job.result is not None}
     rows = [row_from_certificate(idx, label, cert, naive)
             for idx, (label, cert) in sorted(certs.items())]
@@ -102,10 +135,8 @@ def evaluate_on_service(args: argparse.Namespace, settings: Settings,
             writer.write(row)
     run = _run_info(args, options, batch_id, view.model,
                     {str(idx): cert.seed for idx, (_, cert) in sorted(certs.items())})
-    summary = {"run": run, "metrics": summarize(read_tsv(args.out / TSV_NAME), args.radii)}
-    (args.out / SUMMARY_JSON).write_text(json.dumps(summary, indent=2) + "\n")
-    (args.out / SUMMARY_MD).write_text(summary_markdown([summary]))
-    return summary
+    return write_summary(args, {**run, "data_format": data.format, "classes": data.class_note},
+                         skipped)
 
 
 def _run_info(args: argparse.Namespace, options: CertifyOptions, batch_id: str, model: str,

@@ -8,6 +8,8 @@ knows about print one line and exit non-zero, never a traceback.
 
 import argparse
 import importlib
+import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -39,6 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         result: int = args.handler(args, load_settings())
+        sys.stdout.flush()  # here, where a closed pipe can still be answered quietly
+    except BrokenPipeError:
+        return _reader_left()
     except CodedError as exc:  # the library's, the decoders' and the options' errors
         print(f"certify: error: {exc.detail}", file=sys.stderr)
         return 2
@@ -48,6 +53,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     return result
+
+
+def _reader_left() -> int:
+    """`certify jobs | head`: the reader has gone. Exit as a shell command killed by SIGPIPE
+    would (status 141), without a traceback and without a second error at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 128 + signal.SIGPIPE
 
 
 if __name__ == "__main__":

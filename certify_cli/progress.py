@@ -7,7 +7,10 @@ Shown only when stderr is a terminal and the output is for people (not
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 Update = Callable[[int, int], None]
 
@@ -15,6 +18,13 @@ Update = Callable[[int, int], None]
 def bars_wanted(json_output: bool, stream: TextIO | None = None) -> bool:
     stream = stream or sys.stderr
     return not json_output and stream.isatty()
+
+
+def terminal_bar(iterable: Any = None, **options: Any) -> "tqdm[Any]":
+    """A tqdm bar on stderr that draws only on a terminal: piped logs get no carriage returns."""
+    from tqdm import tqdm
+
+    return tqdm(iterable, file=sys.stderr, disable=not bars_wanted(False), **options)
 
 
 @contextmanager

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from certify_cli.errors import CommandError
+from certify_cli.evaluation_data import add_data_options
 from certify_cli.options import add_certify_options, options_from_args
 from certify_contract.evaluation import STANDARD_RADII
 from certify_settings import Settings
@@ -54,9 +55,7 @@ def _register_train(subparsers: argparse._SubParsersAction) -> None:  # type: ig
 
 def _register_evaluate(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     evaluate = subparsers.add_parser("evaluate", help="certify a test set and write metrics")
-    evaluate.add_argument("--dataset", default="fashion-mnist",
-                          choices=("fashion-mnist", "moving-fashion-mnist"),
-                          help="test set: images, or videos made from the same test images")
+    add_data_options(evaluate)
     evaluate.add_argument("--model", default=None,
                           help="registered name or model directory (default: the default image "
                           "or video model, by the data set)")
@@ -89,8 +88,8 @@ def _positive(name: str, value: int) -> None:
 
 def run_train(args: argparse.Namespace, settings: Settings) -> int:
     import torch
-    from tqdm import tqdm
 
+    from certify_cli.progress import terminal_bar
     from certify_core.datasets import load_dataset
     from certify_core.training import TrainConfig, save_model, test_accuracies, train_model
 
@@ -102,7 +101,7 @@ def run_train(args: argparse.Namespace, settings: Settings) -> int:
     config.validate()
     root = settings.fashion_mnist_dir
     train, test = load_dataset(args.dataset, "train", root), load_dataset(args.dataset, "test", root)
-    with tqdm(desc="train", unit="step", file=sys.stderr) as bar:
+    with terminal_bar(desc="train", unit="step") as bar:
         def progress(done: int, total: int, loss: float) -> None:
             bar.total = total
             bar.update(done - bar.n)
@@ -124,7 +123,8 @@ def run_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     import torch
 
     from certify_cli.evaluate_run import evaluate_dataset, summary_markdown
-    from certify_cli.runtime import choose_device, open_evaluation
+    from certify_cli.evaluation_data import open_evaluation
+    from certify_cli.runtime import choose_device
 
     options = options_from_args(args)
     for name in ("count", "skip", "threads"):
@@ -136,10 +136,10 @@ def run_evaluate(args: argparse.Namespace, settings: Settings) -> int:
         print(summary_markdown([evaluate_on_service(args, settings, options)]), end="")
         return 0
     torch.set_num_threads(args.threads)
-    model, data = open_evaluation(args.dataset, args.model, choose_device(args.device, settings),
-                                  options, args.skip * args.count, settings)
+    model, data = open_evaluation(args, choose_device(args.device, settings), options, settings)
     args.out.mkdir(parents=True, exist_ok=True)
-    summary = evaluate_dataset(model, data, options, args, run_info(args, model, options))
+    run = {**run_info(args, model, options), "data_format": data.format, "classes": data.class_note}
+    summary = evaluate_dataset(model, data, options, args, run)
     print(summary_markdown([summary]), end="")
     return 0
 

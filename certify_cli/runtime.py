@@ -2,7 +2,6 @@
 
 import dataclasses
 import time
-from typing import Any
 
 import torch
 
@@ -54,30 +53,6 @@ def decode_for_model(
     request = DecodeRequest(model_kind, certified_input_shape(model, options), frame_policy, fps)
     decoded = decode_upload(data, request, limits, sandbox)
     return torch.from_numpy(decoded.array), decoded.described
-
-
-def open_evaluation(
-    dataset: str, ref: str | None, device: torch.device, options: CertifyOptions, count: int,
-    settings: Settings,
-) -> tuple[LoadedModel, Any]:
-    """Model and test data for `certify evaluate`; video data sets default to the video model.
-
-    Moving-Fashion-MNIST test videos are rendered with as many frames as the
-    certified tensor has, for the first `count` test items only.
-    """
-    from certify_core.datasets import load_dataset
-
-    if dataset != "moving-fashion-mnist":
-        return open_model(ref, device, settings), load_dataset(dataset, "test",
-                                                               settings.fashion_mnist_dir)
-    from certify_core.moving_fmnist import load_moving_fashion_mnist
-
-    model = open_model(ref, device, settings, kind="video")
-    frames = certified_input_shape(model, options)[1]
-    from certify_core.datasets import FASHION_MNIST_DIR
-
-    root = settings.fashion_mnist_dir or FASHION_MNIST_DIR
-    return model, load_moving_fashion_mnist("test", count=count, frames=frames, root=root)
 
 
 # Runs with at least this many noisy samples are announced with a time estimate.

@@ -41,11 +41,23 @@ def _add_bind(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (0.0.0.0: every interface)")
     parser.add_argument("--port", type=int, default=8000, help="port of the HTTP API")
+    parser.add_argument("--allow-no-api-key", action="store_true",
+                        help="listen on a non-loopback address even with no CERTIFY_API_KEYS "
+                        "(a trusted network only; also CERTIFY_ALLOW_NO_API_KEY=1)")
+
+
+def _check_exposure(args: argparse.Namespace, settings: Settings) -> None:
+    from certify_cli.exposure import exposure_error
+
+    error = exposure_error(args.host, settings, args.allow_no_api_key)
+    if error is not None:
+        raise CommandError(error)
 
 
 def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     from certify_cli.embedded import ServeError, serve
 
+    _check_exposure(args, settings)
     try:
         return serve(args.host, args.port, settings.redis_url)
     except ServeError as exc:
@@ -53,6 +65,7 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_api(args: argparse.Namespace, settings: Settings) -> int:
+    _check_exposure(args, settings)
     # Replace this process: the command-line entry point has already imported
     # the library (and torch), which the API process must not carry.
     argv = [sys.executable, "-m", "app", "--host", args.host, "--port", str(args.port)]
@@ -64,12 +77,16 @@ def run_api(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_worker_command(args: argparse.Namespace, settings: Settings) -> int:
     from certify_jobs.json_logs import configure_logging
+    from certify_jobs.redis_connect import RedisUnreachableError
     from worker.__main__ import run_worker
 
     if args.model:
         settings = settings.model_copy(update={"worker_models": ",".join(args.model)})
     configure_logging(settings.log_level, settings.log_format)
-    run_worker(settings, args.name, args.burst)
+    try:
+        run_worker(settings, args.name, args.burst)
+    except RedisUnreachableError as exc:
+        raise CommandError(str(exc)) from None
     return 0
 
 

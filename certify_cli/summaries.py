@@ -65,6 +65,19 @@ def format_job(view: dict[str, Any]) -> str:
     return f"{view['job_id']}: {view['status']}{model}" + (f" {tail}" if tail else "")
 
 
+def format_cancel(view: dict[str, Any]) -> str:
+    """What `certify cancel` did: a running job only stops at its next batch, so say so."""
+    job_id, status = view["job_id"], view["status"]
+    if status == "running":
+        return (f"{job_id}: cancel accepted; the worker stops it after its current batch "
+                f"(`certify status {job_id}` shows canceled then)")
+    if status == "canceled":
+        return f"{job_id}: canceled"
+    if status == "queued":
+        return f"{job_id}: cancel accepted; it will not run"
+    return f"{job_id}: already {status}, nothing to cancel"
+
+
 def format_job_table(views: list[dict[str, Any]]) -> str:
     rows = [JOB_COLUMNS] + [
         (v["job_id"], v["status"], v.get("model") or "-", _short_time(v.get("created_at")),

@@ -19,7 +19,7 @@ from certify_client.transport import (
     poll_until_ended,
     send_with_retries,
 )
-from certify_contract import CertifyOptions, JobPage, JobStatus, JobView, SubmittedJob
+from certify_contract import CertifyOptions, JobPage, JobStatus, JobView, ModelList, SubmittedJob
 
 T = TypeVar("T")
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -104,6 +104,10 @@ class CertifyClient(BatchMethods):
         """
         return poll_until_ended(self.poll, lambda: self.job(job_id), job_id, timeout_s,
                                 on_progress)
+
+    def models(self) -> ModelList:
+        """The models live workers serve (with their manifests), and the defaults."""
+        return self._read(ModelList, "GET", "/models")
 
     # -- plumbing ---------------------------------------------------------------
     def _read(self, kind: type[T], method: str, url: str, **kwargs: Any) -> T:

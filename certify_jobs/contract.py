@@ -163,6 +163,11 @@ class ServiceKeys:
         return BatchKeys(record, f"{record}:jobs", f"{record}:items", f"{record}:rows",
                          f"{record}:ended")
 
+    @property
+    def batches_index(self) -> str:
+        """Sorted set of every tenant's batch ids by creation time (an admin's GET /batches)."""
+        return f"{self.prefix}:batches-all"
+
     def owner_batches_index(self, owner: str) -> str:
         """Sorted set of an owner's batch ids by creation time (for GET /batches)."""
         return f"{self.prefix}:batches:{owner}"

@@ -4,11 +4,16 @@ from pydantic import BaseModel, Field
 
 from certify_settings.service import split_list
 
+# Every integer the API passes to Redis is bounded: an offset past a batch's largest size
+# is refused (422) rather than sent on, where Redis would refuse one over 2**63 (a 500).
+MAX_BATCH_FILES = 1_000_000
+
 
 class PlatformSettings(BaseModel):
     batch_max_files_per_request: int = Field(
         default=500, ge=1, description="Files (or archive members) one request may add to a batch.")
-    batch_max_files: int = Field(default=10_000, ge=1, description="Files in one batch, in all.")
+    batch_max_files: int = Field(default=10_000, ge=1, le=MAX_BATCH_FILES,
+                                 description="Files in one batch, in all.")
     batch_max_request_bytes: int = Field(
         default=200 * 1024 * 1024, ge=1,
         description="Body of one batch request, and the unpacked members of one archive, in all.")

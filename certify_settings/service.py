@@ -30,6 +30,10 @@ class ServiceSettings(BaseModel):
         default="", description="Comma-separated operator keys: valid keys that see and cancel "
         "every tenant's jobs. Setting only these also turns keys on."
     )
+    allow_no_api_key: bool = Field(
+        default=False, description="Let `certify serve` and `certify api` listen on a "
+        "non-loopback address with no API keys (a trusted network only)."
+    )
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
     api_workers: int = Field(
         default=1, ge=1, le=64, description="API processes (uvicorn workers) when `--workers` "

@@ -2,10 +2,10 @@
 
 import argparse
 import logging
-
-from redis import Redis
+import sys
 
 from certify_jobs.json_logs import configure_logging
+from certify_jobs.redis_connect import RedisUnreachableError, connect_redis
 from certify_settings import Settings, load_settings
 from worker.metrics import serve_metrics
 from worker.runtime import CURRENT_RUNTIME, WorkerRuntime
@@ -16,8 +16,8 @@ def run_worker(settings: Settings, name: str | None = None, burst: bool = False)
     """Blocks until SIGINT/SIGTERM (a warm stop finishes the current job first)."""
     # Keepalive and a connect timeout: a vanished Redis host shows up as an error
     # the worker waits out (worker/redis_outage.py), never as a call that hangs.
-    redis = Redis.from_url(settings.redis_url_or_default, socket_connect_timeout=5,
-                           socket_keepalive=True)
+    redis = connect_redis(settings.redis_url_or_default, socket_connect_timeout=5,
+                          socket_keepalive=True)
     runtime = WorkerRuntime.start(settings, redis)
     CURRENT_RUNTIME.set(runtime)
     worker = CertifyWorker(runtime, name=name)
@@ -40,7 +40,11 @@ def main() -> None:
     args = parser.parse_args()
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format)
-    run_worker(settings, args.name, args.burst)
+    try:
+        run_worker(settings, args.name, args.burst)
+    except RedisUnreachableError as exc:
+        print(f"worker: error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from app.jobs.submission import served_model
 from app.models.served import ServedModelsDep
 from certify_contract import BatchItem, BatchItemPage, BatchList, BatchView, ErrorBody
 from certify_jobs.endings import check_batch_end
+from certify_settings.platform import MAX_BATCH_FILES
 
 router = APIRouter(tags=["batches"])
 BATCH_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -151,7 +152,8 @@ def cancel_batch(batch_id: str, batches: BatchesDep, queue: JobQueueDep, caller:
 @router.get("/batches/{batch_id}/jobs", response_model=BatchItemPage, responses=_errors(404))
 def batch_jobs(
     batch_id: str, batches: BatchesDep, reads: JobReadsDep, caller: CallerDep,
-    offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=MAX_BATCH_FILES)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> BatchItemPage:
     """The batch's files in order, each with its job's view (certificate included)."""
     record = _find(batches, batch_id, caller)
@@ -177,8 +179,8 @@ def list_batches(
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> BatchList:
-    """This key's batches, newest first."""
-    ids, more = batches.owned(caller.principal, offset, limit)
+    """This key's batches (an admin key: everyone's), newest first."""
+    ids, more = batches.listed(caller, offset, limit)
     views = []
     for batch_id in ids:
         try:

@@ -97,10 +97,13 @@ class BatchStore:
         fields = {"owner": owner, "state": "open", "created_at": now_iso(), "model": model,
                   "kind": kind, "options": json.dumps(options.to_dict()), "total": 0,
                   "labeled": 0, "callback_url": callback_url or ""}
+        now = time.time()
         with self.redis.pipeline() as pipe:
             pipe.hset(keys.record, mapping=fields)  # type: ignore[arg-type]
-            pipe.zadd(self.keys.owner_batches_index(owner), {batch_id: time.time()})
-            pipe.expire(self.keys.owner_batches_index(owner), self.settings.result_ttl_s)
+            for index in (self.keys.owner_batches_index(owner), self.keys.batches_index):
+                pipe.zadd(index, {batch_id: now})
+                pipe.zremrangebyrank(index, 0, -self.settings.jobs_index_max - 1)
+                pipe.expire(index, self.settings.result_ttl_s)
             notify_record(pipe, "batch", batch_id)
             pipe.execute()
         self.touch(batch_id)
@@ -203,8 +206,12 @@ class BatchStore:
         return [(items[job_id], reads.view(by_id[job_id])) for job_id in ids
                 if job_id in by_id and job_id in items]
 
-    def owned(self, principal: str, offset: int, limit: int) -> tuple[list[str], bool]:
-        raw = self.redis.zrevrange(self.keys.owner_batches_index(principal), offset, offset + limit)
+    def listed(self, caller: Caller, offset: int, limit: int) -> tuple[list[str], bool]:
+        """The caller's batches, newest first; an admin's list holds every tenant's (as for
+        jobs: whatever an admin may read by id, it may list)."""
+        index = self.keys.batches_index if caller.admin else \
+            self.keys.owner_batches_index(caller.principal)
+        raw = self.redis.zrevrange(index, offset, offset + limit)
         ids = [_text(i) for i in raw]
         return ids[:limit], len(ids) > limit
 

@@ -11,12 +11,15 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import OutOfMemoryError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.routing import Match, Mount
 
 from certify_contract import CodedError, ErrorBody, ErrorCode
 
 log = logging.getLogger(__name__)
 REDIS_FULL_RETRY_S = 30
+# Not an HTTP status anyone receives: the metric and log label of a request its client abandoned.
+CLIENT_CLOSED_REQUEST = 499
 
 STANDARD_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")
 # Codes for the HTTP errors the framework raises itself (unknown route, wrong method, ...).
@@ -115,6 +118,15 @@ def install_error_handlers(app: FastAPI) -> None:
                               f"{REDIS_FULL_RETRY_S} s.", {"Retry-After": str(REDIS_FULL_RETRY_S)})
 
     app.add_exception_handler(OutOfMemoryError, redis_full)
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_gone(request: Request, _: Exception) -> JSONResponse:
+        # The client closed the connection before its request was read: nothing failed here,
+        # and no one reads the answer. Counted as 499 (nginx's "client closed request").
+        log.info("client closed the connection during %s %s", request.method, request.url.path,
+                 extra={"event": "client_closed_request"})
+        return error_response(CLIENT_CLOSED_REQUEST, "client_closed_request",
+                              "The client closed the connection before sending its request.")
 
     @app.exception_handler(Exception)
     async def internal(_: Request, exc: Exception) -> JSONResponse:

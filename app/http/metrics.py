@@ -24,7 +24,7 @@ from rq.serializers import JSONSerializer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.http.backend import Backend
-from app.http.errors import STANDARD_METHODS
+from app.http.errors import CLIENT_CLOSED_REQUEST, STANDARD_METHODS
 
 log = logging.getLogger("app.requests")
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -32,7 +32,8 @@ QUIET_ROUTES = frozenset({"/metrics", "/healthz", "/readyz"})  # probes: logged 
 # Every label takes values from a fixed set, so no request can create series: a made-up
 # method is "other", a path no route matches is "unmatched" (routes are templates).
 KNOWN_METHODS = frozenset(STANDARD_METHODS)
-KNOWN_STATUSES = frozenset(str(status.value) for status in HTTPStatus)
+KNOWN_STATUSES = frozenset({*(str(status.value) for status in HTTPStatus),
+                            str(CLIENT_CLOSED_REQUEST)})
 
 
 def bounded_labels(scope: Scope, status: int) -> tuple[str, str, str]:
@@ -62,17 +63,27 @@ class RequestMetrics:
             return
         start = time.perf_counter()
         status = 500  # what the client sees if the app raises before answering
+        answered = gone = False
 
         async def send_status(message: Message) -> None:
-            nonlocal status
+            nonlocal status, answered
             if message["type"] == "http.response.start":
-                status = int(message["status"])
+                status, answered = int(message["status"]), True
             await send(message)
 
+        async def receive_watched() -> Message:
+            nonlocal gone
+            message = await receive()
+            # The client left before its answer began: whatever the app then answers
+            # (a body parse error, say) no one reads, and it is no failure of the server.
+            gone = gone or (message["type"] == "http.disconnect" and not answered)
+            return message
+
         try:
-            await self.app(scope, receive, send_status)
+            await self.app(scope, receive_watched, send_status)
         finally:
-            self._observe(scope, status, time.perf_counter() - start)
+            self._observe(scope, CLIENT_CLOSED_REQUEST if gone else status,
+                          time.perf_counter() - start)
 
     def _observe(self, scope: Scope, status: int, elapsed: float) -> None:
         method, route, _ = labels = bounded_labels(scope, status)

@@ -10,6 +10,7 @@ that outlives a Redis shutdown noisily).
 
 import argparse
 import logging
+import sys
 
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -22,6 +23,7 @@ from app.webhooks.delivery import DELIVERY_CONTEXT, DeliveryContext
 from certify_jobs.contract import allow_listed_job
 from certify_jobs.endings import WEBHOOK_TASKS
 from certify_jobs.json_logs import configure_logging
+from certify_jobs.redis_connect import RedisUnreachableError, connect_redis
 from certify_settings import Settings, load_settings
 
 DeliveryJob = allow_listed_job(WEBHOOK_TASKS)
@@ -42,8 +44,11 @@ class DeliveryWorker(SimpleWorker):
     def run_maintenance_tasks(self) -> None:
         super().run_maintenance_tasks()
         # The lock keeps two delivery workers from enqueuing one retry twice.
+        # Each scheduler resets rq's scheduler logger to its level: at INFO it would log
+        # "Acquired scheduler lock" every second.
         scheduler = RQScheduler(self.queues, connection=self.connection,
-                                serializer=JSONSerializer, name=f"{self.name}-retries")
+                                serializer=JSONSerializer, name=f"{self.name}-retries",
+                                logging_level="WARNING")
         if scheduler.acquire_locks():
             try:
                 scheduler.enqueue_scheduled_jobs()
@@ -52,7 +57,7 @@ class DeliveryWorker(SimpleWorker):
 
 
 def run_delivery_worker(settings: Settings, name: str | None = None, burst: bool = False) -> bool:
-    redis = Redis.from_url(settings.redis_url_or_default)
+    redis = connect_redis(settings.redis_url_or_default)
     DELIVERY_CONTEXT.set(DeliveryContext(settings, redis))
     queue = Queue(settings.webhook_queue, connection=redis, serializer=JSONSerializer,
                   job_class=DeliveryJob)
@@ -83,7 +88,11 @@ def main() -> None:
     if args.check:
         raise SystemExit(0 if live_delivery_workers(settings) else 1)
     configure_logging(settings.log_level, settings.log_format)
-    run_delivery_worker(settings, args.name, args.burst)
+    try:
+        run_delivery_worker(settings, args.name, args.burst)
+    except RedisUnreachableError as exc:
+        print(f"webhook worker: error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

@@ -44,6 +44,11 @@ def test_every_pin_is_a_dependency_and_inside_its_range() -> None:
         assert requirements[name].specifier.contains(version, prereleases=True), (name, version)
 
 
+def test_every_dependency_has_its_tested_version_pinned() -> None:
+    missing = sorted(set(_requirements()) - set(_pins()))
+    assert not missing, f"pin the tested versions of {missing} in constraints.txt (pip freeze shows them)"
+
+
 def test_the_installed_torch_is_the_pinned_one() -> None:
     pins = _pins()
     for name in ("torch", "torchvision"):

@@ -11,6 +11,7 @@ import pytest
 from certify_cli.main import main
 from certify_core.datasets import FASHION_MNIST_DIR
 from certify_core.evaluation import read_tsv, summarize
+from tests.terminal import run_with_terminal_stderr
 
 CERTIFY = Path(sys.executable).parent / "certify"
 
@@ -32,6 +33,7 @@ def test_evaluate_writes_tsv_and_summary_recomputable_from_it(tmp_path: Path) ->
                     "--method", "smooth-reduce", "--noise", "independent", "--aggregate", "max",
                     "--radii", "0", "0.1", "--seed", "3", "--out", str(out))
     assert done.returncode == 0, done.stderr
+    assert "\r" not in done.stderr and "img/s" not in done.stderr  # no bar in a piped log
     lines = (out / "certify.tsv").read_text().splitlines()
     assert lines[0].split("\t") == ["idx", "label", "predict", "radius", "correct", "time",
                                     "model_evaluations", "naive_radius_not_sound"]
@@ -62,6 +64,14 @@ def test_adaptive_evaluate_counts_model_evaluations_per_image(tmp_path: Path) ->
     assert metrics["model_evaluations_mean"] == pytest.approx(sum(evaluations) / 3)
     assert metrics["model_evaluations_median"] == evaluations[1]
     assert "evals/img mean" in (out / "summary.md").read_text()
+
+
+def test_a_progress_bar_is_drawn_on_a_terminal_only(tmp_path: Path) -> None:
+    status, _, terminal = run_with_terminal_stderr(
+        [str(CERTIFY), "evaluate", "--count", "2", "--n0", "5", "--n", "20", "--out",
+         str(tmp_path / "run")])
+    assert status == 0, terminal
+    assert "certify: 100%" in terminal and "2/2" in terminal
 
 
 def test_evaluate_rejects_bad_options_in_one_line(

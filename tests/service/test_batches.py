@@ -18,9 +18,9 @@ from redis import Redis
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from certify_cli.evaluate_service import png_bytes
 from certify_contract.evaluation import STANDARD_RADII, EvalRow, summarize
 from certify_core.datasets import FASHION_MNIST_DIR, LabeledDataset, load_dataset
+from certify_datasets.images import png_bytes
 from tests.service.platform_fixture import KEY_B, Platform
 
 pytestmark = [
@@ -274,3 +274,18 @@ def test_batch_limits(http: httpx.Client, sample_png: bytes) -> None:
                      files=[("file", (f"{i}.png", sample_png)) for i in range(21)])
     assert over.status_code == 413 and "at most 60" in over.json()["detail"]
     http.delete(f"/batches/{batch_id}")
+
+
+def test_paging_offsets_past_any_batch_are_refused_not_sent_to_redis(
+    http: httpx.Client, sample_png: bytes
+) -> None:
+    batch_id = http.post("/batches", data=SMALL, files=[("file", ("0.png", sample_png))]
+                         ).json()["batch_id"]
+    # Redis refuses an LRANGE bound over 2**63 - 1: such an offset must never reach it.
+    for offset in (2**63 - 1, 2**63, 10**30, 1_000_001):
+        answer = http.get(f"/batches/{batch_id}/jobs", params={"offset": offset})
+        assert answer.status_code == 422, (offset, answer.text)
+        assert answer.json()["field"] == "offset"
+    page = http.get(f"/batches/{batch_id}/jobs", params={"offset": 1_000_000, "limit": 500})
+    assert page.status_code == 200 and page.json()["items"] == []
+    wait_batch(http, batch_id)

@@ -58,9 +58,21 @@ def test_submit_status_jobs_and_cancel_print_summaries_or_json(
     assert all(view["status"] == "succeeded" for view in listed["jobs"])
 
     long_job = submitted(url, "--n", "1000000", "--batch-size", "100")
+    poll_job(client, long_job, until=("running",))  # type: ignore[arg-type]
     canceled = certify(url, "cancel", long_job)
-    assert canceled.returncode == 0 and canceled.stdout.startswith(f"{long_job}: ")
+    assert canceled.returncode == 0, canceled.stderr
+    assert canceled.stdout.startswith(f"{long_job}: cancel accepted; the worker stops it after")
     assert poll_job(client, long_job, timeout=30)["status"] == "canceled"  # type: ignore[arg-type]
+
+
+def test_a_reader_that_leaves_early_ends_the_listing_quietly(service: dict[str, object]) -> None:
+    """`certify jobs | head`: status 141 as for SIGPIPE, and no traceback."""
+    process = subprocess.Popen([str(CERTIFY), "jobs", "--url", str(service["url"])],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
+    assert process.stdout is not None
+    process.stdout.close()  # the reader is gone before the table is written
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 141 and err == b""
 
 
 def test_errors_are_one_line_with_the_code(service: dict[str, object]) -> None:

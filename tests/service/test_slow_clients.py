@@ -1,6 +1,7 @@
 """Slow or cut-short requests cannot hold a connection: raw sockets against a real server."""
 
 import contextlib
+import re
 import select
 import socket
 import time
@@ -16,11 +17,12 @@ pytestmark = pytest.mark.integration
 TIMEOUT_S = 1.0
 # Generous against a loaded CI machine, still far below "indefinitely".
 CLOSED_WITHIN_S = TIMEOUT_S + 4.0
+STRICT_LOG = "strict-api.log"
 
 
 @pytest.fixture(scope="module")
 def strict_api(service: dict[str, object], logs: Path) -> Iterator[int]:
-    with extra_api(service, logs / "strict-api.log",
+    with extra_api(service, logs / STRICT_LOG,
                    CERTIFY_REQUEST_HEADER_TIMEOUT_S=str(TIMEOUT_S),
                    CERTIFY_REQUEST_BODY_TIMEOUT_S=str(TIMEOUT_S)) as port:
         yield port
@@ -97,3 +99,34 @@ def test_a_multipart_body_cut_before_its_closing_boundary_is_refused(
             assert answer.json()["error"] == "incomplete_body"
         whole = client.post("/certify", content=fields + b"\r\n--b--\r\n", headers=headers)
         assert whole.status_code == 202, whole.text
+
+
+def _counted(port: int, route: str) -> dict[str, float]:
+    """`certify_api_requests_total` of POST `route`, by status."""
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+    found = re.findall(rf'certify_api_requests_total\{{method="POST",route="{route}",'
+                       r'status="([^"]+)"\} ([0-9.e+]+)', text)
+    return {status: float(value) for status, value in found}
+
+
+@pytest.mark.parametrize("route", ["/certify", "/batches"])
+def test_a_client_gone_mid_upload_is_counted_as_499_not_as_a_server_error(
+    strict_api: int, logs: Path, route: str
+) -> None:
+    before = _counted(strict_api, route)
+    log_start = (logs / STRICT_LOG).stat().st_size
+    for _ in range(3):
+        with connect(strict_api) as conn:
+            conn.sendall(f"POST {route} HTTP/1.1\r\nHost: x\r\nContent-Length: 50000\r\n"
+                         "Content-Type: multipart/form-data; boundary=b\r\n\r\n".encode()
+                         + b'--b\r\nContent-Disposition: form-data; name="file"; '
+                         b'filename="x.png"\r\n\r\n' + b"a" * 2000)
+            time.sleep(0.2)  # the app is reading the body when the client goes
+    deadline = time.monotonic() + CLOSED_WITHIN_S
+    while _counted(strict_api, route).get("499", 0) - before.get("499", 0) < 3:
+        assert time.monotonic() < deadline, _counted(strict_api, route)
+        time.sleep(0.1)
+    after = _counted(strict_api, route)
+    assert after.get("500", 0) == before.get("500", 0), after
+    logged = (logs / STRICT_LOG).read_bytes()[log_start:].decode(errors="replace")
+    assert "Traceback" not in logged and '"level": "error"' not in logged, logged[-3000:]

@@ -117,3 +117,29 @@ def test_equal_uploads_of_two_tenants_share_nothing(
     BlobStore(root).path(f"{principal_of(ALICE)}/{digest}").unlink()
     assert alice.get(f"/jobs/{mine}/input").status_code == 410
     assert bob.get(f"/jobs/{theirs}/input").content == image
+
+
+def test_batch_lists_are_ones_own_and_admins_see_all(
+    clients: dict[str, httpx.Client], sample_png: bytes
+) -> None:
+    """As for jobs: an admin reads any tenant's batch by id, and lists every tenant's."""
+    alice, bob, admin = clients[ALICE], clients[BOB], clients[ADMIN]
+
+    def batch(client: httpx.Client) -> str:
+        answer = client.post("/batches", data=SMALL, files=[("file", ("x.png", sample_png))])
+        assert answer.status_code == 202, answer.text
+        batch_id: str = answer.json()["batch_id"]
+        return batch_id
+
+    def batches(client: httpx.Client) -> set[str]:
+        answer = client.get("/batches", params={"limit": 100})
+        assert answer.status_code == 200, answer.text
+        return {view["batch_id"] for view in answer.json()["batches"]}
+
+    alices, bobs = batch(alice), batch(bob)
+    assert alices in batches(alice) and bobs not in batches(alice)
+    assert bobs in batches(bob) and alices not in batches(bob)
+    assert {alices, bobs} <= batches(admin)
+    assert admin.get(f"/batches/{alices}").json()["batch_id"] == alices
+    newest = admin.get("/batches", params={"limit": 1}).json()
+    assert newest["batches"][0]["batch_id"] == bobs and newest["next_offset"] == 1
