@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.job_queue = JobQueue(backend)
         app.state.job_reads = JobReads(backend)
         recorder = Recorder(backend, app.state.job_reads)
+        app.state.job_queue.on_queued = recorder.record_now
         await run_in_threadpool(recorder.open)
         recorder.start()
         try:

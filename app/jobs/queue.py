@@ -9,7 +9,7 @@ tell (a batch, a callback URL).
 import logging
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -31,6 +31,9 @@ class JobQueue:
 
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
+        # Writes the new job's record at once (set by the app), so that a list read right
+        # after a submission shows it; the outbox's notice still covers a failed write.
+        self.on_queued: Callable[[str], None] | None = None
 
     @staticmethod
     def new_job_id() -> str:
@@ -62,6 +65,8 @@ class JobQueue:
             release_for_job(backend.blobs, payload.upload_key, job_id, settings.upload_retention)
             raise
         log.info("job queued", extra={"event": "job_queued", **job_fields(job_id, payload)})
+        if self.on_queued is not None:
+            self.on_queued(job_id)
 
     def _queue(self, payload: JobPayload, job_id: str, owner: str, retry: Retry | None, now: float,
                meta: Mapping[str, object] | None) -> None:

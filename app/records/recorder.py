@@ -95,6 +95,15 @@ class Recorder:
                            body, STAGE_ENDED if ended else STAGE_CREATED, live.model,
                            datetime.fromisoformat(live.ended_at) if live.ended_at else None)
 
+    def record_now(self, job_id: str) -> None:
+        """Write a new job's record at once; on failure its outbox notice writes it later."""
+        try:
+            record = self.job_record(job_id)
+            if record is not None:
+                self.backend.records.put_job(record)
+        except SQLAlchemyError as exc:
+            log.warning("record of job %s left to the outbox: %s", job_id, exc)
+
     def resolve(self, fields: dict[str, str]) -> JobRecord | BatchRecord | None:
         kind, target = fields["kind"], fields["id"]
         return self.job_record(target) if kind == "job" else self.batch_record(target)
