@@ -16,6 +16,7 @@ from app.http.deps import CallerDep
 from app.http.errors import ERROR_RESPONSES, ApiError
 from app.jobs.reads import JOB_ID, JobReadsDep, job_not_found, owner_of
 from certify_contract import ErrorBody, SignedCertificate, SigningKey, SigningKeys
+from certify_store.signatures import served_form
 
 router = APIRouter()
 RECORDING_S = "1"  # Retry-After while an ended job's record is being written
@@ -51,7 +52,8 @@ async def job_certificate(job_id: str, reads: JobReadsDep, caller: CallerDep) ->
                   if record.status != "succeeded" or record.stage == 2 else
                   f"The record of job {job_id} is being written; retry shortly.")
         raise ApiError(409, "no_certificate", detail, headers={"Retry-After": RECORDING_S})
-    return Response(json.dumps(record.signed_certificate, separators=(",", ":")),
+    document = served_form(record.signed_certificate, record.view["result"])
+    return Response(json.dumps(document, separators=(",", ":")),
                     media_type="application/json")
 
 

@@ -23,6 +23,7 @@ from app.jobs.form import CERTIFY_FORM_BODY, CertifyForm, validated_form
 from app.jobs.queue import JobQueue, JobQueueDep
 from app.jobs.reads import JOB_ID, JobReads, JobReadsDep, job_not_found
 from app.jobs.submission import build_payload, choose_model, sniff_upload
+from app.jobs.views import JOB_VIEW
 from app.models.served import ServedModels
 from certify_contract import ACTIVE_STATUSES, ErrorBody, JobPage, JobStatus, JobView, SubmittedJob
 from certify_jobs.endings import CALLBACK_META, announce_job_end
@@ -130,6 +131,8 @@ async def get_job(job_id: str, request: Request) -> Response:
                responses=_errors(404), tags=["jobs"])
 def cancel_job(job_id: str, reads: JobReadsDep, queue: JobQueueDep, caller: CallerDep) -> JobView:
     """Cancel: a queued job never runs; a running one stops within one batch."""
+    if JOB_ID.match(job_id) and reads.fetch(job_id) is None:  # ended and recorded: as it is
+        return JOB_VIEW.validate_json(reads.rendered(job_id, caller).body)
     job = reads.find(job_id, caller)
     view = reads.view(job)
     if view.status in ACTIVE_STATUSES:

@@ -36,7 +36,7 @@ from certify_jobs.endings import BATCH_META
 from certify_store.database import migrate
 from certify_store.outbox import Outbox, OutboxDrainer
 from certify_store.records import STAGE_CREATED, STAGE_ENDED, BatchRecord, JobRecord
-from certify_store.signatures import Signable, sign
+from certify_store.signatures import Signable, sign, stored_form
 
 log = logging.getLogger(__name__)
 BATCH_VIEW = TypeAdapter(BatchView)
@@ -77,6 +77,7 @@ class Recorder:
                 job.id, certificate, payload.upload_sha256, payload.model,
                 certificate["model"]["sha256"], body["options"], payload.seed, self.version),
                 issued_at=view.ended_at)  # the same document however often it is re-recorded
+            signed = stored_form(signed)
         return JobRecord(
             job.id, owner_of(job), view.status, view.created_at or datetime.now(UTC), body,
             STAGE_ENDED if view.ended else STAGE_CREATED, view.model, view.media_type,

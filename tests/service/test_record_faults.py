@@ -29,7 +29,7 @@ from PIL import Image
 from rq import Worker
 
 from certify_store.keys import read_public_keys
-from certify_store.signatures import verify
+from certify_store.signatures import served_form, verify
 from certify_testkit.postgres import PrivatePostgres
 from certify_testkit.processes import (
     TERMINAL,
@@ -119,8 +119,12 @@ def test_no_record_is_lost_or_duplicated(postgres: PrivatePostgres, tmp_path: Pa
 
         def recorded() -> dict[str, tuple[str, int, str | None]]:
             with engine.connect() as db:
-                rows = db.execute(sa.text("SELECT job_id, status, stage, signed_certificate FROM jobs"))
-                return {row.job_id: (row.status, row.stage, row.signed_certificate) for row in rows}
+                rows = db.execute(sa.text("SELECT job_id, status, stage, signed_certificate, view "
+                                          "FROM jobs"))
+                return {row.job_id: (row.status, row.stage, row.signed_certificate and
+                                     json.dumps(served_form(json.loads(row.signed_certificate),
+                                                            json.loads(row.view)["result"])))
+                        for row in rows}
 
         wait_for(lambda: all(recorded().get(j, ("", 0, None))[1] == 2 for j in accepted), 120,
                  "every record ended", api)
