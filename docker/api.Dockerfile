@@ -22,7 +22,8 @@ COPY certify_store ./certify_store
 COPY certify_media ./certify_media
 RUN pip install --no-cache-dir --no-deps . \
     && rm -rf build ./*.egg-info \
-    && useradd --system --uid 10001 --user-group --no-create-home certify
+    && useradd --system --uid 10001 --user-group --no-create-home certify \
+    && mkdir -p /data && chown certify:certify /data
 
 USER 10001:10001
 EXPOSE 8000

@@ -33,7 +33,7 @@ COPY worker ./worker
 RUN pip install --no-cache-dir . \
     && rm -rf build ./*.egg-info \
     && useradd --system --uid 10001 --user-group --create-home certify \
-    && mkdir -p /models && chown certify:certify /models
+    && mkdir -p /models /data && chown certify:certify /models /data
 
 # Models mount at /models (see docker-compose.yml); the shipped default model needs none.
 ENV CERTIFY_MODEL_DIR=/models \
