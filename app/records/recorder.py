@@ -110,8 +110,10 @@ class Recorder:
         return self.job_record(target) if kind == "job" else self.batch_record(target)
 
     def forget_recorded(self, record: JobRecord | BatchRecord) -> None:
-        """Drop an ended, final job's Redis copy once its record holds it."""
-        if not isinstance(record, JobRecord) or record.stage != STAGE_ENDED:
+        """Drop an ended, final job's Redis copy once its record holds it. A failed job stays
+        for `CERTIFY_FAILURE_TTL_S`: rq's failure (its traceback) is what an operator reads."""
+        if not isinstance(record, JobRecord) or record.stage != STAGE_ENDED \
+                or record.status == "failed":
             return
         redis = self.backend.redis
         job = self.reads.fetch(record.job_id)
