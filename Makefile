@@ -6,8 +6,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+FAST_TESTS := tests/core tests/contract tests/client tests/test_import_rules.py
 
-.PHONY: install run test test-docs-long lint bench clean
+.PHONY: install run test test-fast test-docs-long lint bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,9 +18,10 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-# `make run PORT=8080 HOST=0.0.0.0` to listen elsewhere.
+# `make run PORT=8080 HOST=0.0.0.0` to listen elsewhere; `make run MODEL_DIR=path` serves
+# every model in that folder too.
 run: install
-	$(BIN)/certify serve --host $(HOST) --port $(PORT)
+	$(BIN)/certify serve --host $(HOST) --port $(PORT) $(if $(MODEL_DIR),--model-dir "$(MODEL_DIR)")
 
 lint: install
 	$(BIN)/ruff check .
@@ -28,6 +30,10 @@ lint: install
 
 test: install lint
 	$(BIN)/pytest -q
+
+# The library and the contract alone: no browser, service, Redis or data set (README says when).
+test-fast: install
+	$(BIN)/pytest -q -m "not slow and not integration" $(FAST_TESTS)
 
 # The documented commands marked `# doc-test: long` too (over an hour: RESULTS.md's runs).
 test-docs-long: install

@@ -14,7 +14,7 @@ from certify_contract.batches import (
     BatchStatus,
     BatchView,
 )
-from certify_contract.catalog import Health, ModelInfo, ModelList, OptionInfo, OptionList
+from certify_contract.catalog import Health, ModelInfo, ModelList, OptionInfo, OptionList, WarmUp
 from certify_contract.errors import (
     ERROR_CODES,
     CertifyError,
@@ -127,6 +127,7 @@ __all__ = [
     "SubmittedJob",
     "TensorInput",
     "VideoInput",
+    "WarmUp",
     "WebhookRecord",
     "check_geometry",
     "is_error_code",

@@ -19,6 +19,9 @@ Aggregate = Literal["mean", "max"]
 NoiseMode = Literal["shared", "independent"]
 Scores = Literal["softmax", "logits"]
 Sampling = Literal["fixed", "adaptive"]
+Precision = Literal["fp32", "bf16", "fp16"]
+# "off", or a torch.compile mode; the compiled model is part of the classifier that is certified.
+CompileMode = Literal["off", "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"]
 SMOOTH_REDUCE = ("method", "smooth-reduce")
 ADAPTIVE = ("sampling", "adaptive")
 # The group-sequential looks used when none are given, truncated below `n` (then `n` itself).
@@ -55,6 +58,12 @@ class CertifyOptions:
                           below=1)
     batch_size: int = option(1000, "model evaluations per forward pass (samples x patches)",
                              at_least=1)
+    precision: Precision | None = option(None, "arithmetic of the base model: fp32, or bf16 / fp16 "
+                                         "autocast (fp16 on CUDA only); part of the classifier "
+                                         "certified", default_text="the model's manifest, else fp32")
+    compile: CompileMode | None = option(None, "run the base model through torch.compile in this "
+                                         "mode (off: eager); part of the classifier certified",
+                                         default_text="the model's manifest, else off")
     resize: int | None = option(None, "Smooth-Reduce: resize the image to S x S before cutting "
                                 "patches", at_least=1, default_text="4 pixels larger than the input",
                                 when=SMOOTH_REDUCE, media="image")

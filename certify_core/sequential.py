@@ -21,6 +21,7 @@ from scipy.stats import beta
 
 from certify_contract.options import DEFAULT_FUTILITY_ALPHA, DEFAULT_TOLERANCE, check_looks
 from certify_contract.results import StopReason
+from certify_core.errors import InvalidOptionError
 from certify_core.statistics import certified_radius, clopper_pearson_lower
 
 
@@ -136,3 +137,18 @@ class SequentialRule:
             return "converged"
         return None
 
+    def largest_radius(self) -> float | None:
+        """The radius of the last look with every vote for one class: no run reports more."""
+        return self.at_look(len(self.plan.looks) - 1, self.plan.n_max).radius
+
+    def check_reachable(self) -> None:
+        """Refuse, before any sampling, a decision radius that n_max samples can never certify."""
+        if self.target_radius is None:
+            return
+        largest = self.largest_radius()
+        if largest is None or self.target_radius > largest:
+            raise InvalidOptionError(
+                f"`radius` {self.target_radius:g} cannot be certified with n = {self.plan.n_max} "
+                f"samples at sigma {self.scale.sigma:g}: the largest radius they can give (every "
+                f"vote for one class, lift norm {self.scale.lift_norm:.4g}) is "
+                f"{largest or 0.0:.4f}. Raise `n` or ask about a smaller radius.", "radius")

@@ -122,7 +122,7 @@ def train_model(
             loss.backward()  # type: ignore[no-untyped-call]
             optimizer.step()
             if progress is not None:
-                progress(epoch * steps_per_epoch + step + 1, total, float(loss))
+                progress(epoch * steps_per_epoch + step + 1, total, float(loss.detach()))
     return model.eval(), normalization
 
 

@@ -19,7 +19,8 @@ from rq import Queue, Retry
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from certify_jobs.contract import ServiceKeys
+from certify_jobs import fair_queue
+from certify_jobs.contract import OWNER_META, ServiceKeys
 from certify_jobs.notices import notify_record
 from certify_settings import Settings
 
@@ -58,6 +59,7 @@ def announce_job_end(redis: Redis, settings: Settings, job: Job, *, ending: bool
         return
     notify_record(redis, "job", job.id)
     meta = job.meta or {}
+    fair_queue.job_ended(redis, str(meta.get(OWNER_META, "")), job.id)
     if meta.get(CALLBACK_META):
         queue_webhook(redis, settings, "job", job.id)
     batch_id = meta.get(BATCH_META)

@@ -55,8 +55,7 @@ def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
 
 def start_api(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
     process = start([sys.executable, "-m", "app", "--port", str(port)], env, log)
-    # 60 s: on a loaded machine (CI shares its cores) an API start has taken over 30 s.
-    wait_for(lambda: _answers(f"http://127.0.0.1:{port}/healthz"), 60, "API start", process)
+    wait_for(lambda: _answers(f"http://127.0.0.1:{port}/healthz"), 90, "API start", process)
     return process
 
 

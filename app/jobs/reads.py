@@ -14,10 +14,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from redis.exceptions import OutOfMemoryError
-from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from rq.registry import StartedJobRegistry
-from rq.serializers import JSONSerializer
 
 from app.http.backend import Backend, text
 from app.http.deps import Caller
@@ -29,6 +27,12 @@ from certify_contract import ACTIVE_STATUSES, JobView
 from certify_jobs.contract import ANONYMOUS, OWNER_META
 from certify_jobs.crashes import crash_recorder
 from certify_jobs.endings import CALLBACK_META, crash_announcer
+from certify_jobs.restarts import sweep_must_wait
+from certify_jobs.unreadable import (
+    fetch_many_readable,
+    fetch_readable,
+    move_aside_unreadable_started,
+)
 
 ABANDONED_SWEEP_S = 2.0
 JOB_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -58,10 +62,8 @@ class JobReads:
         self.sweep_abandoned()
         # One HGETALL, no MULTI (fetch_many's pipeline): a full Redis refuses MULTI, and
         # polling must keep working while it is full.
-        try:
-            return Job.fetch(job_id, connection=self.backend.redis, serializer=JSONSerializer)
-        except NoSuchJobError:
-            return None
+        # A job whose hash does not parse is moved aside (`certify_jobs.unreadable`): 404.
+        return fetch_readable(self.backend.redis, job_id)
 
     def find(self, job_id: str, caller: Caller) -> Job:
         """The one lookup of a job by id, for every route that takes one.
@@ -149,8 +151,7 @@ class JobReads:
                 return
             known = self.ended_views.get_many(redis, ids)
             missing = [job_id for job_id in ids if job_id not in known]
-            jobs = Job.fetch_many(missing, connection=redis, serializer=JSONSerializer) \
-                if missing else []
+            jobs = fetch_many_readable(redis, missing) if missing else []
             fetched = dict(zip(missing, jobs, strict=True))
             expired = [job_id for job_id, job in fetched.items() if job is None]
             if expired:  # results past their TTL leave the index too
@@ -170,6 +171,10 @@ class JobReads:
             self._last_sweep = now
             settings = self.backend.settings
             try:
+                # rq's cleanup reads each abandoned job; an unreadable one would raise there.
+                move_aside_unreadable_started(self.backend.redis, self.backend.queue.name)
+                if sweep_must_wait(self.backend.redis, settings.heartbeat_ttl_s):
+                    return  # its live workers' jobs only look abandoned for now
                 StartedJobRegistry(queue=self.backend.queue).cleanup(
                     exception_handlers=[crash_recorder(self.backend.blobs, settings.upload_retention),
                                         crash_announcer(settings)])

@@ -36,7 +36,9 @@ def _errors(*codes: int) -> dict[int | str, dict[str, object]]:
     described = {400: "Malformed or cut-short multipart body, or a cursor of no earlier page.",
                  404: "Unknown job id.", 408: "The body did not arrive in time.",
                  413: "Body over the upload limit.",
+                 409: "A request with this Idempotency-Key is still being handled.",
                  415: "Not a supported image or video (sniffed from the bytes).",
+                 429: "Over this API key's queued jobs or hourly samples (Retry-After).",
                  422: "Invalid or unknown option, option combination, model or empty file."}
     own: dict[int | str, dict[str, object]] = {
         c: {"model": ErrorBody, "description": described[c]} for c in codes
@@ -54,7 +56,7 @@ def _accepted(response: Response, job_id: str, state: JobStatus, key: str | None
 # form model cost more than everything else a submission does. The document still shows
 # the form (`CERTIFY_FORM_BODY`, its schema added by `install_openapi`).
 @router.post("/certify", status_code=status.HTTP_202_ACCEPTED, response_model=SubmittedJob,
-             responses=_errors(400, 408, 413, 415, 422), tags=["jobs"],
+             responses=_errors(400, 408, 409, 413, 415, 422, 429), tags=["jobs"],
              openapi_extra={"requestBody": CERTIFY_FORM_BODY})
 async def submit(request: Request, response: Response, principal: PrincipalDep,
                  idempotency_key: IdempotencyKey = None) -> SubmittedJob:
@@ -82,16 +84,18 @@ def _submit(request: Request, response: Response, principal: str, form: CertifyF
     job_id = queue.new_job_id()
     idempotency = Idempotency(queue.backend)
     with idempotency.once(principal, "", idempotency_key, job_id,
-                          reads.exists) as earlier:
-        if earlier is not None:
-            job = reads.fetch(earlier)
-            # Still being queued by the first request after the wait: it will be, moments later.
-            return _accepted(response, earlier, reads.view(job).status if job else "queued",
+                          reads.exists) as slot:
+        if slot.earlier is not None:
+            job = reads.fetch(slot.earlier)
+            record = None if job else reads.archive.record(slot.earlier)  # ended and recorded
+            state = reads.view(job).status if job else record.status if record else "queued"
+            return _accepted(response, slot.earlier, state,  # type: ignore[arg-type]
                              idempotency_key)
+        queue.admit(principal, form.options())
         payload = build_payload(queue, data, media_type, kind, model.info.name, form.options(),
                                 owner=principal)
         queue.enqueue(payload, job_id, owner=principal, upload=data,
-                      meta={CALLBACK_META: callback} if callback else None)
+                      meta={CALLBACK_META: callback} if callback else None, claim=slot.claim)
     return _accepted(response, job_id, "queued", idempotency_key)
 
 

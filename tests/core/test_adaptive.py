@@ -48,6 +48,7 @@ def boundary_model(method: dict[str, object], margin: float) -> tuple[object, to
     return as_loaded(LinearScorer(torch.tensor(CONSTANT_WEIGHTS), bias / k), SHAPE, 2, SIGMA), x
 
 
+@pytest.mark.slow  # over 10 s on 2 busy cores: `make test` runs it, `make test-fast` not
 @pytest.mark.parametrize("case", list(CASES))
 def test_decision_never_certifies_past_the_exact_distance(case: str) -> None:
     method, scale = CASES[case]
@@ -63,6 +64,7 @@ def test_decision_never_certifies_past_the_exact_distance(case: str) -> None:
     assert np.median([c.n for c in certs]) < 1000
 
 
+@pytest.mark.slow  # over 10 s on 2 busy cores: `make test` runs it, `make test-fast` not
 @pytest.mark.parametrize("case", list(CASES))
 def test_estimation_never_certifies_past_the_exact_distance(case: str) -> None:
     method, scale = CASES[case]

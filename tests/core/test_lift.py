@@ -41,6 +41,7 @@ def test_separable_matrix_matches_torch_pipeline(geometry: PatchGeometry) -> Non
     np.testing.assert_allclose(patch_lift(geometry).dense(), view_matrix(geometry), atol=1e-12)
 
 
+@pytest.mark.slow  # over 10 s on 2 busy cores: `make test` runs it, `make test-fast` not
 @pytest.mark.parametrize("geometry", GEOMETRIES, ids=lambda g: f"k{g.k}-{g.input_size[0]}x{g.input_size[1]}")
 def test_bound_is_at_least_the_exact_norm(geometry: PatchGeometry) -> None:
     exact = exact_norm(view_matrix(geometry))
@@ -49,6 +50,7 @@ def test_bound_is_at_least_the_exact_norm(geometry: PatchGeometry) -> None:
     assert bound.upper <= exact * (1 + 1e-6)
 
 
+@pytest.mark.slow  # over 10 s on 2 busy cores: `make test` runs it, `make test-fast` not
 def test_near_degenerate_geometry_values() -> None:
     geometry = GEOMETRIES[0]
     singular = np.linalg.svd(view_matrix(geometry), compute_uv=False)
@@ -57,6 +59,7 @@ def test_near_degenerate_geometry_values() -> None:
     assert geometry_lift_norm(geometry).upper >= singular[0]
 
 
+@pytest.mark.slow  # over 10 s on 2 busy cores: `make test` runs it, `make test-fast` not
 def test_power_iteration_alone_would_under_claim() -> None:
     """After 50 iterations the Rayleigh estimate is below the norm; CW is above."""
     geometry = GEOMETRIES[0]
@@ -169,6 +172,7 @@ def degenerate_geometries(draw: st.DrawFn) -> PatchGeometry:
     return PatchGeometry((height, width), canvas, patch, tuple(offsets), (height, width))
 
 
+@pytest.mark.slow  # over 10 s on 2 busy cores: `make test` runs it, `make test-fast` not
 @settings(max_examples=300, deadline=None)
 @given(geometry=degenerate_geometries())
 def test_every_route_bounds_the_svd_norm_on_degenerate_geometries(geometry: PatchGeometry) -> None:

@@ -23,6 +23,7 @@ def cnn():
     return as_loaded(fmnist_cnn(), (1, 28, 28), 10, 0.25)
 
 
+@pytest.mark.slow  # over 10 s on 2 busy cores: `make test` runs it, `make test-fast` not
 @pytest.mark.parametrize(
     "options",
     [

@@ -98,6 +98,7 @@ ENSEMBLES = [
 ]
 
 
+@pytest.mark.slow  # over 10 s on 2 busy cores: `make test` runs it, `make test-fast` not
 @pytest.mark.parametrize(("aggregate", "scores", "k"), ENSEMBLES)
 def test_shared_smooth_reduce_radius_never_exceeds_boundary_distance(
     weights: np.ndarray, aggregate: str, scores: str, k: int
@@ -160,6 +161,7 @@ def test_independent_noise_naive_radius_over_claims_and_corrected_one_holds(
     assert cert.radius <= true_distance
 
 
+@pytest.mark.slow  # over 10 s on 2 busy cores: `make test` runs it, `make test-fast` not
 def test_independent_radius_sound_over_many_seeds(weights: np.ndarray) -> None:
     geometry = random_geometry(SHAPE[1:], SHAPE[1:], (11, 11), (8, 8), 2, seed=4)
     direction = ensemble_direction(geometry, weights)
@@ -174,6 +176,7 @@ def test_independent_radius_sound_over_many_seeds(weights: np.ndarray) -> None:
     assert violations <= ALLOWED_VIOLATIONS
 
 
+@pytest.mark.slow  # over 10 s on 2 busy cores: `make test` runs it, `make test-fast` not
 def test_independent_radius_sound_for_low_frequency_weights() -> None:
     """9 overlapping patches, constant weights: sigma Phi^-1(p) is ~3.6x the true distance.
 
@@ -193,6 +196,7 @@ def test_independent_radius_sound_for_low_frequency_weights() -> None:
     assert np.mean(radii) > 0.6 * margin
 
 
+@pytest.mark.slow  # over 10 s on 2 busy cores: `make test` runs it, `make test-fast` not
 def test_shared_radius_holds_in_the_input_space_after_upsampling() -> None:
     """Shared noise is added to the 8x8 input, not to the 16x16 resized canvas.
 

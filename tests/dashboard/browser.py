@@ -86,6 +86,12 @@ class Page:
     def run(self, script: str, *args: Any) -> Any:
         return self.driver.execute_script(script, *args)
 
+    def in_view(self, css: str) -> bool:
+        """Whether the element is wholly inside the window (not below or above its edges)."""
+        return bool(self.run("const box = arguments[0].getBoundingClientRect();"
+                             "return box.height > 0 && box.top >= 0 && box.bottom <= innerHeight;",
+                             self.find(css)))
+
     def use_width(self, width: int, height: int = 900) -> None:
         """Lay the page out `width` CSS pixels wide (a phone's 375 is below a window's minimum)."""
         self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {

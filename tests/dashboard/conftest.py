@@ -1,10 +1,10 @@
 """A running `certify serve` (API keys on) and a fresh headless Chromium per test.
 
-Screenshots go to each test's folder and, when CERTIFY_SCREENSHOT_DIR is set,
-there too (that is how docs/dashboard/ is refreshed).
+Screenshots go to each test's folder; those of the shipped models go to
+CERTIFY_SCREENSHOT_DIR too when it is set (`test_screenshots.py`: that is how
+docs/dashboard/ is refreshed).
 """
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,10 +26,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 @pytest.fixture
 def page(served: Served, tmp_path: Path) -> Iterator[Page]:
-    shots = [tmp_path / "screenshots"]
-    if os.environ.get("CERTIFY_SCREENSHOT_DIR"):
-        shots.append(Path(os.environ["CERTIFY_SCREENSHOT_DIR"]))
-    driver = start_chromium(tmp_path / "profile")
+    yield from browser_page(served, [tmp_path / "screenshots"], tmp_path / "profile")
+
+
+def browser_page(served: Served, shots: list[Path], profile: Path) -> Iterator[Page]:
+    driver = start_chromium(profile)
     browser = Page(driver, served.url, shots)
     try:
         yield browser

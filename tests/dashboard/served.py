@@ -50,11 +50,14 @@ def _ready(url: str) -> bool:
         return False
 
 
+TEST_MODELS = {"CERTIFY_WORKER_MODELS": f"test-cnn,{HTML_MODEL},{TEST_VIDEO_MODEL}",
+               "CERTIFY_DEFAULT_VIDEO_MODEL": TEST_VIDEO_MODEL}
+
+
 @contextmanager
-def running_serve(models: Path, log: Path) -> Iterator[Served]:
-    env = service_env("unused", models,
-                      CERTIFY_WORKER_MODELS=f"test-cnn,{HTML_MODEL},{TEST_VIDEO_MODEL}",
-                      CERTIFY_DEFAULT_VIDEO_MODEL=TEST_VIDEO_MODEL, CERTIFY_API_KEYS=API_KEY,
+def running_serve(models: Path, log: Path, served: dict[str, str] | None = None) -> Iterator[Served]:
+    """`certify serve` with the test models, or with `served` (settings naming others)."""
+    env = service_env("unused", models, **(served or TEST_MODELS), CERTIFY_API_KEYS=API_KEY,
                       CERTIFY_LOG_FORMAT="text")
     del env["CERTIFY_REDIS_URL"]  # `certify serve` starts its own, as `make run` does
     port = free_port()

@@ -122,3 +122,21 @@ def test_polls_revalidate_with_etags_and_say_when_to_come_back(
     again = client.get(f"/jobs/{job}", headers={"If-None-Match": '"other"'})
     assert again.status_code == 200 and again.content == ended.content
     assert again.headers["etag"] == etag
+
+
+def test_a_queued_job_holds_its_options_once(
+    client: httpx.Client, service: dict[str, object], sample_png: bytes
+) -> None:
+    """The payload (the job's one argument) is where the options live: not in the job's meta
+    too, where a second copy could drift from what the worker runs."""
+    import redis
+    from rq.job import Job
+    from rq.serializers import JSONSerializer
+
+    job_id = submit(client, sample_png, **SMALL).json()["job_id"]
+    connection = redis.Redis.from_url(str(service["redis_url"]))
+    job = Job.fetch(job_id, connection=connection, serializer=JSONSerializer)
+    (payload,) = job.args
+    assert payload["options"]["n"] == 200
+    assert "options" not in json.dumps(job.meta) and not job.kwargs
+    assert client.get(f"/jobs/{job_id}").json()["options"] == payload["options"]

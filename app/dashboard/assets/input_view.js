@@ -1,8 +1,9 @@
 // The certified input: the upload as the model saw it (resized to the model's input size,
-// grey when the model takes one channel), with the certificate's patches or clips marked.
+// grey when the model takes one channel), with the certificate's patches (one picture each)
+// or clips marked.
 
 import {request} from './api.js';
-import {el, svg} from './dom.js';
+import {el} from './dom.js';
 import {bytes} from './format.js';
 
 const EXTENSIONS = {'image/png': 'png', 'image/jpeg': 'jpg', 'image/gif': 'gif',
@@ -28,15 +29,56 @@ function drawCertified(canvas, source, channels) {
   context.putImageData(image, 0, 0);
 }
 
+// Each patch as [top, left, height, width] in the certified image's pixels.
 function patchBoxes(geometry, height, width) {
   const [resizedHeight, resizedWidth] = geometry.resize ?? geometry.input_size;
   const scaleY = height / resizedHeight;
   const scaleX = width / resizedWidth;
   const [patchHeight, patchWidth] = geometry.patch_size;
-  return geometry.offsets.map(([row, column], index) => svg('rect', {
-    class: `patch patch-${index % 6}`, x: column * scaleX, y: row * scaleY,
-    width: patchWidth * scaleX, height: patchHeight * scaleY,
-  }, svg('title', {text: `Patch ${index + 1}: row ${row}, column ${column}`})));
+  return geometry.offsets.map(([row, column]) => [row * scaleY, column * scaleX,
+                                                  patchHeight * scaleY, patchWidth * scaleX]);
+}
+
+// Drawn this many times larger than the certified image, so a patch's edge is a crisp line.
+const THUMB_SCALE = 4;
+
+// One patch: the image with what lies outside the patch washed over and the patch outlined.
+// Many overlapping boxes on one image read as lines along the borders; one per picture
+// shows where each patch really is.
+function patchThumb(source, box, index, geometry) {
+  const [top, left, boxHeight, boxWidth] = box.map((value) => value * THUMB_SCALE);
+  const canvas = el('canvas', {width: source.width * THUMB_SCALE,
+                               height: source.height * THUMB_SCALE, class: 'patch-pixels'});
+  const context = canvas.getContext('2d');
+  context.imageSmoothingEnabled = false;
+  context.drawImage(source, 0, 0, canvas.width, canvas.height);
+  // A blue wash, seen on dark and on light images alike.
+  context.fillStyle = 'rgba(70, 110, 230, 0.6)';
+  context.beginPath();
+  context.rect(0, 0, canvas.width, canvas.height);
+  context.rect(left, top, boxWidth, boxHeight);
+  context.fill('evenodd');
+  context.lineWidth = THUMB_SCALE / 2;
+  context.strokeStyle = '#ff8c1a';
+  context.strokeRect(left, top, boxWidth, boxHeight);
+  const [row, column] = geometry.offsets[index];
+  const label = `Patch ${index + 1}: row ${row}, column ${column}`;
+  return el('figure', {class: 'patch-thumb', role: 'img', 'aria-label': label},
+            canvas, el('figcaption', {text: `${index + 1} · (${row}, ${column})`}));
+}
+
+function patchMultiples(source, geometry, height, width) {
+  const [resizedHeight, resizedWidth] = geometry.resize ?? geometry.input_size;
+  const [patchHeight, patchWidth] = geometry.patch_size;
+  const share = Math.round(100 * (patchHeight * patchWidth) / (resizedHeight * resizedWidth));
+  const boxes = patchBoxes(geometry, height, width);
+  return el('div', {class: 'patches'},
+            el('p', {class: 'help', text: `The ${geometry.k} patches, one per picture (outside `
+              + `the patch shaded blue). Each covers ${patchHeight}×${patchWidth} of the `
+              + `${resizedHeight}×${resizedWidth} resized image (${share}%); the captions give `
+              + 'its top-left corner (row, column) there.'}),
+            el('div', {class: 'patch-grid'},
+               boxes.map((box, index) => patchThumb(source, box, index, geometry))));
 }
 
 function imageFigure(bitmap, cert, note) {
@@ -44,16 +86,14 @@ function imageFigure(bitmap, cert, note) {
   const canvas = canvasOf(width, height);
   if (bitmap) drawCertified(canvas, bitmap, channels);
   const geometry = cert.geometry;
-  const overlay = svg('svg', {class: 'overlay', viewBox: `0 0 ${width} ${height}`,
-                              preserveAspectRatio: 'none', 'aria-hidden': 'true'},
-                      geometry?.offsets ? patchBoxes(geometry, height, width) : []);
   const caption = geometry?.offsets
-    ? `The certified ${width}×${height} image with the ${geometry.k} patches of the certificate `
+    ? `The certified ${width}×${height} image, then the ${geometry.k} patches of the certificate `
       + `(each ${geometry.patch_size.join('×')} of the ${(geometry.resize ?? geometry.input_size).join('×')} `
       + 'image, resized for the model).'
     : `The certified ${width}×${height} image; the model sees it whole (no patches).`;
   return el('figure', {class: 'certified-input'},
-            el('div', {class: 'stage', role: 'img', 'aria-label': caption}, canvas, overlay),
+            el('div', {class: 'stage', role: 'img', 'aria-label': caption}, canvas),
+            geometry?.offsets ? patchMultiples(canvas, geometry, height, width) : [],
             el('figcaption', {}, caption, note ? ` ${note}` : ''));
 }
 

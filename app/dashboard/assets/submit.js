@@ -166,6 +166,8 @@ export class SubmitView {
       clear(this.message).append(`Job ${shortId(submitted.job_id)} is ${submitted.status}. `,
                                  el('a', {href: jobLink(submitted.job_id), text: 'Open its page'}));
       this.message.hidden = false;
+      // The button ends a long form: without this the answer lands below the window's edge.
+      this.message.scrollIntoView({block: 'nearest'});
     } catch (error) {
       this.#showError(error);
     } finally {
