@@ -1,87 +1,183 @@
-"""Certifier throughput against a bare forward loop of the same model.
+"""Certifier throughput against a bare forward loop, per precision and compile mode.
 
-Prints model evaluations per second for `certify` (noise drawn on the device,
-views, votes, bincount) and for a plain `model(batch)` loop over batches of the
-same size, for Cohen and for Smooth-Reduce with k = 9 (shared and independent
-noise), and the ratio of the two measured in this one run. Repetitions are
-interleaved so that background load hits both sides alike; medians reported.
+For each case (Cohen; Smooth-Reduce with k = 9, shared and independent noise)
+and each mode (precision:compile, e.g. fp32:off, bf16:default) it prints model
+evaluations per second for `certify` (noise drawn on the device, views, votes,
+bincount) and for a plain forward loop of the same module in the same mode at
+the same batch shape, their ratio, the certifier's speed against fp32 eager of
+the same case, and the achieved FLOP/s (the model's FLOPs counted per
+evaluation) against the CPU's estimated peak (certify_testkit/machine.py).
+Compiling happens once per mode, before timing; repetitions are interleaved
+across modes so that background load hits all alike; medians reported.
 
-    python benchmarks/throughput.py [--n 4000] [--batch-size 900] [--repeats 5]
+    python benchmarks/throughput.py [--model fmnist|resnet50] [--modes fp32:off,bf16:off,...]
+        [--cases cohen,...] [--n 5000] [--batch-size 900] [--repeats 3] [--device cuda]
 """
 
 import argparse
+import os
 import statistics
+import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from certify_core import CertifyOptions, certify
-from certify_core.models import LoadedModel, ModelManifest, Normalization
-from certify_core.models.architectures import NormalizeLayer, fmnist_cnn
+from certify_core.arithmetic import Arithmetic, check_precision, fixed_forward_rows, runner, warm_up
+from certify_core.models import LoadedModel, ModelManifest, load_model
+from certify_core.models.loading import DEFAULT_IMAGE_MODEL
+from certify_core.models.reference import IMAGENET_NORMALIZATION, torchvision_resnet50
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # certify_testkit is not installed
+from certify_testkit.machine import cpu_peak
+
+CASES: dict[str, Callable[[int, int], CertifyOptions]] = {
+    "cohen": lambda n, batch: CertifyOptions(n0=100, n=n, batch_size=batch, sigma=0.25),
+    "smooth-reduce-shared": lambda n, batch: CertifyOptions(
+        method="smooth-reduce", n0=10, n=n // 9, batch_size=batch, sigma=0.25),
+    "smooth-reduce-independent": lambda n, batch: CertifyOptions(
+        method="smooth-reduce", noise="independent", n0=10, n=n // 9, batch_size=batch,
+        sigma=0.25),
+}
 
 
-def demo_model(device: torch.device) -> LoadedModel:
-    norm = Normalization((0.286,), (0.353,))
-    module = torch.nn.Sequential(NormalizeLayer(norm), fmnist_cnn()).to(device).eval()
-    module = module.to(memory_format=torch.channels_last)
-    manifest = ModelManifest("bench", "state_dict", "-", (1, 28, 28), tuple("0123456789"), 0.25)
-    return LoadedModel("bench", module, manifest, "-", device)
+def bench_model(name: str, device: torch.device) -> LoadedModel:
+    """The shipped Fashion-MNIST CNN, or an ImageNet ResNet-50 (random weights) at 224 x 224."""
+    if name == "fmnist":
+        return load_model(DEFAULT_IMAGE_MODEL, device)
+    from certify_core.models.architectures import NormalizeLayer
+
+    module = torch.nn.Sequential(NormalizeLayer(IMAGENET_NORMALIZATION), torchvision_resnet50())
+    module = module.to(device).eval().to(memory_format=torch.channels_last)
+    manifest = ModelManifest("resnet50", "state_dict", "-", (3, 224, 224),
+                             tuple(str(i) for i in range(1000)), 0.25)
+    return LoadedModel("resnet50", module, manifest, "-", device)
 
 
-def bare_loop(model: LoadedModel, evaluations: int, batch: int) -> float:
-    """Seconds for `evaluations` forward passes' worth of images in batches of `batch`."""
-    x = torch.rand((batch, 1, 28, 28), device=model.device).contiguous(
+def flops_per_evaluation(model: LoadedModel) -> float:
+    x = torch.rand((1, *model.input_shape), device=model.device)
+    with torch.inference_mode(), FlopCounterMode(display=False) as counter:
+        model.module(x)
+    return float(counter.get_total_flops())
+
+
+@dataclass(frozen=True)
+class Mode:
+    precision: str
+    compile: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.precision}:{self.compile}"
+
+
+def arithmetic_for(model: LoadedModel, mode: Mode) -> Arithmetic:
+    check_precision(mode.precision, model.device)
+    rows = fixed_forward_rows(mode.precision, mode.compile, model)
+    return Arithmetic(mode.precision, mode.compile, rows)  # type: ignore[arg-type]
+
+
+def bare_loop(model: LoadedModel, arithmetic: Arithmetic, evaluations: int, batch: int) -> float:
+    """Seconds for `evaluations` forward passes' worth of images in batches of `batch` rows."""
+    module = runner(model, arithmetic)
+    x = torch.rand((batch, *model.input_shape), device=model.device).contiguous(
         memory_format=torch.channels_last)
     done = 0
+    sync()
     start = time.perf_counter()
-    with torch.inference_mode():
+    with torch.inference_mode(), arithmetic.autocast(model.device):
         while done < evaluations:
-            size = min(batch, evaluations - done)
-            model.module(x[:size]).argmax(dim=1)
+            # A fixed shape runs whole passes; otherwise the last pass is partial.
+            size = batch if arithmetic.forward_rows else min(batch, evaluations - done)
+            module(x[:size]).argmax(dim=1)
             done += size
-    if model.device.type == "cuda":
-        torch.cuda.synchronize()
+    sync()
     return time.perf_counter() - start
 
 
+def sync() -> None:
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
 def certifier_run(model: LoadedModel, options: CertifyOptions) -> tuple[float, int]:
-    x = torch.rand((1, 28, 28))
+    x = torch.rand(model.input_shape)
     start = time.perf_counter()
     cert = certify(model, x, options, seed=0)
-    elapsed = time.perf_counter() - start
-    k = cert.geometry["k"] if cert.geometry else 1
-    return elapsed, (options.n0 + options.n) * k
+    sync()
+    return time.perf_counter() - start, cert.model_evaluations or 0
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=4000)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--model", choices=("fmnist", "resnet50"), default="fmnist")
+    parser.add_argument("--modes", default="fp32:off,bf16:off,fp32:default,bf16:default")
+    parser.add_argument("--cases", default=",".join(CASES))
+    parser.add_argument("--n", type=int, default=5_000)
     parser.add_argument("--batch-size", type=int, default=900)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--markdown", type=Path, default=None,
+                        help="also write the table here, as Markdown, with the run's conditions")
     args = parser.parse_args()
     device = torch.device(args.device)
-    model = demo_model(device)
-    cases = {
-        "cohen": CertifyOptions(n0=100, n=args.n, batch_size=args.batch_size, sigma=0.25),
-        "smooth-reduce k=9 shared": CertifyOptions(
-            method="smooth-reduce", n0=10, n=args.n // 9, batch_size=args.batch_size, sigma=0.25),
-        "smooth-reduce k=9 independent": CertifyOptions(
-            method="smooth-reduce", noise="independent", n0=10, n=args.n // 9,
-            batch_size=args.batch_size, sigma=0.25),
-    }
-    print(f"device={device} threads={torch.get_num_threads()} batch={args.batch_size} "
-          f"(model evaluations per forward pass)")
-    print(f"{'case':32} {'certify eval/s':>15} {'bare eval/s':>12} {'ratio':>7}")
-    for name, options in cases.items():
-        certifier_run(model, options)  # warm-up
-        ours, bare = [], []
-        for _ in range(args.repeats):
-            elapsed, evaluations = certifier_run(model, options)
-            ours.append(evaluations / elapsed)
-            bare.append(evaluations / bare_loop(model, evaluations, args.batch_size))
-        ours_rate, bare_rate = statistics.median(ours), statistics.median(bare)
-        print(f"{name:32} {ours_rate:15.0f} {bare_rate:12.0f} {ours_rate / bare_rate:7.3f}")
+    model = bench_model(args.model, device)
+    modes = [Mode(*item.split(":")) for item in args.modes.split(",")]
+    flops = flops_per_evaluation(model)
+    peak = cpu_peak() if device.type == "cpu" else None
+    print(f"model={args.model} device={device} threads={torch.get_num_threads()} "
+          f"batch={args.batch_size} n={args.n} model FLOPs per evaluation={flops / 1e6:.2f} M")
+    print(peak.describe() if peak else "peak: not estimated off the CPU")
+    arithmetics = {mode: arithmetic_for(model, mode) for mode in modes}
+    for mode, arithmetic in arithmetics.items():
+        print(f"warm-up {mode.label}: {warm_up(model, arithmetic):.1f} s (compiling, if asked)")
+    header = ["case", "precision", "compile", "rows", "certify eval/s", "bare eval/s", "ratio",
+              "vs fp32 eager", "GFLOP/s", "% of peak"]
+    table: list[list[str]] = []
+    for case in args.cases.split(","):
+        rates = measure(model, case, arithmetics, args)
+        base = rates.get(Mode("fp32", "off"), (0.0, 0.0))[0]
+        for mode, (ours, bare) in rates.items():
+            achieved = ours * flops
+            table.append([
+                case, mode.precision, mode.compile,
+                str(arithmetics[mode].forward_rows or args.batch_size), f"{ours:.0f}",
+                f"{bare:.0f}", f"{ours / bare:.3f}", f"{ours / base:.2f}x" if base else "n/a",
+                f"{achieved / 1e9:.1f}",
+                f"{100 * achieved / peak.peak(mode.precision):.1f}" if peak else "n/a"])
+            print("  ".join(table[-1]), flush=True)
+    if args.markdown is not None:
+        conditions = (f"{args.model}, {flops / 1e6:.2f} M FLOPs per evaluation, n = {args.n}, "
+                      f"batch {args.batch_size}, {args.repeats} interleaved repeats (medians), "
+                      f"{torch.get_num_threads()} threads on {device}; "
+                      f"{peak.describe() if peak else 'peak not estimated'}; load average "
+                      f"{os.getloadavg()[0]:.1f} at the end")
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(row) + " |" for row in table]
+        args.markdown.write_text("\n".join(lines) + f"\n\n{conditions}.\n")
+
+
+def measure(model: LoadedModel, case: str, arithmetics: dict[Mode, Arithmetic],
+            args: argparse.Namespace) -> dict[Mode, tuple[float, float]]:
+    """Median (certify, bare) evaluations per second per mode, repetitions interleaved."""
+    samples: dict[Mode, tuple[list[float], list[float]]] = {mode: ([], []) for mode in arithmetics}
+    options = {mode: CertifyOptions.from_dict({**CASES[case](args.n, args.batch_size).to_dict(),
+                                               "precision": mode.precision, "compile": mode.compile})
+               for mode in arithmetics}
+    for mode in arithmetics:
+        certifier_run(model, options[mode])  # warm-up: views, noise buffers
+    for _ in range(args.repeats):
+        for mode, arithmetic in arithmetics.items():
+            elapsed, evaluations = certifier_run(model, options[mode])
+            rows = arithmetic.forward_rows or args.batch_size
+            samples[mode][0].append(evaluations / elapsed)
+            samples[mode][1].append(evaluations / bare_loop(model, arithmetic, evaluations, rows))
+    return {mode: (statistics.median(ours), statistics.median(bare))
+            for mode, (ours, bare) in samples.items()}
 
 
 if __name__ == "__main__":

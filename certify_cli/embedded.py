@@ -84,7 +84,9 @@ def start_private_redis(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
     return process, url
 
 
-def serve(host: str, port: int, redis_url: str | None) -> int:
+def serve(host: str, port: int, redis_url: str | None, settings_env: dict[str, str] | None = None
+          ) -> int:
+    """`settings_env` (CERTIFY_ variables) overrides the environment the children inherit."""
     with tempfile.TemporaryDirectory(prefix="certify-serve-") as workdir:
         children: list[subprocess.Popen[bytes]] = []
         try:
@@ -92,7 +94,8 @@ def serve(host: str, port: int, redis_url: str | None) -> int:
                 redis_process, redis_url = start_private_redis(Path(workdir))
                 children.append(redis_process)
             # Text logs in a terminal unless asked otherwise; deployments log JSON.
-            env = {"CERTIFY_LOG_FORMAT": "text", **os.environ, "CERTIFY_REDIS_URL": redis_url}
+            env = {"CERTIFY_LOG_FORMAT": "text", **os.environ, **(settings_env or {}),
+                   "CERTIFY_REDIS_URL": redis_url}
             children.append(subprocess.Popen([sys.executable, "-m", "worker"], env=env))
             # Light (no torch): delivers webhooks when CERTIFY_WEBHOOK_SECRET enables them.
             children.append(subprocess.Popen([sys.executable, "-m", "app.webhooks.worker"], env=env))

@@ -2,11 +2,12 @@
 
 import dataclasses
 import time
+from typing import Any
 
 import torch
 
 from certify_cli.errors import CommandError
-from certify_contract.options import CertifyOptions
+from certify_contract.options import ADAPTIVE, OPTION_SPECS, CertifyOptions
 from certify_contract.results import DescribedInput
 from certify_core.certifier import certified_input_shape, certify
 from certify_core.models import LoadedModel, load_model
@@ -58,6 +59,12 @@ def decode_for_model(
 # Runs with at least this many noisy samples are announced with a time estimate.
 LONG_RUN_SAMPLES = 10_000
 CALIBRATION_SAMPLES = (40, 240)
+# The probes time samples, not a stopping rule: fixed n (a decision radius a probe's few
+# samples cannot reach would be refused).
+FIXED_SAMPLING: dict[str, Any] = {
+    "sampling": "fixed", "radius": None,
+    **{spec.name: None for spec in OPTION_SPECS if spec.meta.when == ADAPTIVE},
+}
 
 
 def estimate_seconds(model: LoadedModel, x: torch.Tensor, options: CertifyOptions) -> tuple[float, float]:
@@ -69,7 +76,7 @@ def estimate_seconds(model: LoadedModel, x: torch.Tensor, options: CertifyOption
     """
     timings = []
     for samples in CALIBRATION_SAMPLES:
-        probe = dataclasses.replace(options, n0=1, n=samples - 1)
+        probe = dataclasses.replace(options, n0=1, n=samples - 1, **FIXED_SAMPLING)
         start = time.perf_counter()
         certify(model, x, probe, seed=0)
         timings.append(time.perf_counter() - start)

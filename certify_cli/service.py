@@ -6,6 +6,7 @@ The client commands (`submit`, `status`, `cancel`, `jobs`) are in `client_comman
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from certify_cli.errors import CommandError
 from certify_settings import Settings
@@ -15,6 +16,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     serve = subparsers.add_parser(
         "serve", help="run Redis (private unless CERTIFY_REDIS_URL), one worker and the API")
     _add_bind(serve)
+    serve.add_argument("--model-dir", type=Path, default=None, metavar="PATH",
+                       help="serve every model in PATH (a subfolder with a manifest.json each), "
+                       "beside the default models (default: CERTIFY_MODEL_DIR and "
+                       "CERTIFY_WORKER_MODELS decide)")
     serve.set_defaults(handler=run_serve)
 
     api = subparsers.add_parser("api", help="run the HTTP API against CERTIFY_REDIS_URL")
@@ -56,10 +61,15 @@ def _check_exposure(args: argparse.Namespace, settings: Settings) -> None:
 
 def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     from certify_cli.embedded import ServeError, serve
+    from certify_cli.model_folder import model_folder_environment
 
     _check_exposure(args, settings)
+    env = model_folder_environment(args.model_dir, settings) if args.model_dir else {}
+    if env:
+        print(f"certify serve: serving {env['CERTIFY_WORKER_MODELS']} from {env['CERTIFY_MODEL_DIR']}",
+              file=sys.stderr, flush=True)
     try:
-        return serve(args.host, args.port, settings.redis_url)
+        return serve(args.host, args.port, settings.redis_url, env)
     except ServeError as exc:
         raise CommandError(str(exc)) from exc
 

@@ -1,12 +1,28 @@
 """What the service offers: the models its workers serve, the options it takes, its health."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 from certify_contract.option_spec import MediaKind
 from certify_contract.records import RECORD_CONFIG
 
 OptionKind = Literal["choice", "integer", "number", "text"]
+
+
+@dataclass(frozen=True)
+class WarmUp:
+    """A precision and compile mode a worker ran (compiling, if asked) before its first job."""
+
+    __pydantic_config__: ClassVar[dict[str, object]] = RECORD_CONFIG
+
+    precision: str
+    """fp32, bf16 or fp16."""
+    compile: str
+    """off, or the torch.compile mode."""
+    forward_rows: int | None
+    """The fixed batch shape of its forward passes; null: they follow `batch_size`."""
+    seconds: float
+    """How long the warm-up took (compiling included)."""
 
 
 @dataclass(frozen=True)
@@ -25,6 +41,10 @@ class ModelInfo:
     """Live workers serving this model."""
     manifest: dict[str, Any]
     """The model's manifest: input shape, class names, training sigma, ..."""
+    warm: list[WarmUp] = field(default_factory=list)
+    """What a worker serving it warmed up before its first job: the manifest's default precision
+    and compile mode, and those the operator listed (`CERTIFY_WARM_UP`). Other modes compile on
+    first use, once per worker process."""
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ ErrorCode = Literal[
     "bad_request", "not_found", "method_not_allowed", "http_error", "missing_api_key",
     "invalid_api_key", "payload_too_large", "job_not_found", "no_workers", "redis_unavailable",
     "redis_full", "model_unavailable", "request_timeout", "incomplete_body",
-    "client_closed_request",
+    "client_closed_request", "request_in_progress", "tenant_queue_full", "tenant_rate_limited",
     # options, models and inputs (HTTP, jobs and the command line)
     "invalid_option", "unknown_model", "model_media_mismatch", "model_not_found",
     "model_load_failed", "invalid_input_shape", "dataset_error",
@@ -30,7 +30,9 @@ ErrorCode = Literal[
     "decoder_timeout", "decoder_out_of_memory", "decoder_crashed", "decoder_failed",
     # the job
     "canceled", "upload_expired", "upload_mismatch", "invalid_payload", "job_timeout",
-    "worker_lost", "redis_interrupted", "internal_error",
+    "worker_lost", "redis_interrupted", "internal_error", "job_lost",
+    # the record store
+    "invalid_cursor", "no_certificate", "records_unavailable",
     # batches and webhooks
     "batch_not_found", "batch_closed", "too_many_files", "invalid_archive", "invalid_labels",
     "invalid_callback_url",

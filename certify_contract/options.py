@@ -19,10 +19,17 @@ Aggregate = Literal["mean", "max"]
 NoiseMode = Literal["shared", "independent"]
 Scores = Literal["softmax", "logits"]
 Sampling = Literal["fixed", "adaptive"]
+Sequential = Literal["group", "cs"]
+Precision = Literal["fp32", "bf16", "fp16"]
+# "off", or a torch.compile mode; the compiled model is part of the classifier that is certified.
+CompileMode = Literal["off", "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"]
 SMOOTH_REDUCE = ("method", "smooth-reduce")
 ADAPTIVE = ("sampling", "adaptive")
 # The group-sequential looks used when none are given, truncated below `n` (then `n` itself).
 DEFAULT_LOOKS = (500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000)
+# A confidence sequence spends nothing per look, so by default it looks often (`sequential` cs).
+DEFAULT_CS_LOOKS = (100, 200, 300, 500, 700, 1_000, 1_500, 2_000, 3_000, 5_000, 7_000, 10_000,
+                    15_000, 20_000, 30_000, 50_000, 70_000, 100_000)
 MAX_LOOKS = 40
 # What an unset `tolerance` and `futility_alpha` mean; the certifier reads them from here.
 DEFAULT_TOLERANCE = 0.01
@@ -55,6 +62,12 @@ class CertifyOptions:
                           below=1)
     batch_size: int = option(1000, "model evaluations per forward pass (samples x patches)",
                              at_least=1)
+    precision: Precision | None = option(None, "arithmetic of the base model: fp32, or bf16 / fp16 "
+                                         "autocast (fp16 on CUDA only); part of the classifier "
+                                         "certified", default_text="the model's manifest, else fp32")
+    compile: CompileMode | None = option(None, "run the base model through torch.compile in this "
+                                         "mode (off: eager); part of the classifier certified",
+                                         default_text="the model's manifest, else off")
     resize: int | None = option(None, "Smooth-Reduce: resize the image to S x S before cutting "
                                 "patches", at_least=1, default_text="4 pixels larger than the input",
                                 when=SMOOTH_REDUCE, media="image")
@@ -88,6 +101,11 @@ class CertifyOptions:
                                           "claim nothing (futility, abstention)", above=0,
                                           below=1, default_text=f"{DEFAULT_FUTILITY_ALPHA:g}",
                                           when=ADAPTIVE)
+    sequential: Sequential | None = option(None, "adaptive: the stopping rule: group (the looks "
+                                           "split alpha) or cs (a confidence sequence at the full "
+                                           "alpha, valid at every look at once; looks every "
+                                           "100 to 30,000 samples by default)",
+                                           default_text="group", when=ADAPTIVE)
 
     def __post_init__(self) -> None:
         if self.radius is not None and self.sampling == "fixed":
@@ -112,8 +130,13 @@ class CertifyOptions:
 
     def look_plan(self) -> tuple[int, ...]:
         """The estimation sample counts of adaptive sampling: the looks below `n`, then `n`."""
-        looks = parse_looks(self.looks) if self.looks is not None else DEFAULT_LOOKS
+        default = DEFAULT_CS_LOOKS if self.sequential == "cs" else DEFAULT_LOOKS
+        looks = parse_looks(self.looks) if self.looks is not None else default
         return (*[look for look in looks if look < self.n], self.n)
+
+    @property
+    def sequential_or_default(self) -> Sequential:
+        return self.sequential if self.sequential is not None else "group"
 
     @property
     def tolerance_or_default(self) -> float:

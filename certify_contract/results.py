@@ -9,7 +9,16 @@ from dataclasses import asdict, dataclass
 from typing import Any, ClassVar, Literal
 
 from certify_contract.errors import ErrorBody
-from certify_contract.options import Aggregate, Method, NoiseMode, Sampling, Scores
+from certify_contract.options import (
+    Aggregate,
+    CompileMode,
+    Method,
+    NoiseMode,
+    Precision,
+    Sampling,
+    Scores,
+    Sequential,
+)
 from certify_contract.records import RECORD_CONFIG, STRICT_RECORD_CONFIG, ReadsLikeJson
 
 UNIT_RANGE = (0.0, 1.0)
@@ -215,7 +224,8 @@ class Certificate:
     """Adaptive: the sample counts at which it looked, declared before sampling; null when fixed."""
     alpha_per_look: list[float] | None = None
     """Adaptive: the share of alpha each look spends (they sum to at most alpha); `p_lower` is
-    the bound at the look it stopped at, with that look's share. Null when fixed."""
+    the bound at the look it stopped at, with that look's share. Null when fixed, and with
+    `sequential` cs (whose bound holds at every look at once at the full alpha)."""
     futility_alpha: float | None = None
     """Adaptive: the budget of the early stops that claim nothing; null when fixed."""
     looks_taken: int | None = None
@@ -228,6 +238,22 @@ class Certificate:
     """Adaptive decision mode: the radius asked about; null otherwise."""
     certified_at_radius: bool | None = None
     """Adaptive decision mode: whether the input is certified at `radius_asked`; null otherwise."""
+    tolerance: float | None = None
+    """Adaptive estimation: the stop's tolerance (x sigma), so the stop re-derives from the record;
+    null otherwise."""
+    sequential: Sequential | None = None
+    """Adaptive: the stopping rule: group (the looks split alpha; `alpha_per_look`) or cs (a
+    confidence sequence at the full alpha, valid at every look at once; no `alpha_per_look`).
+    Null when fixed."""
+    precision: Precision = "fp32"
+    """The base model's arithmetic (fp32, or bf16 / fp16 autocast): part of the classifier
+    certified, like the model's weights."""
+    compile: CompileMode = "off"
+    """off (eager), or the torch.compile mode the base model ran in."""
+    forward_rows: int | None = None
+    """Rows of every forward pass when the model ran at one fixed batch shape (compiled, or
+    reduced precision on CUDA), so that the votes do not depend on `batch_size`; null: the
+    passes follow `batch_size` (the votes do not depend on it either)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -267,6 +293,10 @@ class Prediction:
     """Seed of the noise."""
     elapsed_s: float
     """Seconds spent sampling and counting."""
+    precision: Precision = "fp32"
+    """The base model's arithmetic (fp32, or bf16 / fp16 autocast)."""
+    compile: CompileMode = "off"
+    """off (eager), or the torch.compile mode the base model ran in."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

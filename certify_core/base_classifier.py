@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 
 from certify_contract.options import Aggregate, NoiseMode, Scores
+from certify_core.arithmetic import EAGER_FP32, Arithmetic
 from certify_core.clips import ClipGeometry, extract_clips
 from certify_core.geometry import PatchGeometry
 from certify_core.views import extract_patches
@@ -25,7 +26,11 @@ FLOAT64_VIEW_ERROR = 1e-12
 
 @dataclass(frozen=True)
 class BaseClassifier:
-    """A model plus the Smooth-Reduce wrapping (None geometry means plain Cohen)."""
+    """A model plus the Smooth-Reduce wrapping (None geometry means plain Cohen).
+
+    `model` is the module that runs (compiled, when `arithmetic.compile` says
+    so); `arithmetic` sets its precision and any fixed batch shape.
+    """
 
     model: torch.nn.Module
     num_classes: int
@@ -33,6 +38,7 @@ class BaseClassifier:
     aggregate: Aggregate = "mean"
     scores: Scores = "softmax"
     noise: NoiseMode = "shared"
+    arithmetic: Arithmetic = EAGER_FP32
 
     @property
     def evaluations_per_sample(self) -> int:
@@ -67,11 +73,23 @@ class BaseClassifier:
         return extract_patches(batch, self.geometry)
 
     def _logits(self, batch: torch.Tensor) -> torch.Tensor:
+        rows = self.arithmetic.forward_rows
+        if rows is None or len(batch) == rows:
+            return self._forward(batch)
+        # A fixed shape: pad each pass with zero rows, whose logits are dropped.
+        pieces = []
+        for piece in torch.split(batch, rows):
+            padding = piece.new_zeros((rows - len(piece), *piece.shape[1:]))
+            pieces.append(self._forward(torch.cat([piece, padding]))[: len(piece)])
+        return torch.cat(pieces)
+
+    def _forward(self, batch: torch.Tensor) -> torch.Tensor:
         if batch.dim() == 4:
             # channels_last makes CPU and GPU convolutions markedly faster
             batch = batch.contiguous(memory_format=torch.channels_last)
-        logits: torch.Tensor = self.model(batch)
-        return logits
+        with self.arithmetic.autocast(batch.device):
+            logits: torch.Tensor = self.model(batch)
+        return logits.float()
 
     def votes(self, noisy: torch.Tensor) -> torch.Tensor:
         """(B, *noise_space_shape) -> (B,) predicted classes."""

@@ -27,6 +27,7 @@ from certify_contract.results import (
     TensorInput,
 )
 from certify_core.adaptive import LookCallback, adaptive_certify
+from certify_core.arithmetic import resolve_arithmetic, runner
 from certify_core.base_classifier import BaseClassifier
 from certify_core.clips import ClipGeometry, clip_lift_norm
 from certify_core.errors import InputShapeError
@@ -116,8 +117,10 @@ def build_classifier(model: LoadedModel, options: CertifyOptions) -> tuple[BaseC
     else:
         size = (model.input_shape[-2], model.input_shape[-1])
         geometry = patch_geometry(options, size, size)
+    arithmetic = resolve_arithmetic(options, model)
     classifier = BaseClassifier(
-        model.module, model.num_classes, geometry, options.aggregate, options.scores, options.noise
+        runner(model, arithmetic), model.num_classes, geometry, options.aggregate, options.scores,
+        options.noise, arithmetic,
     )
     if geometry is None or options.noise == "shared":
         return classifier, IDENTITY_LIFT
@@ -189,6 +192,9 @@ def certify(
         input=_certified_input(x, described_input),
         sampling=options.sampling,
         model_evaluations=(options.n0 + sampled.n) * classifier.evaluations_per_sample,
+        precision=classifier.arithmetic.precision,
+        compile=classifier.arithmetic.compile,
+        forward_rows=classifier.arithmetic.forward_rows,
         **sampled.adaptive_fields,
     )
 
@@ -216,8 +222,10 @@ def _sample_adaptive(
     generator: torch.Generator, progress: Progress | None, should_cancel: CancelCheck | None,
     on_look: LookCallback | None,
 ) -> _Sampled:
-    plan = SequentialPlan(options.look_plan(), options.alpha, options.futility_alpha_or_default)
+    plan = SequentialPlan(options.look_plan(), options.alpha, options.futility_alpha_or_default,
+                          options.sequential_or_default)
     rule = SequentialRule(plan, scale, options.radius, options.tolerance_or_default)
+    rule.check_reachable()
     # The total is the most it may draw; it usually stops well before.
     counter = _ProgressCounter(options.n0 + plan.n_max, progress)
     result = adaptive_certify(classifier, x, scale.sigma, options.n0, rule, options.batch_size,
@@ -226,10 +234,12 @@ def _sample_adaptive(
     outcome = SmoothingOutcome(result.label, stop.n_a, stop.p_lower, result.selection_counts,
                                result.estimation_counts)
     fields = {
-        "n_max": plan.n_max, "looks": list(plan.looks), "alpha_per_look": list(plan.alphas),
+        "n_max": plan.n_max, "looks": list(plan.looks), "sequential": plan.sequential,
+        "alpha_per_look": list(plan.alphas) if plan.sequential == "group" else None,
         "futility_alpha": plan.futility_alpha, "looks_taken": stop.look + 1,
         "stop_reason": stop.stop, "radius_asked": options.radius,
         "certified_at_radius": stop.certified_at_radius,
+        "tolerance": None if options.radius is not None else rule.tolerance,
     }
     return _Sampled(outcome, stop.n, fields)
 
@@ -278,4 +288,6 @@ def predict(
         model=ModelRef(model.name, model.sha256),
         seed=seed,
         elapsed_s=time.perf_counter() - start,
+        precision=classifier.arithmetic.precision,
+        compile=classifier.arithmetic.compile,
     )

@@ -30,6 +30,9 @@ class NoiseStream:
         numel = max(1, math.prod(shape))
         self.block = max(1, min(_MAX_BLOCK_SAMPLES, _BLOCK_ELEMENTS // numel))
         self._buffer: torch.Tensor | None = None
+        # Fixed batch shape: votes of samples already drawn and evaluated in a whole pass but
+        # not yet counted; the next count starts with them, so passes stay aligned to the stream.
+        self.pending_votes: torch.Tensor | None = None
 
     def _next_block(self) -> torch.Tensor:
         return torch.randn(
@@ -49,8 +52,13 @@ class NoiseStream:
 
 
 def samples_per_batch(classifier: BaseClassifier, batch_size: int) -> int:
-    """Noisy samples per forward pass, when `batch_size` counts model evaluations."""
-    return max(1, batch_size // classifier.evaluations_per_sample)
+    """Noisy samples per forward pass, when `batch_size` counts model evaluations.
+
+    A classifier with a fixed batch shape ignores `batch_size`: its passes then
+    hold the same samples of the stream whatever the batch size.
+    """
+    rows = classifier.arithmetic.forward_rows
+    return max(1, (rows if rows is not None else batch_size) // classifier.evaluations_per_sample)
 
 
 def sample_counts(
@@ -70,15 +78,21 @@ def sample_counts(
     """
     counts = torch.zeros(classifier.num_classes, dtype=torch.long, device=center.device)
     per_batch = samples_per_batch(classifier, batch_size)
+    whole_passes = classifier.arithmetic.forward_rows is not None
     done = 0
     with torch.inference_mode():
         while done < num:
-            if should_cancel is not None and should_cancel():
-                raise CertificationCanceled("Certification was canceled between batches.")
-            this_batch = min(per_batch, num - done)
-            noisy = noise.take(this_batch).mul_(sigma).add_(center)
-            votes = classifier.votes(noisy)
-            counts += torch.bincount(votes, minlength=classifier.num_classes)
+            votes = noise.pending_votes
+            noise.pending_votes = None
+            if votes is None:
+                if should_cancel is not None and should_cancel():
+                    raise CertificationCanceled("Certification was canceled between batches.")
+                drawn = per_batch if whole_passes else min(per_batch, num - done)
+                votes = classifier.votes(noise.take(drawn).mul_(sigma).add_(center))
+            this_batch = min(len(votes), num - done)
+            if this_batch < len(votes):
+                noise.pending_votes = votes[this_batch:]
+            counts += torch.bincount(votes[:this_batch], minlength=classifier.num_classes)
             done += this_batch
             if on_batch is not None:
                 on_batch(this_batch)

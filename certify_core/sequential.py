@@ -19,8 +19,10 @@ from dataclasses import dataclass
 
 from scipy.stats import beta
 
-from certify_contract.options import DEFAULT_FUTILITY_ALPHA, DEFAULT_TOLERANCE, check_looks
+from certify_contract.options import DEFAULT_FUTILITY_ALPHA, DEFAULT_TOLERANCE, Sequential, check_looks
 from certify_contract.results import StopReason
+from certify_core.confseq import cs_lower, cs_upper
+from certify_core.errors import InvalidOptionError
 from certify_core.statistics import certified_radius, clopper_pearson_lower
 
 
@@ -58,17 +60,37 @@ class SequentialPlan:
     looks: tuple[int, ...]
     alpha: float
     futility_alpha: float = DEFAULT_FUTILITY_ALPHA
+    # group: the looks split alpha (Clopper-Pearson at each); cs: one confidence sequence at
+    # the full alpha, valid at every sample count at once (`certify_core.confseq`).
+    sequential: Sequential = "group"
 
     def __post_init__(self) -> None:
         check_looks(self.looks)
 
     @property
     def alphas(self) -> tuple[float, ...]:
+        """The alpha behind each look's bound (cs: the full alpha, spent once for all looks)."""
+        if self.sequential == "cs":
+            return (self.alpha,) * len(self.looks)
         return split_alpha(self.alpha, len(self.looks))
 
     @property
     def futility_alphas(self) -> tuple[float, ...]:
+        if self.sequential == "cs":
+            return (self.futility_alpha,) * len(self.looks)
         return split_alpha(self.futility_alpha, len(self.looks))
+
+    def lower(self, look: int, n_a: int) -> float:
+        """The bound on p at `look` with `n_a` votes; all looks' bounds hold at once w.p. 1 - alpha."""
+        if self.sequential == "cs":
+            return cs_lower(n_a, self.looks[look], self.alpha)
+        return clopper_pearson_lower(n_a, self.looks[look], self.alphas[look])
+
+    def upper(self, look: int, n_a: int) -> float:
+        """An upper bound on p at `look` (futility budget), for the stops that claim nothing."""
+        if self.sequential == "cs":
+            return cs_upper(n_a, self.looks[look], self.futility_alpha)
+        return clopper_pearson_upper(n_a, self.looks[look], self.futility_alphas[look])
 
     @property
     def n_max(self) -> int:
@@ -101,7 +123,7 @@ class SequentialRule:
     def at_look(self, look: int, n_a: int) -> LookOutcome:
         """What look `look` (0-based) allows with `n_a` of its `plan.looks[look]` votes."""
         n, alpha = self.plan.looks[look], self.plan.alphas[look]
-        p_lower = clopper_pearson_lower(n_a, n, alpha)
+        p_lower = self.plan.lower(look, n_a)
         radius = self.scale.radius(p_lower)
         last = look == len(self.plan.looks) - 1
         if self.target_radius is not None:
@@ -117,7 +139,7 @@ class SequentialRule:
         return LookOutcome(look, n, n_a, alpha, p_lower, radius, stop)
 
     def _upper(self, look: int, n_a: int, n: int) -> float:
-        return clopper_pearson_upper(n_a, n, self.plan.futility_alphas[look])
+        return self.plan.upper(look, n_a)
 
     def _cannot_reach(self, look: int, n_a: int, n: int) -> bool:
         assert self.target_radius is not None
@@ -131,8 +153,23 @@ class SequentialRule:
         # The best the last look could report if p were as high as its upper bound.
         n_max = self.plan.n_max
         best_votes = min(n_max, math.ceil(p_upper * n_max))
-        best = self.scale.radius(clopper_pearson_lower(best_votes, n_max, self.plan.alphas[-1]))
+        best = self.scale.radius(self.plan.lower(len(self.plan.looks) - 1, best_votes))
         if (best or 0.0) - (radius or 0.0) <= self.tolerance * self.scale.sigma:
             return "converged"
         return None
 
+    def largest_radius(self) -> float | None:
+        """The radius of the last look with every vote for one class: no run reports more."""
+        return self.at_look(len(self.plan.looks) - 1, self.plan.n_max).radius
+
+    def check_reachable(self) -> None:
+        """Refuse, before any sampling, a decision radius that n_max samples can never certify."""
+        if self.target_radius is None:
+            return
+        largest = self.largest_radius()
+        if largest is None or self.target_radius > largest:
+            raise InvalidOptionError(
+                f"`radius` {self.target_radius:g} cannot be certified with n = {self.plan.n_max} "
+                f"samples at sigma {self.scale.sigma:g}: the largest radius they can give (every "
+                f"vote for one class, lift norm {self.scale.lift_norm:.4g}) is "
+                f"{largest or 0.0:.4f}. Raise `n` or ask about a smaller radius.", "radius")

@@ -145,6 +145,12 @@ class ServiceKeys:
         return f"{self.prefix}:models-seen"
 
     @property
+    def outbox(self) -> str:
+        """Stream of notices that a job or batch was created, ended or changed after its end:
+        the record store's outbox (`certify_store.outbox`), drained by the API."""
+        return f"{self.prefix}:outbox"
+
+    @property
     def jobs_index(self) -> str:
         return f"{self.prefix}:jobs"
 
@@ -165,6 +171,31 @@ class ServiceKeys:
     def owner_batches_index(self, owner: str) -> str:
         """Sorted set of an owner's batch ids by creation time (for GET /batches)."""
         return f"{self.prefix}:batches:{owner}"
+
+    def tenant_backlog(self, tenant: str) -> str:
+        """List of a tenant's job ids waiting for fair dispatch (`certify_jobs.fair_queue`)."""
+        return f"{self.prefix}:backlog:{tenant}"
+
+    def tenant_running(self, tenant: str) -> str:
+        """Sorted set of a tenant's dispatched, unended job ids, scored by dispatch time."""
+        return f"{self.prefix}:running:{tenant}"
+
+    @property
+    def tenant_ring(self) -> str:
+        """Sorted set of the tenants with a backlog, scored by when each was last served."""
+        return f"{self.prefix}:tenants"
+
+    @property
+    def tenants_served(self) -> str:
+        return f"{self.prefix}:tenants-served"
+
+    @property
+    def tenants_served_seq(self) -> str:
+        return f"{self.prefix}:tenants-served-seq"
+
+    def tenant_samples(self, tenant: str, hour: int) -> str:
+        """Noise samples a tenant's jobs asked for in one clock hour (a rate limit)."""
+        return f"{self.prefix}:samples:{tenant}:{hour}"
 
     def webhook_queued(self, kind: str, target_id: str) -> str:
         """Set once per ending: its one delivery has been queued (holds the delivery id)."""

@@ -21,7 +21,9 @@ from rq.timeouts import JobTimeoutException
 
 from certify_contract.errors import ErrorBody
 from certify_jobs.contract import ERROR_META
+from certify_jobs.unreadable import job_args
 from certify_jobs.uploads import release_for_job, upload_key_of
+from certify_store.blobs import BlobStore
 
 CRASHES: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], ErrorBody], ...] = (
     (AbandonedJobError, ErrorBody("worker_lost", "The worker running this job stopped (killed or "
@@ -43,21 +45,27 @@ def crash_error(kind: type[BaseException] | None) -> ErrorBody:
 
 def record_crash(job: Job, kind: type[BaseException] | None, value: BaseException | None,
                  trace: TracebackType | None, *_: Any) -> bool:
-    """Store the crash's `ErrorBody` in the job's meta; True lets later handlers run too."""
+    """Store the crash's `ErrorBody` in the job's meta; True lets later handlers run too.
+
+    Never raises on a job whose data or meta is not JSON (rq calls this inside its own
+    loops, where an exception would stop the worker).
+    """
+    if getattr(job, "_unreadable_meta", None) is not None:
+        job.meta = {}  # rq's placeholder for meta it could not read does not serialize
     job.meta[ERROR_META] = asdict(crash_error(kind))
     job.save_meta()
     return True
 
 
-def crash_recorder(keep_after_end_s: int) -> Callable[..., bool]:
+def crash_recorder(blobs: BlobStore, retention_s: int) -> Callable[..., bool]:
     """`record_crash`, which also frees the job's upload when no retry will need it."""
 
     def record(job: Job, kind: type[BaseException] | None, value: BaseException | None,
                trace: TracebackType | None, *_: Any) -> bool:
         record_crash(job, kind, value, trace)
-        upload_key = upload_key_of(job.args)
+        upload_key = upload_key_of(job_args(job))
         if not job.retries_left and upload_key is not None:  # rq retries only when some are left
-            release_for_job(job.connection, upload_key, job.id, keep_after_end_s)
+            release_for_job(blobs, upload_key, job.id, retention_s)
         return True
 
     return record

@@ -133,7 +133,9 @@ class Sandbox:
             self.close()  # it died between decodes: replace it quietly
         if self._process is None:
             self._process = subprocess.Popen(
-                [sys.executable, "-P", "-m", "certify_media.sandbox_server"],
+                # The allowed targets' modules load before the server confines itself
+                # (as `nobody` it may not read the Python installation any more).
+                [sys.executable, "-P", "-m", "certify_media.sandbox_server", *sorted(self.allowed)],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                 env=decoder_environment(os.environ), cwd="/")
         return self._process

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from certify_media.confinement import confine_decoder_server
 from certify_media.errors import MediaError
 from certify_media.framing import read_frame, write_frame
 
@@ -126,20 +127,29 @@ def serve_one(request: dict[str, Any], data: bytes) -> tuple[dict[str, Any], byt
     return ending(status, usage.ru_utime + usage.ru_stime, stopped_for, limits), b""
 
 
-def _preload() -> None:
-    """Import the decoders once: every forked child starts with them loaded."""
+def _preload(targets: list[str]) -> None:
+    """Import the decoders (and the allowed targets' modules) once: every forked child starts
+    with them loaded, and none needs to read a module file after the server is confined."""
     import av  # noqa: F401
-    import PIL.Image  # noqa: F401
+    import PIL.Image
 
     import certify_media.images
     import certify_media.video  # noqa: F401
+
+    PIL.Image.init()  # every format plugin, while the files are still readable to us
+    for target in targets:
+        importlib.import_module(target.split(":")[0])
 
 
 def main() -> int:
     # Ctrl-C in a terminal signals the whole process group; this server stops when its
     # parent closes the pipe (or kills it), never with a KeyboardInterrupt traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _preload()
+    _preload(sys.argv[1:])
+    # Before the first fork, so every decoder child inherits it (certify_media.confinement).
+    confined = confine_decoder_server()
+    if not all(confined.values()):
+        print(f"certify_media.sandbox_server: confinement partial: {confined}", file=sys.stderr)
     stdin, stdout = sys.stdin.fileno(), sys.stdout.fileno()
     while True:
         try:

@@ -30,8 +30,12 @@ class PlatformSettings(BaseModel):
         default=False, description="Allow loopback, private, link-local and other non-public "
         "addresses as webhook targets (tests and closed networks only).")
     webhook_queue: str = Field(default="webhooks", min_length=1)
-    webhook_timeout_s: float = Field(default=5.0, gt=0, le=60,
-                                     description="Connect and read timeout of one delivery.")
+    webhook_timeout_s: float = Field(
+        default=5.0, gt=0, le=60, description="Deadline of one delivery attempt, in all "
+        "(connect, send, and the receiver's whole answer).")
+    webhook_concurrency: int = Field(
+        default=16, ge=1, le=256, description="Deliveries one delivery worker process makes "
+        "at once (threads).")
     webhook_retries: int = Field(default=8, ge=0, le=20,
                                  description="Retries of a failed delivery.")
     webhook_backoff_s: int = Field(

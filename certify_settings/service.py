@@ -44,10 +44,6 @@ class ServiceSettings(BaseModel):
     request_body_timeout_s: float = Field(
         default=120.0, gt=0, description="A request's whole body must arrive within this time "
         "(else 408 `request_timeout`); 120 s lets 20 MB through at about 1.4 Mbit/s.")
-    upload_ttl_s: int = Field(default=3600, ge=1, description="Lifetime of stored uploads.")
-    upload_keep_after_end_s: int = Field(
-        default=300, ge=0, description="How long an upload is kept once the last job that "
-        "needs it has ended (for GET /jobs/{id}/input); 0 frees it at once.")
     result_ttl_s: int = Field(default=86_400, ge=1, description="Lifetime of finished jobs.")
     failure_ttl_s: int = Field(default=7 * 86_400, ge=1, description="Lifetime of crashed jobs.")
     job_timeout_s: int = Field(default=900, ge=1, description="Hard limit on one job's run time.")
@@ -63,10 +59,27 @@ class ServiceSettings(BaseModel):
         "(/readyz, GET /models, POST /certify); it renews its presence every third of it.")
     maintenance_interval_s: int = Field(default=30, ge=1)
     idempotency_ttl_s: int = Field(default=86_400, ge=1)
+    idempotency_lease_s: int = Field(
+        default=10, ge=1, le=3600, description="How long a request holds an Idempotency-Key "
+        "before what it creates exists; a retry of a request that died waits this long.")
     jobs_index_max: int = Field(default=10_000, ge=1, description="Jobs kept in GET /jobs.")
+    tenant_max_queued: int = Field(
+        default=0, ge=0, description="Jobs one API key may have waiting (a batch counts its "
+        "files); more answer 429 tenant_queue_full. 0: no limit.")
+    tenant_max_running: int = Field(
+        default=0, ge=0, description="Jobs of one API key that workers run at once; the rest "
+        "wait their turn. 0: no limit.")
+    tenant_samples_per_hour: int = Field(
+        default=0, ge=0, description="Noise samples (n0 + n, times patches) one API key's jobs "
+        "may ask for per clock hour; more answer 429 tenant_rate_limited. 0: no limit.")
     worker_models: str = Field(
         default="", description="Comma-separated models a worker serves (default: the default "
         "image model, and the default video model when it is installed)."
+    )
+    warm_up: str = Field(
+        default="", description="Comma-separated precision:compile pairs (bf16:default, fp32:off) "
+        "each worker runs for every model before its first job, compiling once per process; the "
+        "manifest's own default is always warmed up."
     )
     default_image_model: str = "fmnist-cnn-s025"
     default_video_model: str | None = "moving-fmnist-c2d-s025"
@@ -88,6 +101,12 @@ class ServiceSettings(BaseModel):
     @property
     def redis_url_or_default(self) -> str:
         return self.redis_url or DEFAULT_REDIS_URL
+
+    @property
+    def warm_up_pairs(self) -> tuple[tuple[str, str], ...]:
+        """`warm_up` as (precision, compile) pairs; a pair without `:` means compile off."""
+        return tuple((item.partition(":")[0], item.partition(":")[2] or "off")
+                     for item in split_list(self.warm_up))
 
     @property
     def served_models(self) -> tuple[str, ...]:

@@ -9,11 +9,16 @@ from typing import Any
 import torch
 from redis import Redis
 
+from certify_contract import CertifyOptions
+from certify_core.arithmetic import resolve_arithmetic, warm_up
 from certify_core.models import LoadedModel, load_model
 from certify_core.models.loading import available_models
 from certify_jobs.contract import ServiceKeys
+from certify_jobs.uploads import upload_store
 from certify_media import MediaLimits, Sandbox
+from certify_media.confinement import hide_environment
 from certify_settings import Settings
+from certify_store.blobs import BlobStore
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +35,8 @@ class WorkerRuntime:
     keys: ServiceKeys
     media_limits: MediaLimits
     sandbox: Sandbox  # decodes every upload, image or video
+    warm: dict[str, list[dict[str, Any]]]  # per model, what ran before the first job
+    blobs: BlobStore  # the uploads, on the folder the API shares
 
     @classmethod
     def start(cls, settings: Settings, redis: Redis) -> "WorkerRuntime":
@@ -43,22 +50,46 @@ class WorkerRuntime:
                 models[name] = load_model(name, device, settings.model_dirs)
             else:
                 log.info("Default model %r is not installed; not serving it.", name)
+        warm = {name: warm_up_model(model, settings) for name, model in models.items()}
         media_limits = MediaLimits.from_settings(settings)
+        # Its environment holds the Redis URL: closed to the decoder (certify_media.confinement).
+        if not hide_environment():
+            log.warning("Could not make the worker undumpable; a decoder of the same uid "
+                        "could read its environment.")
         sandbox = Sandbox(media_limits.sandbox)
         sandbox.start()  # before the first job, so that job does not wait for it
-        return cls(settings, redis, models, ServiceKeys(), media_limits, sandbox)
+        return cls(settings, redis, models, ServiceKeys(), media_limits, sandbox, warm,
+                   upload_store(settings))
 
     def models_document(self, worker_name: str) -> str:
         """What GET /models shows for this worker's models (and how the API checks names)."""
         models: list[dict[str, Any]] = [
             {"name": name, "kind": model.manifest.kind, "sha256": model.sha256,
-             "manifest": model.manifest.to_dict()}
+             "manifest": model.manifest.to_dict(), "warm": self.warm.get(name, [])}
             for name, model in self.models.items()
         ]
         return json.dumps({"worker": worker_name, "models": models})
 
     def cancel_requested(self, job_id: str) -> bool:
         return bool(self.redis.exists(self.keys.cancel(job_id)))
+
+
+def warm_up_model(model: LoadedModel, settings: Settings) -> list[dict[str, Any]]:
+    """Run the manifest's default arithmetic and the operator's pairs once, compiling them here
+    (once per process) rather than in a job."""
+    wanted = [resolve_arithmetic(CertifyOptions(), model)]
+    for precision, compile_mode in settings.warm_up_pairs:
+        # The options check each pair's values; the library refuses fp16 off CUDA.
+        options = CertifyOptions.from_dict({"precision": precision, "compile": compile_mode})
+        wanted.append(resolve_arithmetic(options, model))
+    done: list[dict[str, Any]] = []
+    for arithmetic in dict.fromkeys(wanted):
+        seconds = warm_up(model, arithmetic)
+        log.info("Warmed up %s in %s, compile %s: %.1f s", model.name, arithmetic.precision,
+                 arithmetic.compile, seconds)
+        done.append({"precision": arithmetic.precision, "compile": arithmetic.compile,
+                     "forward_rows": arithmetic.forward_rows, "seconds": round(seconds, 3)})
+    return done
 
 
 # The running worker binds its runtime here before it takes jobs; rq calls the

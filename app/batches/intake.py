@@ -11,19 +11,20 @@ from fastapi import UploadFile
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from app.batches.files import FileLimits, NamedFile, request_files
-from app.batches.store import BatchStore
+from app.batches.store import QueuedFile
 from app.http.errors import ApiError
 from app.jobs.form import OptionsFormBase, option_fields
 from app.jobs.queue import JobQueue
 from app.jobs.submission import build_payload, sniff_upload
 from app.models.served import ServedModel
 from certify_contract import CertifyOptions, MediaKind
-from certify_jobs.endings import BATCH_META
 from certify_settings import Settings
 
 LABELS_HELP = ("JSON object: file name (or archive member path) -> class index or class name, "
-               'e.g. {"boot.png": 9, "shirt.png": "Shirt"}. With labels the batch reports '
-               "certified accuracy and ACR.")
+               'e.g. {"boot.png": 9, "shirt.png": "Shirt"}; or `folders`: each archive member\'s '
+               "folder is its class (a class-per-subfolder archive, `Shirt/001.png`). With labels "
+               "the batch reports certified accuracy and ACR.")
+FOLDER_LABELS = "folders"
 
 
 class BatchFormBase(OptionsFormBase):
@@ -80,6 +81,8 @@ def sniffed(files: list[NamedFile]) -> tuple[list[str], MediaKind | None]:
 def parse_labels(text: str | None, names: list[str], model: ServedModel) -> dict[str, int]:
     if not text:
         return {}
+    if text.strip() == FOLDER_LABELS:
+        return folder_labels(names, model)
     try:
         given = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -95,6 +98,28 @@ def parse_labels(text: str | None, names: list[str], model: ServedModel) -> dict
     return {name: _class_index(name, value, classes) for name, value in given.items()}
 
 
+def folder_labels(names: list[str], model: ServedModel) -> dict[str, int]:
+    """Each file's class is its folder's name, a class name of the model (or a class index).
+
+    By name only, never by sorted folder order: an open batch grows request by
+    request, and one request need not hold every class.
+    """
+    classes = [str(c) for c in model.info.manifest.get("class_names") or []]
+    labels = {}
+    for name in names:
+        folder = name.rsplit("/", 2)[-2] if "/" in name else ""
+        if folder in classes:
+            labels[name] = classes.index(folder)
+        elif folder.isdigit() and int(folder) < len(classes):
+            labels[name] = int(folder)
+        else:
+            what = f"folder {folder!r}" if folder else "no folder"
+            raise ApiError(422, "invalid_labels", f"`labels=folders`: {name!r} is in {what}, which "
+                           f"is not a class of model {model.info.name!r} (classes: "
+                           f"{classes[:5]}{' ...' if len(classes) > 5 else ''}).", field="labels")
+    return labels
+
+
 def _class_index(name: str, value: Any, classes: list[str]) -> int:
     if isinstance(value, str) and value in classes:
         return classes.index(value)
@@ -105,16 +130,13 @@ def _class_index(name: str, value: Any, classes: list[str]) -> int:
                    f"nor a class name of the model ({len(classes)} classes).", field="labels")
 
 
-def enqueue_files(
-    batches: BatchStore, queue: JobQueue, batch_id: str, owner: str, files: list[NamedFile],
-    media_types: list[str], kind: MediaKind, model: str, options: CertifyOptions,
-    labels: dict[str, int],
-) -> None:
-    """One ordinary job per file, recorded in the batch before it is queued."""
-    first = batches.reserve(batch_id, len(files))
-    for offset, (named, media_type) in enumerate(zip(files, media_types, strict=True)):
-        job_id = queue.new_job_id()
-        payload = build_payload(queue, named.data, media_type, kind, model, options, owner=owner)
-        batches.add_job(batch_id, job_id, first + offset, named.name, labels.get(named.name))
-        queue.enqueue(payload, job_id, owner=owner, upload=named.data, meta={BATCH_META: batch_id})
-    batches.touch(batch_id)
+def queued_files(
+    queue: JobQueue, owner: str, files: list[NamedFile], media_types: list[str],
+    kind: MediaKind, model: str, options: CertifyOptions, labels: dict[str, int],
+) -> list[QueuedFile]:
+    """Each file as the job it becomes (queued with its batch in one transaction)."""
+    return [QueuedFile(queue.new_job_id(),
+                       build_payload(queue, named.data, media_type, kind, model, options,
+                                     owner=owner),
+                       named.data, named.name, labels.get(named.name))
+            for named, media_type in zip(files, media_types, strict=True)]

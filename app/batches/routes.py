@@ -13,8 +13,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Response, status
 from fastapi.responses import PlainTextResponse
+from pydantic import TypeAdapter
+from sqlalchemy.exc import SQLAlchemyError
 
-from app.batches.intake import BatchFilesForm, BatchForm, enqueue_files, parse_labels, read_files, sniffed
+from app.batches.intake import (
+    BatchFilesForm,
+    BatchForm,
+    parse_labels,
+    queued_files,
+    read_files,
+    sniffed,
+)
 from app.batches.store import BatchesDep, BatchRecord, BatchStore, batch_not_found
 from app.batches.views import batch_view, results_tsv
 from app.http.callbacks import checked_callback
@@ -29,13 +38,17 @@ from certify_contract import BatchItem, BatchItemPage, BatchList, BatchView, Err
 from certify_jobs.endings import check_batch_end
 from certify_settings.platform import MAX_BATCH_FILES
 
+STORED_BATCH = TypeAdapter(BatchView)
+
 router = APIRouter(tags=["batches"])
 BATCH_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, object]]:
     described = {404: "Unknown batch id (or another key's batch).",
-                 409: "The batch is closed or canceled.",
+                 409: "The batch is closed or canceled, or a request with this "
+                      "Idempotency-Key is still being handled.",
+                 429: "Over this API key's queued jobs or hourly samples (Retry-After).",
                  413: "Too many files, or a file or the body over its limit.",
                  415: "A file is not a supported image or video.",
                  422: "Invalid option, labels, archive, callback URL or model."}
@@ -74,7 +87,7 @@ def _exists(batches: BatchStore, caller: Caller) -> Callable[[str], bool]:
 
 
 @router.post("/batches", status_code=status.HTTP_202_ACCEPTED, response_model=BatchView,
-             responses=_errors(413, 415, 422))
+             responses=_errors(409, 413, 415, 422, 429))
 def create_batch(
     response: Response, batches: BatchesDep, queue: JobQueueDep, models: ServedModelsDep,
     idempotency: IdempotencyDep, settings: SettingsDep, caller: CallerDep,
@@ -89,20 +102,19 @@ def create_batch(
     labels = parse_labels(form.labels, [f.name for f in files], model)
     batch_id, principal = queue.new_job_id(), caller.principal
     with idempotency.once(principal, "batch", idempotency_key, batch_id,
-                          _exists(batches, caller)) as earlier:
-        if earlier is not None:
-            return _view(batches, earlier, caller, response)
+                          _exists(batches, caller)) as slot:
+        if slot.earlier is not None:
+            return _view(batches, slot.earlier, caller, response)
+        queue.admit(principal, form.options(), len(files))
+        queued = queued_files(queue, principal, files, media_types, model.info.kind,
+                              model.info.name, form.options(), labels)
         batches.create(principal, model.info.name, model.info.kind, form.options(), callback,
-                       batch_id)
-        enqueue_files(batches, queue, batch_id, principal, files, media_types, model.info.kind,
-                      model.info.name, form.options(), labels)
-        if not form.open:
-            batches.close(batches.load(batch_id, caller))
+                       batch_id, queued, closed=not form.open, claim=slot.claim, queue=queue)
     return _view(batches, batch_id, caller, response)
 
 
 @router.post("/batches/{batch_id}/files", status_code=status.HTTP_202_ACCEPTED,
-             response_model=BatchView, responses=_errors(404, 409, 413, 415, 422))
+             response_model=BatchView, responses=_errors(404, 409, 413, 415, 422, 429))
 def add_files(
     batch_id: str, response: Response, batches: BatchesDep, queue: JobQueueDep,
     models: ServedModelsDep, idempotency: IdempotencyDep, settings: SettingsDep,
@@ -118,12 +130,14 @@ def add_files(
     media_types, kind = sniffed(files)
     model = served_model(models, record.model, record.options, kind or record.kind)
     labels = parse_labels(form.labels, [f.name for f in files], model)
-    # The files are added once: a retry finds the key claimed (by the batch itself) and answers.
+    # The files are added once: the key is bound to the batch in the transaction that adds them.
     with idempotency.once(caller.principal, f"batch-files:{batch_id}", idempotency_key,
-                          batch_id, _exists(batches, caller)) as earlier:
-        if earlier is None:
-            enqueue_files(batches, queue, batch_id, caller.principal, files, media_types,
-                          model.info.kind, model.info.name, record.options, labels)
+                          batch_id, _exists(batches, caller)) as slot:
+        if slot.earlier is None:
+            queue.admit(caller.principal, record.options, len(files))
+            queued = queued_files(queue, caller.principal, files, media_types, model.info.kind,
+                                  model.info.name, record.options, labels)
+            batches.add(batch_id, caller.principal, queued, claim=slot.claim, queue=queue)
     return _view(batches, batch_id, caller, response)
 
 
@@ -136,8 +150,18 @@ def close_batch(batch_id: str, batches: BatchesDep, caller: CallerDep) -> BatchV
 
 @router.get("/batches/{batch_id}", response_model=BatchView, responses=_errors(404))
 def get_batch(batch_id: str, batches: BatchesDep, caller: CallerDep) -> BatchView:
-    """Counts by status, progress and, with labels, certified accuracy and ACR so far."""
-    return _view(batches, batch_id, caller)
+    """Counts by status, progress and, with labels, certified accuracy and ACR so far; a batch
+    that Redis no longer holds is read from its record."""
+    try:
+        return _view(batches, batch_id, caller)
+    except ApiError as missing:
+        try:
+            stored = batches.backend.records.batch(batch_id) if BATCH_ID.match(batch_id) else None
+        except SQLAlchemyError:
+            raise missing from None
+        if missing.status_code != 404 or stored is None or not caller.may_see(stored.owner):
+            raise
+        return STORED_BATCH.validate_python(stored.view)
 
 
 @router.delete("/batches/{batch_id}", response_model=BatchView,

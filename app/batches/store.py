@@ -9,25 +9,34 @@ the jobs still running.
 
 import json
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from redis.client import Pipeline
 from rq.job import Job
-from rq.serializers import JSONSerializer
 
 from app.http.backend import Backend
 from app.http.backend import text as _text
 from app.http.deps import Caller
 from app.http.errors import ApiError
-from app.jobs.queue import JobQueue
+from app.http.idempotency import Claim, Conflict, in_progress
+from app.jobs.queue import CONFLICT_RETRIES, JobQueue
 from app.jobs.reads import JobReads
 from app.jobs.views import job_view
 from certify_contract import ACTIVE_STATUSES, ENDED_STATUSES, CertifyOptions, JobView, MediaKind
-from certify_jobs.endings import BatchState, announce_job_end, check_batch_end, now_iso
+from certify_jobs.contract import JobPayload
+from certify_jobs.endings import (
+    BATCH_META,
+    BatchState,
+    announce_job_end,
+    check_batch_end,
+    now_iso,
+)
+from certify_jobs.notices import notify_record
+from certify_jobs.unreadable import fetch_many_readable
 
 FETCH_CHUNK = 500
 
@@ -64,6 +73,17 @@ class BatchRecord:
 
 
 @dataclass(frozen=True)
+class QueuedFile:
+    """One file of a batch request, ready to queue: its job id and payload (seed drawn)."""
+
+    job_id: str
+    payload: JobPayload
+    data: bytes
+    name: str
+    label: int | None
+
+
+@dataclass(frozen=True)
 class Row:
     """What a batch keeps of an ended job (a status, and its prediction when it succeeded)."""
 
@@ -90,22 +110,80 @@ class BatchStore:
 
     # -- records -----------------------------------------------------------------
     def create(self, owner: str, model: str, kind: MediaKind, options: CertifyOptions,
-               callback_url: str | None, batch_id: str | None = None) -> str:
-        batch_id = batch_id or uuid.uuid4().hex
+               callback_url: str | None, batch_id: str, files: list[QueuedFile], *,
+               closed: bool, claim: Claim, queue: JobQueue) -> None:
+        """The batch, its jobs and its Idempotency-Key binding, in one transaction: a batch
+        exists whole, with every job it counts, or not at all (an API killed midway)."""
+        keys, now = self.keys.batch(batch_id), time.time()
+        fields = {"owner": owner, "state": "closed" if closed else "open",
+                  "created_at": now_iso(), "model": model, "kind": kind,
+                  "options": json.dumps(options.to_dict()), "total": len(files), "labeled": 0,
+                  "callback_url": callback_url or "", **({"closed_at": now_iso()} if closed else {})}
+        for _ in range(CONFLICT_RETRIES):
+            try:
+                with claim.transaction(self.redis) as pipe:
+                    pipe.multi()
+                    pipe.hset(keys.record, mapping=fields)  # type: ignore[arg-type]
+                    for index in (self.keys.owner_batches_index(owner), self.keys.batches_index):
+                        pipe.zadd(index, {batch_id: now})
+                        pipe.zremrangebyrank(index, 0, -self.settings.jobs_index_max - 1)
+                        pipe.expire(index, self.settings.result_ttl_s)
+                    notify_record(pipe, "batch", batch_id)  # its record, via the outbox
+                    self._queue_files(pipe, queue, batch_id, owner, 0, files)
+                break
+            except Conflict:  # the key's lease ran out meanwhile: check it again
+                continue
+        else:
+            raise in_progress("The Idempotency-Key kept changing; retry.")
+        queue.dispatch()
+        if closed:
+            check_batch_end(self.redis, self.settings, batch_id)
+
+    def add(self, batch_id: str, owner: str, files: list[QueuedFile], *, claim: Claim,
+            queue: JobQueue) -> None:
+        """More files for an open batch, counted and queued in one transaction (watched, so
+        that concurrent requests neither exceed the batch limit nor add to a closed batch)."""
         keys = self.keys.batch(batch_id)
-        fields = {"owner": owner, "state": "open", "created_at": now_iso(), "model": model,
-                  "kind": kind, "options": json.dumps(options.to_dict()), "total": 0,
-                  "labeled": 0, "callback_url": callback_url or ""}
-        now = time.time()
-        with self.redis.pipeline() as pipe:
-            pipe.hset(keys.record, mapping=fields)  # type: ignore[arg-type]
-            for index in (self.keys.owner_batches_index(owner), self.keys.batches_index):
-                pipe.zadd(index, {batch_id: now})
-                pipe.zremrangebyrank(index, 0, -self.settings.jobs_index_max - 1)
-                pipe.expire(index, self.settings.result_ttl_s)
-            pipe.execute()
-        self.touch(batch_id)
-        return batch_id
+        for _ in range(CONFLICT_RETRIES):
+            try:
+                with claim.transaction(self.redis, keys.record) as pipe:
+                    state, total = pipe.hmget(keys.record, ["state", "total"])
+                    first = self._room(batch_id, state, int(total or 0), len(files))
+                    pipe.multi()
+                    pipe.hset(keys.record, "total", first + len(files))
+                    self._queue_files(pipe, queue, batch_id, owner, first, files)
+                queue.dispatch()
+                return
+            except Conflict:  # another request changed the batch meanwhile: count again
+                continue
+        raise in_progress(f"Batch {batch_id} kept changing while files were added; retry.")
+
+    def _room(self, batch_id: str, state: object, total: int, count: int) -> int:
+        """The index of the first new file (409 when the batch is no longer open, 413 when
+        over the batch limit)."""
+        if _text(state) != "open":
+            raise ApiError(409, "batch_closed", f"Batch {batch_id} is {_text(state)}; "
+                           "files can be added only while it is open.")
+        if total + count > self.settings.batch_max_files:
+            raise ApiError(413, "too_many_files", f"A batch holds at most "
+                           f"{self.settings.batch_max_files} files; this one has {total}.")
+        return total
+
+    def _queue_files(self, pipe: Pipeline, queue: JobQueue, batch_id: str, owner: str,
+                     first: int, files: list[QueuedFile]) -> None:
+        """One ordinary job per file, recorded in the batch, on the caller's transaction."""
+        keys = self.keys.batch(batch_id)
+        for offset, queued in enumerate(files):
+            item = json.dumps({"index": first + offset, "name": queued.name,
+                               "label": queued.label})
+            pipe.rpush(keys.jobs, queued.job_id)
+            pipe.hset(keys.items, queued.job_id, item)
+            if queued.label is not None:
+                pipe.hset(keys.record, "labeled", 1)
+            queue.add_to(pipe, queued.payload, queued.job_id, owner=owner, upload=queued.data,
+                         meta={BATCH_META: batch_id})
+        for key in keys.all():
+            pipe.expire(key, self.settings.result_ttl_s)
 
     def load(self, batch_id: str, caller: Caller) -> BatchRecord:
         """The batch when `caller` may see it; 404 as for an unknown id otherwise."""
@@ -120,27 +198,6 @@ class BatchStore:
         with self.redis.pipeline() as pipe:
             for key in self.keys.batch(batch_id).all():
                 pipe.expire(key, self.settings.result_ttl_s)
-            pipe.execute()
-
-    def reserve(self, batch_id: str, count: int) -> int:
-        """Room for `count` more files: the index of the first (413 when over the batch limit)."""
-        total = int(self.redis.hincrby(self.keys.batch(batch_id).record, "total", count))
-        if total > self.settings.batch_max_files:
-            self.redis.hincrby(self.keys.batch(batch_id).record, "total", -count)
-            raise ApiError(413, "too_many_files", f"A batch holds at most "
-                           f"{self.settings.batch_max_files} files; this one has "
-                           f"{total - count}.")
-        return total - count
-
-    def add_job(self, batch_id: str, job_id: str, index: int, name: str,
-                label: int | None) -> None:
-        keys = self.keys.batch(batch_id)
-        item = json.dumps({"index": index, "name": name, "label": label})
-        with self.redis.pipeline() as pipe:
-            pipe.rpush(keys.jobs, job_id)
-            pipe.hset(keys.items, job_id, item)
-            if label is not None:
-                pipe.hset(keys.record, "labeled", 1)
             pipe.execute()
 
     def close(self, record: BatchRecord) -> None:
@@ -174,7 +231,7 @@ class BatchStore:
     def _jobs(self, job_ids: list[str]) -> Iterator[Job]:
         for start in range(0, len(job_ids), FETCH_CHUNK):
             chunk = job_ids[start:start + FETCH_CHUNK]
-            jobs = Job.fetch_many(chunk, connection=self.redis, serializer=JSONSerializer)
+            jobs = fetch_many_readable(self.redis, chunk)
             yield from (job for job in jobs if job is not None)
 
     def rows(self, batch_id: str) -> tuple[dict[str, Row], Counter[str]]:

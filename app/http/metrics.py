@@ -18,13 +18,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
-from rq.job import Job
 from rq.registry import StartedJobRegistry
-from rq.serializers import JSONSerializer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.http.backend import Backend
 from app.http.errors import CLIENT_CLOSED_REQUEST, STANDARD_METHODS
+from certify_jobs import fair_queue
+from certify_jobs.unreadable import fetch_many_readable
 
 log = logging.getLogger("app.requests")
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -127,7 +127,9 @@ class QueueCollector(Collector):
 
     def _queue_gauges(self, backend: Backend) -> Iterator[GaugeMetricFamily]:
         queue = backend.queue
-        yield _gauge("certify_queue_depth", "Jobs waiting in the queue.", queue.count, queue.name)
+        waiting = queue.count + fair_queue.backlog_depth(backend.redis)
+        yield _gauge("certify_queue_depth", "Jobs waiting (in the queue and in the tenants' "
+                     "backlogs).", waiting, queue.name)
         yield _gauge("certify_queue_oldest_job_age_seconds",
                      "Seconds the oldest waiting job has been queued (0 when none waits).",
                      _oldest_age(backend), queue.name)
@@ -141,7 +143,7 @@ class QueueCollector(Collector):
 
 def _oldest_age(backend: Backend) -> float:
     for job_id in backend.queue.get_job_ids(0, 5):
-        job = Job.fetch_many([job_id], connection=backend.redis, serializer=JSONSerializer)[0]
+        job = fetch_many_readable(backend.redis, [job_id])[0]  # an unparsable one is moved aside
         if job is not None and job.enqueued_at is not None:
             enqueued = job.enqueued_at
             if enqueued.tzinfo is None:

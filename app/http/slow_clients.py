@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from app.http.errors import ApiError
+from app.http.protocol_errors import JsonProtocolErrors
 from certify_settings import load_settings
 
 BOUNDARY = re.compile(rb'boundary="?([^";,]+)"?', re.IGNORECASE)
@@ -95,14 +96,15 @@ class HeaderDeadline:
             self.transport.close()
 
 
-class H11WithHeaderDeadline(HeaderDeadline, H11Protocol):
+# Parser rejections answer JSON too (`app.http.protocol_errors`).
+class H11WithHeaderDeadline(JsonProtocolErrors, HeaderDeadline, H11Protocol):
     pass
 
 
 try:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-    class HttpToolsWithHeaderDeadline(HeaderDeadline, HttpToolsProtocol):
+    class HttpToolsWithHeaderDeadline(JsonProtocolErrors, HeaderDeadline, HttpToolsProtocol):
         pass
 
     GUARDED_PROTOCOL: type[asyncio.Protocol] = HttpToolsWithHeaderDeadline

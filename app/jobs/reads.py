@@ -14,20 +14,25 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from redis.exceptions import OutOfMemoryError
-from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from rq.registry import StartedJobRegistry
-from rq.serializers import JSONSerializer
 
 from app.http.backend import Backend, text
 from app.http.deps import Caller
 from app.http.errors import ApiError
+from app.jobs.archive import Archive
 from app.jobs.cache import EndedViews, RenderedView
-from app.jobs.views import job_view
+from app.jobs.views import job_view, payload_of
 from certify_contract import ACTIVE_STATUSES, JobView
 from certify_jobs.contract import ANONYMOUS, OWNER_META
 from certify_jobs.crashes import crash_recorder
 from certify_jobs.endings import CALLBACK_META, crash_announcer
+from certify_jobs.restarts import sweep_must_wait
+from certify_jobs.unreadable import (
+    fetch_many_readable,
+    fetch_readable,
+    move_aside_unreadable_started,
+)
 
 ABANDONED_SWEEP_S = 2.0
 JOB_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -50,16 +55,15 @@ class JobReads:
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
         self.ended_views = EndedViews()
+        self.archive = Archive(backend)
         self._last_sweep = 0.0
 
     def fetch(self, job_id: str) -> Job | None:
         self.sweep_abandoned()
         # One HGETALL, no MULTI (fetch_many's pipeline): a full Redis refuses MULTI, and
         # polling must keep working while it is full.
-        try:
-            return Job.fetch(job_id, connection=self.backend.redis, serializer=JSONSerializer)
-        except NoSuchJobError:
-            return None
+        # A job whose hash does not parse is moved aside (`certify_jobs.unreadable`): 404.
+        return fetch_readable(self.backend.redis, job_id)
 
     def find(self, job_id: str, caller: Caller) -> Job:
         """The one lookup of a job by id, for every route that takes one.
@@ -71,6 +75,42 @@ class JobReads:
         if job is None or not caller.may_see(owner_of(job)):
             raise job_not_found(job_id)
         return job
+
+    def rendered(self, job_id: str, caller: Caller) -> RenderedView:
+        """The job's view from Redis, else from its record (kept in memory for later polls)."""
+        job = self.fetch(job_id) if JOB_ID.match(job_id) else None
+        if job is not None:
+            if not caller.may_see(owner_of(job)):
+                raise job_not_found(job_id)
+            return self.render(job)
+        stored = self.archive.rendered(job_id) if JOB_ID.match(job_id) else None
+        if stored is None or not caller.may_see(stored.owner):
+            raise job_not_found(job_id)
+        self.ended_views.hold(job_id, stored, self.backend.settings.result_ttl_s)
+        return stored
+
+    def live_rendered(self, job_id: str) -> RenderedView | None:
+        """The view of a job Redis still holds (for a list's records not yet ended)."""
+        job = self.fetch(job_id)
+        return self.render(job) if job is not None else None
+
+    def exists(self, job_id: str) -> bool:
+        return self.fetch(job_id) is not None or self.archive.record(job_id) is not None
+
+    def upload_of(self, job_id: str, caller: Caller) -> tuple[str, str] | None:
+        """(upload key, media type) of a job the caller may see, from Redis or its record."""
+        job = self.fetch(job_id) if JOB_ID.match(job_id) else None
+        if job is not None:
+            if not caller.may_see(owner_of(job)):
+                raise job_not_found(job_id)
+            payload = payload_of(job)
+            return (payload.upload_key, payload.media_type) if payload else None
+        record = self.archive.record(job_id) if JOB_ID.match(job_id) else None
+        if record is None or not caller.may_see(record.owner):
+            raise job_not_found(job_id)
+        if record.upload_sha256 is None or record.media_type is None:
+            return None
+        return f"{record.owner}/{record.upload_sha256}", record.media_type
 
     def view(self, job: Job) -> JobView:
         view = job_view(job, cancel_requested=False)
@@ -111,8 +151,7 @@ class JobReads:
                 return
             known = self.ended_views.get_many(redis, ids)
             missing = [job_id for job_id in ids if job_id not in known]
-            jobs = Job.fetch_many(missing, connection=redis, serializer=JSONSerializer) \
-                if missing else []
+            jobs = fetch_many_readable(redis, missing) if missing else []
             fetched = dict(zip(missing, jobs, strict=True))
             expired = [job_id for job_id, job in fetched.items() if job is None]
             if expired:  # results past their TTL leave the index too
@@ -132,8 +171,12 @@ class JobReads:
             self._last_sweep = now
             settings = self.backend.settings
             try:
+                # rq's cleanup reads each abandoned job; an unreadable one would raise there.
+                move_aside_unreadable_started(self.backend.redis, self.backend.queue.name)
+                if sweep_must_wait(self.backend.redis, settings.heartbeat_ttl_s):
+                    return  # its live workers' jobs only look abandoned for now
                 StartedJobRegistry(queue=self.backend.queue).cleanup(
-                    exception_handlers=[crash_recorder(settings.upload_keep_after_end_s),
+                    exception_handlers=[crash_recorder(self.backend.blobs, settings.upload_retention),
                                         crash_announcer(settings)])
             except OutOfMemoryError:  # a full Redis: the read that called this still answers
                 log.warning("Skipped the abandoned-job sweep: Redis is full")

@@ -8,6 +8,7 @@ from app.jobs.form import OptionsFormBase
 from app.jobs.queue import JobQueue
 from app.models.served import ServedModel, ServedModels
 from certify_contract import CertifyOptions, InvalidOptionError, MediaKind, check_geometry
+from certify_contract.reach import check_reachable_radius
 from certify_jobs.contract import JobPayload
 from certify_media.sniff import SNIFF_BYTES, media_kind, sniff_media_type
 
@@ -53,7 +54,7 @@ def served_model(
         shape = model.info.manifest.get("input_shape")
         if isinstance(shape, list) and all(isinstance(side, int) for side in shape):
             check_geometry(options, kind, shape)
-        options.resolve_sigma(model.sigma, name)
+        check_reachable_radius(options, options.resolve_sigma(model.sigma, name))
     except InvalidOptionError as exc:
         raise ApiError(422, exc.code, exc.detail, field=exc.field) from None
     return model

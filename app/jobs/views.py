@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
+from rq.exceptions import DeserializationError
 from rq.job import Job, JobStatus
 from rq.results import Result
 
@@ -74,7 +75,7 @@ def payload_of(job: Job) -> JobPayload | None:
     """The job's payload, or None when it is not one (a job written to Redis by hand)."""
     try:
         return JobPayload.from_dict(job.args[0] if job.args else None)
-    except (CodedError, TypeError):
+    except (CodedError, TypeError, DeserializationError):
         return None
 
 

@@ -9,6 +9,7 @@ connection is retried by rq at growing intervals; an address the SSRF guard
 refuses is not retried. Each attempt is recorded on the job (or batch).
 """
 
+import asyncio
 import contextvars
 import json
 import logging
@@ -38,6 +39,7 @@ from certify_contract.webhooks import (
     signature_header,
 )
 from certify_jobs.endings import CALLBACK_META, WEBHOOK_META
+from certify_jobs.notices import notify_record
 from certify_settings import Settings
 
 log = logging.getLogger(__name__)
@@ -62,23 +64,36 @@ DELIVERY_CONTEXT: contextvars.ContextVar[DeliveryContext] = contextvars.ContextV
 
 def send(url: str, body: bytes, headers: dict[str, str], policy: WebhookPolicy, timeout_s: float,
          resolver: Resolver = socket.getaddrinfo,
-         transport: httpx.BaseTransport | None = None) -> httpx.Response:
-    """One POST to the checked address of `url`; raises `WebhookRefused` before connecting."""
+         transport: httpx.AsyncBaseTransport | None = None) -> httpx.Response:
+    """One POST to the checked address of `url`; raises `WebhookRefused` before connecting.
+
+    `timeout_s` bounds the whole attempt (connect, send, the answer's headers and body):
+    a receiver that trickles its answer a byte at a time is cut off at the deadline,
+    where a per-read timeout would restart at every byte."""
     target = check_url(url, policy)
     address = resolve_checked(target, policy, resolver)
     literal = f"[{address}]" if address.version == 6 else str(address)
     default_port = 443 if target.scheme == "https" else 80
     host = target.host if target.port == default_port else f"{target.host}:{target.port}"
-    # trust_env=False: no proxy from the environment may carry the request elsewhere.
-    with httpx.Client(timeout=timeout_s, follow_redirects=False, trust_env=False,
-                      transport=transport) as http:
-        request = http.build_request(
-            "POST", f"{target.scheme}://{literal}:{target.port}{target.path}", content=body,
-            headers={**headers, "Host": host, "Content-Type": "application/json"},
-            # TLS checks the certificate against the host name, not the address.
-            extensions={"sni_hostname": target.host} if target.scheme == "https" else {},
-        )
-        return http.send(request)
+
+    async def post() -> httpx.Response:
+        # trust_env=False: no proxy from the environment may carry the request elsewhere.
+        async with httpx.AsyncClient(timeout=timeout_s, follow_redirects=False, trust_env=False,
+                                     transport=transport) as http:
+            request = http.build_request(
+                "POST", f"{target.scheme}://{literal}:{target.port}{target.path}", content=body,
+                headers={**headers, "Host": host, "Content-Type": "application/json"},
+                # TLS checks the certificate against the host name, not the address.
+                extensions={"sni_hostname": target.host} if target.scheme == "https" else {},
+            )
+            try:
+                async with asyncio.timeout(timeout_s):
+                    return await http.send(request)
+            except TimeoutError:
+                raise httpx.TimeoutException(f"No complete answer within {timeout_s:g} s "
+                                             "(the attempt's deadline).", request=request) from None
+
+    return asyncio.run(post())
 
 
 def _now() -> str:
@@ -128,6 +143,7 @@ def deliver_job_end(spec: dict[str, str]) -> str:
     def save(record: dict[str, Any]) -> None:
         job.meta[WEBHOOK_META] = record
         job.save_meta()
+        notify_record(context.redis, "job", job.id)
 
     return _attempt(context, "job.ended", str(job.meta[CALLBACK_META]), body,
                     spec["delivery_id"], dict(job.meta.get(WEBHOOK_META) or {}), save)
@@ -145,6 +161,7 @@ def deliver_batch_end(spec: dict[str, str]) -> str:
 
     def save(update: dict[str, Any]) -> None:
         context.redis.hset(keys.record, "webhook", json.dumps(update))
+        notify_record(context.redis, "batch", record.batch_id)
 
     return _attempt(context, "batch.ended", str(record.callback_url), body, spec["delivery_id"],
                     record.webhook or {}, save)

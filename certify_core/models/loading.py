@@ -1,6 +1,6 @@
 """Load a model by registered name, manifest directory, or bare model file.
 
-Formats: a registered architecture plus a state_dict, an exported program
+Formats: a registered architecture plus a state_dict or safetensors weights, an exported program
 (`torch.export`, .pt2), a TorchScript file, or a randomized-smoothing
 reference checkpoint (`{"arch", "state_dict"}`, `1.module.` key prefixes).
 The loaded module maps [0, 1] inputs to logits; the manifest's normalization
@@ -10,7 +10,7 @@ becomes its first layer.
 import hashlib
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -39,6 +39,8 @@ class LoadedModel:
     manifest: ModelManifest
     sha256: str
     device: torch.device
+    # Compiled forms of `module` by torch.compile mode, built on first use (certify_core.arithmetic).
+    compiled: dict[str, nn.Module] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def num_classes(self) -> int:
@@ -74,6 +76,12 @@ def _read_module(manifest: ModelManifest, weights: Path) -> nn.Module:
             module = build_architecture(manifest.architecture or "", manifest.architecture_kwargs)
             state = torch.load(weights, map_location="cpu", weights_only=True)
             module.load_state_dict(state)
+            return module
+        if manifest.format == "safetensors":
+            from safetensors.torch import load_file  # tensors only: no pickle, no code
+
+            module = build_architecture(manifest.architecture or "", manifest.architecture_kwargs)
+            module.load_state_dict(load_file(str(weights), device="cpu"))
             return module
         if manifest.format == "reference_checkpoint":
             return _read_reference(manifest, weights)

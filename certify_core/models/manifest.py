@@ -5,11 +5,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from certify_contract.errors import InvalidOptionError
+from certify_contract.options import OPTION_SPECS
 from certify_core.errors import ModelLoadError
 
-ModelFormat = Literal["state_dict", "exported", "torchscript", "reference_checkpoint"]
-FORMATS = ("state_dict", "exported", "torchscript", "reference_checkpoint")
+ModelFormat = Literal["state_dict", "safetensors", "exported", "torchscript", "reference_checkpoint"]
+FORMATS = ("state_dict", "safetensors", "exported", "torchscript", "reference_checkpoint")
+NEEDS_ARCHITECTURE = ("state_dict", "safetensors")  # weights alone: the network is named
 MANIFEST_NAME = "manifest.json"
+OPTION_SPEC_BY_NAME = {spec.name: spec for spec in OPTION_SPECS}
 
 
 class _Missing(KeyError):
@@ -20,6 +24,17 @@ def _required(data: dict[str, Any], key: str) -> Any:
     if data.get(key) is None:
         raise _Missing(key)
     return data[key]
+
+
+def _option_default(data: dict[str, Any], key: str) -> str | None:
+    """A manifest's default for option `key`: a value the option accepts, or None."""
+    value = data.get(key)
+    if value is not None:
+        try:
+            OPTION_SPEC_BY_NAME[key].check(value)
+        except InvalidOptionError as exc:
+            raise ValueError(exc.detail) from None
+    return value
 
 
 @dataclass(frozen=True)
@@ -53,6 +68,9 @@ class ModelManifest:
     training: dict[str, Any] = field(default_factory=dict)
     # How images of a data set become the input: {"resize": shorter side, "center_crop": side}.
     preprocessing: dict[str, Any] = field(default_factory=dict)
+    # The defaults of the `precision` and `compile` options for this model (None: fp32, eager).
+    precision: str | None = None
+    compile: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -92,6 +110,13 @@ class ModelManifest:
             normalization = Normalization(tuple(norm["mean"]), tuple(norm["std"])) if norm else None
             field_name = "preprocessing"
             preprocessing = dict(data.get("preprocessing") or {})
+            field_name = "architecture"
+            if fmt in NEEDS_ARCHITECTURE and not data.get("architecture"):
+                raise _Missing("architecture")
+            field_name = "precision"
+            precision = _option_default(data, "precision")
+            field_name = "compile"
+            compile_mode = _option_default(data, "compile")
             field_name = "weights"
             return cls(
                 name=name, format=fmt, weights=str(_required(data, "weights")),
@@ -100,9 +125,15 @@ class ModelManifest:
                 architecture_kwargs=dict(data.get("architecture_kwargs") or {}),
                 normalization=normalization, sha256=data.get("sha256"), kind=kind,
                 training=dict(data.get("training") or {}), preprocessing=preprocessing,
+                precision=precision, compile=compile_mode,
             )
         except (KeyError, TypeError, ValueError) as exc:
-            reason = "missing" if isinstance(exc, _Missing) else str(exc).strip("'\"") or repr(exc)
+            if isinstance(exc, _Missing):
+                reason = "missing"
+            elif isinstance(exc, KeyError):
+                reason = f"missing key {exc.args[0]!r}"
+            else:
+                reason = str(exc) or repr(exc)
             raise ModelLoadError(f"{where}: field `{field_name}`: {reason}.") from exc
 
     @classmethod

@@ -100,6 +100,7 @@ def bad_files(tmp: Path) -> dict[str, Path]:
         (["--sampling", "adaptive", "--radius", "0"], "radius"),
         (["--sampling", "adaptive", "--tolerance", "0"], "tolerance"),
         (["--sampling", "adaptive", "--tolerance", "1.5"], "tolerance"),
+        (["--sampling", "adaptive", "--radius", "1.0"], "the largest radius they can give"),
         (["--looks", "100,200"], "adaptive"),
         (["--model", "no-such-model"], "no-such-model"),
     ],
@@ -211,3 +212,16 @@ def test_a_long_run_says_what_it_will_do_and_how_long_it_should_take(env: Path) 
                            "tiny-cnn (cpu), about ")
     assert " s at " in plan and "samples/s" in plan
     assert json.loads(result.stdout)["n"] == 9900
+
+
+def test_a_bf16_certificate_is_reproduced_by_its_recorded_options_and_seed(env: Path) -> None:
+    """The re-check command of a bf16 certificate: same precision, same seed, same counts."""
+    args = ("local", str(SAMPLE), "--model", "tiny-cnn", "--n", "300", "--n0", "20",
+            "--sigma", "0.5", "--seed", "11", "--json", "--precision", "bf16")
+    first = json.loads(run_cli(*args, "--batch-size", "64").stdout)
+    again = json.loads(run_cli(*args, "--batch-size", "1000").stdout)
+    fp32 = json.loads(run_cli(*args[:-2], "--precision", "fp32").stdout)
+    assert (first["precision"], first["compile"], first["forward_rows"]) == ("bf16", "off", None)
+    for key in ("estimation_counts", "selection_counts", "radius", "p_lower", "label"):
+        assert first[key] == again[key]
+    assert fp32["precision"] == "fp32"

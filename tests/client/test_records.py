@@ -31,7 +31,8 @@ def certificate_json(**changes: object) -> dict[str, object]:
                   "source_size": [28, 28], "source_mode": "L", "resize_method": "none"},
         "sampling": "fixed", "model_evaluations": 2200, "n_max": None, "looks": None,
         "alpha_per_look": None, "futility_alpha": None, "looks_taken": None, "stop_reason": None,
-        "radius_asked": None, "certified_at_radius": None,
+        "radius_asked": None, "certified_at_radius": None, "tolerance": None, "sequential": None,
+        "precision": "fp32", "compile": "off", "forward_rows": None,
     }
     base.update(changes)
     return base

@@ -187,3 +187,43 @@ def test_the_plan_and_the_options_check_looks_alike() -> None:
         with pytest.raises(InvalidOptionError, match="strictly increasing") as from_options:
             CertifyOptions(sampling="adaptive", looks=text, n=10_000)
         assert from_plan.value.field == from_options.value.field == "looks"
+
+
+# The confidence sequence (`sequential` cs): the same rate tests, on looks as dense as its default.
+CS_LOOKS = (100, 200, 300, 500, 700, 1_000, 1_500, 2_000, 3_000, 5_000, 7_000, 10_000)
+
+
+def test_cs_decision_false_certifications_stay_below_alpha() -> None:
+    false, outcomes = false_decisions(SequentialPlan(CS_LOOKS, ALPHA, sequential="cs"), seed=5)
+    assert false <= THRESHOLD
+    assert np.mean([o.n for o in outcomes]) < CS_LOOKS[-1]
+
+
+def test_cs_looks_without_the_sequence_fail_the_same_test() -> None:
+    """The test of the test: Clopper-Pearson at the full alpha at each of the 12 looks."""
+    false, _ = false_decisions(PeekingPlan(CS_LOOKS, ALPHA), seed=5)
+    assert false > THRESHOLD
+
+
+@pytest.mark.parametrize(("p", "tolerance"), [(0.55, 0.3), (0.9, 0.1)])
+def test_cs_estimation_bound_at_the_stop_holds(p: float, tolerance: float) -> None:
+    plan = SequentialPlan(CS_LOOKS, ALPHA, sequential="cs")
+    outcomes = simulate(SequentialRule(plan, RadiusScale(1.0), tolerance=tolerance), p, seed=6)
+    assert sum(o.p_lower > p for o in outcomes) <= THRESHOLD
+    assert all(o.alpha == ALPHA for o in outcomes)  # the whole alpha at every look
+
+
+def test_cs_decision_certifies_comfortable_inputs_early() -> None:
+    """Power: at p = Phi(1) + 0.05 nearly every stream certifies, most within 1,000 samples."""
+    plan = SequentialPlan(CS_LOOKS, ALPHA, sequential="cs")
+    rule = SequentialRule(plan, RadiusScale(1.0), target_radius=1.0)
+    outcomes = simulate(rule, float(norm.cdf(1.0)) + 0.05, seed=7)
+    assert sum(bool(o.certified_at_radius) for o in outcomes) > 0.99 * TRIALS
+    assert np.median([o.n for o in outcomes]) <= 1_000
+
+
+def test_cs_plans_come_from_the_options_with_dense_default_looks() -> None:
+    options = CertifyOptions(sampling="adaptive", n=1_000, sequential="cs")
+    assert options.look_plan() == (100, 200, 300, 500, 700, 1_000)
+    assert options.sequential_or_default == "cs"
+    assert CertifyOptions(sampling="adaptive").sequential_or_default == "group"

@@ -1,7 +1,10 @@
 """Decoder targets for the sandbox tests: misbehaving ones, and one that shows its environment."""
 
 import ctypes
+import errno
 import os
+import pathlib
+import socket
 import time
 from typing import Any
 
@@ -39,3 +42,33 @@ def broken(data: bytes, params: dict[str, Any]) -> tuple[dict[str, Any], np.ndar
 def environment(data: bytes, params: dict[str, Any]) -> tuple[dict[str, Any], np.ndarray]:
     """What a decoder child sees of its environment."""
     return {"environ": dict(os.environ)}, np.zeros(1, np.float32)
+
+
+def _attempt(action: Any) -> str:
+    try:
+        action()
+    except OSError as exc:
+        return errno.errorcode.get(exc.errno or 0, type(exc).__name__)
+    return "allowed"
+
+
+def _open_socket(family: int, kind: int = socket.SOCK_STREAM) -> None:
+    socket.socket(family, kind).close()
+
+
+def confinement(data: bytes, params: dict[str, Any]) -> tuple[dict[str, Any], np.ndarray]:
+    """What a decoder child may do: read its worker's environment, open sockets, gain privileges."""
+    status = dict(line.split(":", 1) for line in
+                  pathlib.Path("/proc/self/status").read_text().splitlines() if ":" in line)
+    return {
+        "read_worker_environ": _attempt(
+            lambda: pathlib.Path(f"/proc/{params['worker_pid']}/environ").read_bytes()),
+        "socket_inet": _attempt(lambda: _open_socket(socket.AF_INET)),
+        "socket_inet6": _attempt(lambda: _open_socket(socket.AF_INET6)),
+        "socket_unix": _attempt(lambda: _open_socket(socket.AF_UNIX)),
+        "socket_udp": _attempt(lambda: _open_socket(socket.AF_INET, socket.SOCK_DGRAM)),
+        "socketpair": _attempt(socket.socketpair),
+        "no_new_privs": status.get("NoNewPrivs", "").strip(),
+        "seccomp": status.get("Seccomp", "").strip(),
+        "uid": os.getuid(),
+    }, np.zeros(1, np.float32)

@@ -1,5 +1,6 @@
 """The sandbox: a decoder child's crashes, hangs, allocations and environment never reach us."""
 
+import io
 import os
 import time
 from collections.abc import Iterator
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from certify_media import (
     DecodeRequest,
@@ -112,10 +114,13 @@ def test_image_limits_apply_in_the_sandbox(sandbox: Sandbox) -> None:
     with pytest.raises(MediaError) as caught:
         decode_upload(data, IMAGE, limits(max_pixels=100), sandbox)
     assert caught.value.code == "image_too_large"
-    # An address-space limit below what the decoder needs ends that child only.
+    # An address-space limit below what the decoder needs ends that child only. (The server
+    # preloads every decoder module, so the child must need memory for the image itself.)
+    buffer = io.BytesIO()
+    Image.new("L", (3000, 3000)).save(buffer, format="PNG")
     with Sandbox(SandboxLimits(wall_seconds=20, memory_bytes=64 * 1024**2)) as small, \
             pytest.raises(MediaError) as caught:
-        decode_upload(data, IMAGE, limits(small.limits), small)
+        decode_upload(buffer.getvalue(), IMAGE, limits(small.limits), small)
     assert caught.value.code in ("decoder_out_of_memory", "decoder_crashed")
     assert decode_upload(data, IMAGE, limits(), sandbox).array.shape == (1, 28, 28)
 

@@ -147,3 +147,43 @@ def test_strip_reference_prefix() -> None:
     tensor = torch.zeros(1)
     stripped = strip_reference_prefix({"1.module.fc.weight": tensor, "0.mean": tensor})
     assert list(stripped) == ["fc.weight"]
+
+
+def test_safetensors_weights_for_a_named_architecture_round_trip(tmp_path: Path) -> None:
+    from safetensors.torch import save_file
+
+    torch.manual_seed(0)
+    network = _randomize_batchnorm(CifarResNet(depth=20))
+    save_file(network.state_dict(), str(tmp_path / "weights.safetensors"))
+    _write_manifest(tmp_path, {
+        "name": "st", "format": "safetensors", "weights": "weights.safetensors",
+        "input_shape": [3, 32, 32], "class_names": [str(i) for i in range(10)],
+        "architecture": "cifar_resnet", "architecture_kwargs": {"depth": 20},
+    })
+    loaded = load_model(str(tmp_path))
+    x = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(2))
+    torch.testing.assert_close(_logits(loaded.module, x), _logits(network, x), rtol=1e-5, atol=1e-5)
+
+
+def test_a_pickle_posing_as_safetensors_is_refused_without_unpickling(tmp_path: Path) -> None:
+    import pickle
+
+    class Exploit:
+        def __reduce__(self) -> tuple[object, ...]:
+            return (Path(tmp_path / "ran").touch, ())
+
+    (tmp_path / "weights.safetensors").write_bytes(pickle.dumps(Exploit()))
+    _write_manifest(tmp_path, {
+        "name": "st", "format": "safetensors", "weights": "weights.safetensors",
+        "input_shape": [3, 32, 32], "class_names": [str(i) for i in range(10)],
+        "architecture": "cifar_resnet", "architecture_kwargs": {"depth": 20},
+    })
+    with pytest.raises(ModelLoadError, match=r"Cannot load safetensors model from .*weights.safetensors"):
+        load_model(str(tmp_path))
+    assert not (tmp_path / "ran").exists()
+    _write_manifest(tmp_path, {
+        "name": "st", "format": "safetensors", "weights": "weights.safetensors",
+        "input_shape": [3, 32, 32], "class_names": [str(i) for i in range(10)],
+    })
+    with pytest.raises(ModelLoadError, match=r"manifest.json: field `architecture`: missing\.$"):
+        load_model(str(tmp_path))

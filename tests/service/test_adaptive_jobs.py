@@ -15,6 +15,8 @@ ADAPTIVE = {"sampling": "adaptive", "n": "400", "looks": "100,200"}
     ({"looks": "1000"}, "n"),  # the largest sample count below the first look
     ({"looks": "x"}, "looks"), ({"radius": "0"}, "radius"), ({"radius": "-0.5"}, "radius"),
     ({"tolerance": "0"}, "tolerance"), ({"tolerance": "1.5"}, "tolerance"),
+    # 400 samples certify at most 2.08 sigma (sigma <= 10): refused before it is queued
+    ({"radius": "25"}, "radius"),
 ])
 def test_bad_adaptive_options_are_422(
     client: httpx.Client, sample_png: bytes, fields: dict[str, str], field: str

@@ -289,3 +289,33 @@ def test_paging_offsets_past_any_batch_are_refused_not_sent_to_redis(
     page = http.get(f"/batches/{batch_id}/jobs", params={"offset": 1_000_000, "limit": 500})
     assert page.status_code == 200 and page.json()["items"] == []
     wait_batch(http, batch_id)
+
+
+def test_a_class_per_subfolder_archive_labels_itself(
+    http: httpx.Client, test_set: LabeledDataset,
+) -> None:
+    files = images(test_set, [700, 701, 702])
+    members = {f"set/class-{label}/{name}": data for name, data, label in files}
+    members["set/7/extra.png"] = files[0][1]  # a folder may name the class index too
+    answer = http.post("/batches", data={**SMALL, "labels": "folders"},
+                       files=[("file", ("set.zip", _zip(members)))])
+    assert answer.status_code == 202, answer.text
+    view = wait_batch(http, answer.json()["batch_id"])
+    labels = {item["name"]: item["label"] for item in items(http, view["batch_id"])}
+    expected = {f"set/class-{label}/{name}": label for name, _, label in files}
+    assert labels == {**expected, "set/7/extra.png": 7}
+    assert view["metrics"]["images"] == 4
+
+
+@pytest.mark.parametrize(("member", "detail"), [
+    ("zebra/0.png", "'zebra/0.png' is in folder 'zebra', which is not a class of model 'test-cnn'"),
+    ("0.png", "'0.png' is in no folder"),
+])
+def test_folder_labels_refuse_a_folder_the_model_does_not_know(
+    http: httpx.Client, sample_png: bytes, member: str, detail: str,
+) -> None:
+    answer = http.post("/batches", data={**SMALL, "labels": "folders"},
+                       files=[("file", ("set.zip", _zip({"class-1/ok.png": sample_png,
+                                                          member: sample_png})))])
+    assert answer.status_code == 422 and answer.json()["error"] == "invalid_labels"
+    assert answer.json()["field"] == "labels" and detail in answer.json()["detail"], answer.text

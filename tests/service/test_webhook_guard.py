@@ -25,11 +25,11 @@ STRICT = WebhookPolicy(("hooks.example.com", "*.example.org"), allow_private=Fal
 LOOSE = WebhookPolicy(STRICT.host_patterns, allow_private=True)
 
 
-class Recorder(httpx.BaseTransport):
+class Recorder(httpx.AsyncBaseTransport):
     def __init__(self) -> None:
         self.requests: list[httpx.Request] = []
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
         return httpx.Response(204)
 

@@ -15,7 +15,7 @@ export const KNOWN_FIELDS = new Set([
   'centre_error', 'model', 'seed', 'elapsed_s', 'selection_counts', 'estimation_counts', 'input',
   // adaptive sampling (drawn by samplingSection when present)
   'sampling', 'n_max', 'looks', 'alpha_per_look', 'futility_alpha', 'looks_taken', 'stop_reason',
-  'model_evaluations', 'radius_asked', 'certified_at_radius',
+  'model_evaluations', 'radius_asked', 'certified_at_radius', 'tolerance', 'sequential',
 ]);
 
 /** The α behind p_lower: with adaptive sampling, the share of α of the look it stopped at. */
@@ -171,8 +171,14 @@ export function samplingSection(cert) {
     ['Looks (declared before sampling)', cert.looks.map(count).join(', ')],
     ['Looks taken', String(cert.looks_taken)],
     ['Stopped because', STOP_REASONS[cert.stop_reason] ?? cert.stop_reason],
-    ['α per look', cert.alpha_per_look.map((value) => number(value, 3)).join(', ')],
+    ['Stopping rule', cert.sequential === 'cs'
+      ? 'confidence sequence (full α, valid at every look)' : 'group-sequential (α split over looks)'],
+    ['α per look', cert.alpha_per_look
+      ? cert.alpha_per_look.map((value) => number(value, 3)).join(', ')
+      : `${number(cert.alpha)} at every look`],
     ['Futility α', number(cert.futility_alpha)],
+    ...(cert.tolerance === null || cert.tolerance === undefined ? []
+      : [['Tolerance', `${number(cert.tolerance)} σ`]]),
     ['Model evaluations', count(cert.model_evaluations)],
     ...asked,
   ]));
