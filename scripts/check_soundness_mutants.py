@@ -41,6 +41,7 @@ TESTS = [
     "tests/core/test_adaptive.py",
     "tests/core/test_adaptive_soundness.py",
     "tests/core/test_confseq.py",
+    "tests/core/test_gate.py",
 ]
 
 # The shortcut the lift bound used to take: trust the count of distinct
@@ -191,6 +192,26 @@ MUTANTS = [
         r"            return cs_lower\(n_a, self\.looks\[look\], self\.alpha\)\n",
         "            return clopper_pearson_lower(n_a, self.looks[look], self.alpha)\n",
         "sequential cs reports the fixed-n Clopper-Pearson bound at the full alpha at every look",
+    ),
+    Mutant(
+        "gate-bound-without-alpha", "gate.py",
+        r"np\.where\(lower - self\.alpha >= self\.min_accuracy",
+        "np.where(lower >= self.min_accuracy",
+        "a gate passes when the bound on P(certified correct) reaches A, forgetting that up to "
+        "alpha of it are false certificates",
+    ),
+    Mutant(
+        "gate-full-delta-every-look", "gate.py",
+        r"    return delta / looks\n",
+        "    return delta\n",
+        "a gate spends the full delta at every look over images",
+    ),
+    Mutant(
+        "gate-label-from-certificate", "gate.py",
+        r"    return np\.asarray\(certified, dtype=bool\) & \(np\.asarray\(labels\) == "
+        r"np\.asarray\(truth\)\)\n",
+        "    return np.asarray(certified, dtype=bool)\n",
+        "a gate counts an image once certified, whatever label the certificate names",
     ),
 ]
 

@@ -13,6 +13,9 @@ second of acknowledged jobs on the SIGKILL; `always` (the default here) may not.
 
     PYTHONPATH=. .venv/bin/python scripts/fault_injection.py --scenario poison --jobs 300
     PYTHONPATH=. .venv/bin/python scripts/fault_injection.py --scenario redis-restart --jobs 100
+    PYTHONPATH=. .venv/bin/python scripts/fault_injection.py --scenario api-kills --jobs 100
+    PYTHONPATH=. .venv/bin/python scripts/fault_injection.py --scenario webhooks --jobs 30
+    PYTHONPATH=. .venv/bin/python scripts/fault_injection.py --scenario tenants --jobs 200
 
 `poison`: pickled and garbage jobs (and unparsable job hashes) written to the
 queue and the started registry among `--jobs` real ones; exits 1 unless every
@@ -20,12 +23,6 @@ real job ends, every read answers 200, no worker exits and every poison is
 moved aside. `redis-restart`: Redis SIGKILLed under a running job with
 `--jobs` jobs queued behind it; exits 1 unless the interrupted job runs next
 with its retries kept (see `certify_testkit/queue_faults.py`).
-
-More scenarios, each with its own table and exit status:
-
-    PYTHONPATH=. .venv/bin/python scripts/fault_injection.py --scenario api-kills
-    PYTHONPATH=. .venv/bin/python scripts/fault_injection.py --scenario webhooks
-    PYTHONPATH=. .venv/bin/python scripts/fault_injection.py --scenario tenants
 
 `api-kills` (`certify_testkit/api_faults.py`) SIGKILLs the API while clients
 create jobs and batches with an `Idempotency-Key` and retry; it fails on any
@@ -71,10 +68,8 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=4.0, help="submissions per second, in all")
     parser.add_argument("--appendfsync", choices=("always", "everysec"), default="always")
     parser.add_argument("--keep", type=Path, default=None, help="keep logs in this directory")
-    parser.add_argument("--scenario",
-                        choices=("faults", "poison", "redis-restart", "api-kills", "webhooks",
-                                 "tenants"),
-                        default="faults")
+    parser.add_argument("--scenario", default="faults", choices=(
+        "faults", "poison", "redis-restart", "api-kills", "webhooks", "tenants"))
     parser.add_argument("--kills", type=int, default=8, help="api-kills: API SIGKILLs")
     args = parser.parse_args()
     if args.scenario == "api-kills":
@@ -98,18 +93,12 @@ def main() -> int:
     return 0 if healthy else 1
 
 
-def _table(rows: list[tuple[str, object]]) -> None:
-    width = max(len(name) for name, _ in rows)
-    for name, value in rows:
-        print(f"{name:<{width}}  {value}")
-
-
 def _api_kills(args: argparse.Namespace) -> int:
     """API SIGKILLs during POST /certify and POST /batches, retried by Idempotency-Key."""
     with tempfile.TemporaryDirectory(prefix="certify-api-kills-") as scratch:
         report = run_api_kills(args.keep or Path(scratch), submissions=min(args.jobs, 200),
                                kills=args.kills, settle_s=300.0)
-    _table(report.rows())
+    print_rows(report.rows())
     return 0 if is_healthy(report) else 1
 
 
@@ -118,7 +107,7 @@ def _webhooks(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="certify-webhooks-") as scratch:
         report = run_bad_receivers(args.keep or Path(scratch), healthy=min(args.jobs, 200),
                                    settle_s=300.0)
-    _table(report.rows())
+    print_rows(report.rows())
     return 0 if goal_met(report) else 1
 
 
@@ -126,7 +115,7 @@ def _tenants(args: argparse.Namespace) -> int:
     """Tenant A floods 200 jobs, then tenant B queues one small job."""
     with tempfile.TemporaryDirectory(prefix="certify-tenants-") as scratch:
         report = run_tenant_flood(args.keep or Path(scratch), flood=min(args.jobs, 200))
-    _table(report.rows())
+    print_rows(report.rows())
     return 0 if fair_enough(report) else 1
 
 

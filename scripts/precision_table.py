@@ -50,8 +50,8 @@ def comparison(fp32_tsv: Path, bf16_tsv: Path) -> list[str]:
              "|---|---|---|---|---|"]
     for name in a:
         low, high = paired_interval(a[name], b[name], rng)
-        lines.append(f"| {name} | {a[name].mean():.3f} | {b[name].mean():.3f} | "
-                     f"{b[name].mean() - a[name].mean():+.3f} | [{low:+.3f}, {high:+.3f}] |")
+        lines.append(f"| {name} | {a[name].mean():.4f} | {b[name].mean():.4f} | "
+                     f"{b[name].mean() - a[name].mean():+.4f} | [{low:+.4f}, {high:+.4f}] |")
     same_label = sum(x.predict == y.predict for x, y in zip(a_rows, b_rows, strict=True))
     same_radius = sum(x.radius == y.radius for x, y in zip(a_rows, b_rows, strict=True))
     largest = max(abs(x.radius - y.radius) for x, y in zip(a_rows, b_rows, strict=True))

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from tests.deploy.tools import TEST_PASSWORD, compose_config, compose_env, compose_error
+from tests.deploy.tools import REPO, TEST_PASSWORD, compose_config, compose_env, compose_error
 
 BASE = "docker-compose.yml"
 CPU = "docker-compose.cpu.yml"
@@ -25,17 +25,19 @@ def test_services_health_checks_and_restart_policies(gpu: dict[str, Any]) -> Non
     assert set(services) == {"redis", "api", "worker", "webhooks"}
     for name, service in services.items():
         assert service["restart"] == "unless-stopped", name
-        assert service["healthcheck"]["test"][0] == "CMD", name
-    assert services["api"]["healthcheck"]["test"][-1].count("127.0.0.1:8000/healthz") == 1
-    assert services["worker"]["healthcheck"]["test"][1:] == ["python", "-m", "worker.per_gpu",
-                                                             "--check"]
+        # A shell string (CMD-SHELL): podman-compose 1.0 joins a CMD list's words into one
+        # word, and pops the list's first item in place, so a second replica's check fails.
+        assert isinstance(service["healthcheck"]["test"], str), name
+    assert services["api"]["healthcheck"]["test"].count("127.0.0.1:8000/healthz") == 1
+    assert services["worker"]["healthcheck"]["test"] == "python -m worker.per_gpu --check"
+    # redis-cli exits 0 on an authentication error too: the check wants the PONG.
+    assert services["redis"]["healthcheck"]["test"] == "redis-cli ping | grep -q PONG"
     for name in ("api", "worker", "webhooks"):
         assert services[name]["depends_on"] == {"redis": {"condition": "service_healthy"}}
     # The delivery worker is the API's torch-free image with its own command and check.
     assert services["webhooks"]["image"] == services["api"]["image"]
     assert services["webhooks"]["command"] == ["python", "-m", "app.webhooks.worker"]
-    assert services["webhooks"]["healthcheck"]["test"][1:] == [
-        "python", "-m", "app.webhooks.worker", "--check"]
+    assert services["webhooks"]["healthcheck"]["test"] == "python -m app.webhooks.worker --check"
 
 
 def _flags(command: list[str]) -> dict[str, str]:
@@ -92,7 +94,8 @@ def test_cpu_override_runs_no_gpu_worker(cpu: dict[str, Any], gpu: dict[str, Any
     gpu_env = dict(gpu["services"]["worker"]["environment"])
     gpu_env.pop("CERTIFY_WORKER_MODELS")
     assert {k: v for k, v in worker["environment"].items() if k in gpu_env} == gpu_env
-    for key in ("volumes", "healthcheck", "restart", "depends_on", "build"):
+    assert sorted(worker["volumes"]) == sorted(gpu["services"]["worker"]["volumes"])
+    for key in ("secrets", "healthcheck", "restart", "depends_on", "build"):
         assert worker[key] == gpu["services"]["worker"][key], key
 
 
@@ -100,3 +103,27 @@ def test_a_missing_redis_password_is_refused() -> None:
     env = compose_env()
     del env["CERTIFY_REDIS_PASSWORD"]
     assert "set CERTIFY_REDIS_PASSWORD" in compose_error(BASE, env=env)
+
+
+def test_api_and_workers_share_the_data_volume_and_the_signing_keys(cpu: dict[str, Any]) -> None:
+    services = cpu["services"]
+    assert cpu["secrets"]["signing-keys"]["file"].endswith("/secrets/signing-keys")
+    for name in ("api", "worker", "worker-cpu"):
+        service = services[name]
+        assert "certify-data:/data:rw" in service["volumes"], name
+        assert service["secrets"] == [{"source": "signing-keys"}], name
+        assert service["environment"]["CERTIFY_DATA_DIR"] == "/data", name
+        assert service["environment"]["CERTIFY_SIGNING_KEYS_DIR"] == "/run/secrets/signing-keys"
+    assert "certify-data" in cpu["volumes"]
+
+
+def test_a_local_redis_image_can_stand_in() -> None:
+    config = compose_config(BASE, CERTIFY_REDIS_IMAGE="localhost/certify-redis:bookworm")
+    assert config["services"]["redis"]["image"] == "localhost/certify-redis:bookworm"
+
+
+def test_no_empty_defaults_that_podman_compose_would_pass_literally() -> None:
+    # podman-compose 1.0 substitutes `${NAME:-default}` only with a non-empty default: an
+    # API key list of `${CERTIFY_API_KEYS:-}` reached the API as that very text.
+    for name in (BASE, CPU):
+        assert ":-}" not in (REPO / name).read_text(), name

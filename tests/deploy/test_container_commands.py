@@ -56,7 +56,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     redis_port, api_port, metrics_port = free_port(), free_port(), free_port()
     swaps = {"redis:6379": f"127.0.0.1:{redis_port}", "/models": str(write_test_model(root)),
              "0.0.0.0": "127.0.0.1", "8000": str(api_port), "9100": str(metrics_port),
-             "127.0.0.1:8000": f"127.0.0.1:{api_port}"}  # what the API's health check calls
+             "127.0.0.1:8000": f"127.0.0.1:{api_port}",  # what the API's health check calls
+             "/run/secrets/signing-keys": str(root / "keys"), "/data": str(root / "data")}
     redis_argv = [*services["redis"]["command"], "--port", str(redis_port), "--bind", "127.0.0.1",
                   "--dir", str(root)]
     processes = [start(redis_argv, {}, root / "redis.log")]

@@ -5,7 +5,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis
 
+from certify_jobs import fair_queue
 from certify_testkit.processes import extra_api
 from certify_testkit.tenant_faults import run_tenant_flood
 
@@ -67,3 +69,55 @@ def test_samples_over_the_hourly_budget_get_429_with_retry_after(
     over = _post(limited_api, BOB, sample_png, n="100", n0="10")
     assert over.status_code == 429 and over.json()["error"] == "tenant_rate_limited"
     assert 0 < int(over.headers["Retry-After"]) <= 3601
+
+
+@pytest.fixture
+def store(redis_base: str) -> Iterator[redis.Redis]:
+    connection = redis.Redis.from_url(f"{redis_base}/14")
+    connection.flushdb()
+    try:
+        yield connection
+    finally:
+        connection.flushdb()
+
+
+QUEUE = "rq:queue:fair-test"
+
+
+def _held(store: redis.Redis, tenant: str, count: int) -> list[str]:
+    ids = [f"{tenant}-{i}" for i in range(count)]
+    for job_id in ids:
+        with store.pipeline() as pipe:
+            pipe.rpush(QUEUE, job_id)  # as rq queues it, in the same transaction
+            fair_queue.hold(pipe, QUEUE, job_id, tenant)
+            pipe.execute()
+    return ids
+
+
+def _queued(store: redis.Redis) -> list[str]:
+    return [item.decode() for item in store.lrange(QUEUE, 0, -1)]
+
+
+def test_dispatch_takes_the_least_recently_served_tenant_first(store: redis.Redis) -> None:
+    flood, small = _held(store, "a", 5), _held(store, "b", 1)
+    assert _queued(store) == []  # held in the backlogs, not on the queue
+    assert fair_queue.dispatch(store, QUEUE, depth=1) == 1
+    assert fair_queue.dispatch(store, QUEUE, depth=1) == 0  # the queue holds one already
+    store.delete(QUEUE)  # a worker took it
+    assert fair_queue.dispatch(store, QUEUE, depth=10) == 5
+    # a went first (both never served; ties by name), so b is next, then the rest of a.
+    assert _queued(store) == [small[0], *flood[1:]]
+    assert fair_queue.backlog_depth(store) == 0
+
+
+def test_a_tenant_at_its_running_limit_waits_until_one_ends(store: redis.Redis) -> None:
+    a_jobs, b_jobs = _held(store, "a", 3), _held(store, "b", 2)
+    assert fair_queue.dispatch(store, QUEUE, depth=10, max_running=1) == 2
+    assert _queued(store) == [a_jobs[0], b_jobs[0]]
+    assert fair_queue.dispatch(store, QUEUE, depth=10, max_running=1) == 0
+    fair_queue.job_ended(store, "a", a_jobs[0])
+    assert fair_queue.dispatch(store, QUEUE, depth=10, max_running=1) == 1
+    assert _queued(store)[-1] == a_jobs[1]
+    # A running entry older than the job timeout no longer counts (a lost ending).
+    assert fair_queue.dispatch(store, QUEUE, depth=10, max_running=1, job_timeout_s=-61) == 2
+    assert fair_queue.backlog_depth(store) == 0

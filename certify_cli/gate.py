@@ -1,0 +1,113 @@
+"""`certify gate`: is the model's certified accuracy at radius R at least A? (a release gate)
+
+Certifies images of a labelled data set in a seeded random order, in decision
+mode at R, and stops at the first declared look where the answer is clear
+(`certify_core.gate`; docs/MATH.md, "Release gates"). Exit 0 on pass, 1 on
+fail or undecided, 2 on error; one line, or the `GateVerdict` as JSON.
+"""
+
+import argparse
+import json
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+from certify_cli.errors import CommandError
+from certify_settings import Settings
+
+if TYPE_CHECKING:
+    from certify_contract import CertifyOptions, GateVerdict
+    from certify_core import LoadedModel
+    from certify_core.gate import GateRule
+    from certify_datasets import EvalData
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser(
+        "gate", help="release gate: is certified accuracy at radius R at least A?",
+        description="Pass (exit 0) when the certified accuracy at --radius is shown to be at least "
+        "--min-accuracy with probability --confidence; fail or undecided: exit 1.")
+    parser.add_argument("--model", default=None, help="registered model name, model directory or "
+                        "model file (default: CERTIFY_DEFAULT_IMAGE_MODEL)")
+    parser.add_argument("--data", dest="dataset", default="fashion-mnist", metavar="NAME_OR_PATH",
+                        help="labelled data set: fashion-mnist, or a path in any format "
+                        "`certify evaluate --dataset` reads")
+    parser.add_argument("--data-format", default="auto", help="format of the --data path")
+    parser.add_argument("--split", default="test", help="split of a CIFAR or idx folder")
+    parser.add_argument("--radius", type=float, required=True, help="the L2 radius R")
+    parser.add_argument("--min-accuracy", type=float, required=True, help="the threshold A")
+    parser.add_argument("--confidence", type=float, default=0.99,
+                        help="1 - delta: probability that a pass is right")
+    parser.add_argument("--alpha", type=float, default=0.001, help="per-image alpha")
+    parser.add_argument("--n-max", type=int, default=10_000,
+                        help="per-image estimation samples at most (decision mode stops earlier)")
+    parser.add_argument("--n0", type=int, default=100, help="per-image selection samples")
+    parser.add_argument("--batch-size", type=int, default=1000, help="samples per forward pass")
+    parser.add_argument("--max-images", type=int, default=None,
+                        help="draw at most this many images (default: the whole set)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the image order and of each image's noise")
+    parser.add_argument("--device", default=None, help="torch device (default: CERTIFY_DEVICE)")
+    parser.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    parser.set_defaults(handler=run_gate, download=False)
+
+
+def run_gate(args: argparse.Namespace, settings: Settings) -> int:
+    from certify_cli.evaluation_data import open_evaluation
+    from certify_cli.runtime import choose_device
+    from certify_contract import CertifyOptions
+    from certify_core.gate import GateRule, gate_looks
+
+    if not 0.0 < args.confidence < 1.0:
+        raise CommandError(f"Expected --confidence in (0, 1), got {args.confidence}.")
+    if args.seed < 0:
+        raise CommandError(f"Expected --seed >= 0, got {args.seed}.")
+    options = CertifyOptions(radius=args.radius, n=args.n_max, n0=args.n0, alpha=args.alpha,
+                             batch_size=args.batch_size)
+    model, data = open_evaluation(args, choose_device(args.device, settings), options, settings)
+    order = image_order(len(data), args.seed, args.max_images)
+    rule = GateRule(gate_looks(len(order)), args.min_accuracy, args.radius,
+                    delta=1.0 - args.confidence, alpha=args.alpha)
+    verdict = run_local_gate(rule, model, data, options, order, args.seed)
+    print(json.dumps(asdict(verdict)) if args.json else f"certify gate: {verdict.line()}")
+    return 0 if verdict.verdict == "pass" else 1
+
+
+def image_order(set_size: int, seed: int, max_images: int | None) -> list[int]:
+    """A seeded random order, so the first images of a sorted set are not one class."""
+    import numpy as np
+
+    if max_images is not None and max_images < 1:
+        raise CommandError(f"Expected --max-images >= 1, got {max_images}.")
+    order = np.random.default_rng(seed).permutation(set_size)
+    return [int(i) for i in order[:max_images]]
+
+
+def run_local_gate(rule: "GateRule", model: "LoadedModel", data: "EvalData",
+                   options: "CertifyOptions", order: list[int], seed: int) -> "GateVerdict":
+    """Certify look by look until the rule stops; image i's noise seed is `seed + i`."""
+    from certify_core.gate import GO_ON
+
+    certified = evaluations = done = 0
+    for look, images in enumerate(rule.looks):
+        for idx in order[done:images]:
+            cert = certify_item(model, data, options, idx, seed)
+            evaluations += cert["model_evaluations"]
+            certified += int(cert["certified_at_radius"] and cert["label"] == data.label(idx))
+        done = images
+        if int(rule.codes(look, certified)) != GO_ON:
+            return rule.verdict(look, images, certified, evaluations, len(order))
+    raise AssertionError("the last look always decides")
+
+
+def certify_item(model: "LoadedModel", data: "EvalData", options: "CertifyOptions", idx: int,
+                 seed: int) -> dict[str, Any]:
+    import torch
+
+    from certify_core import certify
+    from certify_datasets import DatasetError
+
+    try:
+        pixels = data.pixels(idx)
+    except DatasetError as exc:
+        raise CommandError(str(exc)) from exc
+    return certify(model, torch.from_numpy(pixels), options, seed=seed + idx).to_dict()
