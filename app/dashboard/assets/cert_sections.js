@@ -16,6 +16,8 @@ export const KNOWN_FIELDS = new Set([
   // adaptive sampling (drawn by samplingSection when present)
   'sampling', 'n_max', 'looks', 'alpha_per_look', 'futility_alpha', 'looks_taken', 'stop_reason',
   'model_evaluations', 'radius_asked', 'certified_at_radius', 'tolerance', 'sequential',
+  // the base model's arithmetic (part of the classifier certified)
+  'precision', 'compile', 'forward_rows',
 ]);
 
 /** The α behind p_lower: with adaptive sampling, the share of α of the look it stopped at. */
@@ -154,10 +156,18 @@ export function methodSection(cert, job) {
     ['Seed', String(cert.seed)],
     ['Model', cert.model.name],
     ['Model sha256', cert.model.sha256],
+    ['Arithmetic', arithmetic(cert)],
     ['Certified input', describeInput(cert.input)],
     ['Time', seconds(cert.elapsed_s)],
     ['Submitted', job.created_at],
   ]));
+}
+
+/** Precision and compilation are part of the classifier the certificate is about. */
+function arithmetic(cert) {
+  const compiled = cert.compile && cert.compile !== 'off' ? `compiled (${cert.compile})` : 'eager';
+  const rows = cert.forward_rows ? `, ${count(cert.forward_rows)} rows per pass` : '';
+  return `${cert.precision ?? 'fp32'}, ${compiled}${rows}`;
 }
 
 export function samplingSection(cert) {
