@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
 
 from app.batches.routes import router as batches_router
 from app.dashboard.routes import router as dashboard_router
@@ -18,6 +19,7 @@ from app.http.errors import install_error_handlers
 from app.http.metrics import install_metrics
 from app.http.openapi import install_openapi
 from app.http.slow_clients import BodyDeadline
+from app.jobs.certificates import router as certificates_router
 from app.jobs.form import CertifyForm
 from app.jobs.input import router as job_input_router
 from app.jobs.options import router as options_router
@@ -26,6 +28,7 @@ from app.jobs.reads import JobReads
 from app.jobs.routes import router as jobs_router
 from app.models.routes import router as models_router
 from app.models.served import ServedModels
+from app.records.recorder import Recorder
 from certify_settings import Settings, load_settings
 
 # Multipart framing and the option fields ride on top of the file itself.
@@ -50,9 +53,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.served_models = ServedModels(backend)
         app.state.job_queue = JobQueue(backend)
         app.state.job_reads = JobReads(backend)
+        recorder = Recorder(backend, app.state.job_reads)
+        app.state.job_queue.on_queued = recorder.record_now
+        await run_in_threadpool(recorder.open)
+        recorder.start()
         try:
             yield
         finally:
+            recorder.stop()
             await backend.close()
 
     # /docs and /redoc are served from local assets (install_api_docs), never from a CDN.
@@ -65,8 +73,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "/batches": settings.batch_max_request_bytes + FORM_OVERHEAD_BYTES})
     app.add_middleware(BodyDeadline, body_timeout_s=settings.request_body_timeout_s)
     install_metrics(app)  # outermost middleware: counts 413s and errors too
-    for router in (jobs_router, batches_router, job_input_router, models_router, options_router,
-                   dashboard_router):
+    for router in (jobs_router, batches_router, job_input_router, certificates_router,
+                   models_router, options_router, dashboard_router):
         app.include_router(router)
     install_api_docs(app)
     install_openapi(app, forms=[CertifyForm])

@@ -35,7 +35,8 @@ import httpx
 from redis import Redis
 from rq.suspension import resume, suspend
 
-from certify_cli.embedded import free_port, start_private_redis, stop_children
+from certify_cli.embedded import free_port, start_private_redis
+from certify_jobs.supervisor import stop_children
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "certify_core" / "samples" / "fmnist-ankle-boot.png"
@@ -65,7 +66,7 @@ class Service:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "CERTIFY_REDIS_URL": self.redis_url, "PYTHONPATH": str(REPO),
-                    "OMP_NUM_THREADS": "1"}
+                    "CERTIFY_DATA_DIR": str(workdir / "data"), "OMP_NUM_THREADS": "1"}
         self.api = self._start(["-m", "app", "--port", str(self.port),
                                 "--workers", str(api_workers)])
         self.workers: list[subprocess.Popen[bytes]] = []
@@ -87,7 +88,7 @@ class Service:
         raise SystemExit(f"timed out waiting for {what}")
 
     def set_workers(self, count: int) -> None:
-        stop_children(self.workers[count:])
+        stop_children(self.workers[count:], 10.0)
         del self.workers[count:]
         while len(self.workers) < count:
             self.workers.append(self._start(["-m", "worker"]))
@@ -108,7 +109,7 @@ class Service:
             connection.close()
 
     def close(self) -> None:
-        stop_children([self.redis, self.api, *self.workers])
+        stop_children([self.redis, self.api, *self.workers], 10.0)
 
 
 def submit(client: httpx.Client) -> str:

@@ -9,12 +9,14 @@ import argparse
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from certify_cli.errors import CommandError
-from certify_datasets import FORMATS, SPLITS, ArrayImages, DatasetError, EvalData, ModelSpec, open_dataset
-from certify_datasets.folders import VIDEO_SUFFIXES
+from certify_datasets.choices import FORMATS, SPLITS
 from certify_settings import Settings
+
+if TYPE_CHECKING:
+    from certify_datasets import EvalData, ModelSpec
 
 BUILT_IN = ("fashion-mnist", "moving-fashion-mnist")
 DOWNLOADS = {"cifar10": ("CIFAR10", "cifar-10-batches-py"), "cifar100": ("CIFAR100", "cifar-100-python"),
@@ -39,7 +41,7 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
 
 
 def open_evaluation(args: argparse.Namespace, device: Any, options: Any, settings: Settings
-                    ) -> tuple[Any, EvalData]:
+                    ) -> "tuple[Any, EvalData]":
     """Model and test data for a local `certify evaluate`; video sets default to the video model.
 
     Moving-Fashion-MNIST test videos are rendered with as many frames as the
@@ -71,25 +73,33 @@ def data_is_video(args: argparse.Namespace) -> bool:
         return bool(args.dataset == "moving-fashion-mnist")
     if args.data_format == "video-folder":
         return True
+    from certify_datasets.folders import VIDEO_SUFFIXES
+
     path = Path(args.dataset)
     return args.data_format == "auto" and path.is_dir() and any(
         p.suffix.lower() in VIDEO_SUFFIXES for p in path.glob("*/*"))
 
 
-def model_spec(manifest: Mapping[str, Any], input_shape: tuple[int, ...]) -> ModelSpec:
+def model_spec(manifest: Mapping[str, Any], input_shape: tuple[int, ...]) -> "ModelSpec":
+    from certify_datasets import DatasetError, ModelSpec
+
     try:
         return ModelSpec.from_manifest(manifest, input_shape)
     except DatasetError as exc:
         raise CommandError(str(exc)) from exc
 
 
-def built_in(dataset: Any, spec: ModelSpec, name: str) -> EvalData:
+def built_in(dataset: Any, spec: "ModelSpec", name: str) -> "EvalData":
     """A `certify_core.datasets.LabeledDataset` as evaluation data (labels as stored)."""
+    from certify_datasets import ArrayImages
+
     return ArrayImages(dataset.inputs, dataset.labels, spec, name,
                        f"class order: {name}'s class indices", name, kind=spec.kind)
 
 
-def open_path(args: argparse.Namespace, spec: ModelSpec) -> EvalData:
+def open_path(args: argparse.Namespace, spec: "ModelSpec") -> "EvalData":
+    from certify_datasets import DatasetError, open_dataset
+
     path = Path(args.dataset)
     if args.download:
         path = download(path, args.data_format)

@@ -65,6 +65,12 @@ from certify_contract.results import (
     TensorInput,
     VideoInput,
 )
+from certify_contract.signing import (
+    CertificateSignature,
+    SignedCertificate,
+    SigningKey,
+    SigningKeys,
+)
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -85,6 +91,7 @@ __all__ = [
     "BatchStatus",
     "BatchView",
     "Certificate",
+    "CertificateSignature",
     "CertifiedInput",
     "CertifyError",
     "CertifyOptions",
@@ -117,6 +124,9 @@ __all__ = [
     "Prediction",
     "Sampling",
     "Scores",
+    "SignedCertificate",
+    "SigningKey",
+    "SigningKeys",
     "StopReason",
     "SubmittedJob",
     "TensorInput",

@@ -30,7 +30,9 @@ ErrorCode = Literal[
     "decoder_timeout", "decoder_out_of_memory", "decoder_crashed", "decoder_failed",
     # the job
     "canceled", "upload_expired", "upload_mismatch", "invalid_payload", "job_timeout",
-    "worker_lost", "redis_interrupted", "internal_error",
+    "worker_lost", "redis_interrupted", "internal_error", "job_lost",
+    # the record store
+    "invalid_cursor", "no_certificate", "records_unavailable",
     # batches and webhooks
     "batch_not_found", "batch_closed", "too_many_files", "invalid_archive", "invalid_labels",
     "invalid_callback_url",

@@ -141,6 +141,9 @@ class JobPage:
     """The most jobs a page holds."""
     next_offset: int | None = None
     """Offset of the next page, null on the last page."""
+    next_cursor: str | None = None
+    """Pass as `cursor` for the next page: stable while new jobs arrive (null on the last page,
+    and while the record database is unreachable)."""
 
     def to_dict(self) -> dict[str, Any]:
         ready: dict[str, Any] = json_ready(asdict(self))

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from certify_datasets.choices import FORMATS, SPLITS
 from certify_datasets.cifar import CIFAR10, cifar_folder, cifar_variant
 from certify_datasets.errors import DatasetError
 from certify_datasets.folders import (
@@ -17,8 +18,7 @@ from certify_datasets.manifest_file import MANIFEST_SUFFIXES, manifest_file
 from certify_datasets.model_spec import ModelSpec
 from certify_datasets.sources import EvalData
 
-FORMATS = ("auto", "folder", "manifest", "cifar10", "cifar100", "imagenet-val", "idx", "video-folder")
-SPLITS = tuple(PREFIX)
+assert set(SPLITS) == set(PREFIX), "every split has its idx file prefix"
 # Where torchvision's downloads put the CIFAR batches under their root.
 TORCHVISION_FOLDERS = ("cifar-10-batches-py", "cifar-100-python")
 IMAGE_FORMATS = frozenset({"folder", "cifar10", "cifar100", "imagenet-val", "idx"})

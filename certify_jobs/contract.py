@@ -145,6 +145,12 @@ class ServiceKeys:
         return f"{self.prefix}:models-seen"
 
     @property
+    def outbox(self) -> str:
+        """Stream of notices that a job or batch was created, ended or changed after its end:
+        the record store's outbox (`certify_store.outbox`), drained by the API."""
+        return f"{self.prefix}:outbox"
+
+    @property
     def jobs_index(self) -> str:
         return f"{self.prefix}:jobs"
 

@@ -23,6 +23,7 @@ from certify_contract.errors import ErrorBody
 from certify_jobs.contract import ERROR_META
 from certify_jobs.unreadable import job_args
 from certify_jobs.uploads import release_for_job, upload_key_of
+from certify_store.blobs import BlobStore
 
 CRASHES: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], ErrorBody], ...] = (
     (AbandonedJobError, ErrorBody("worker_lost", "The worker running this job stopped (killed or "
@@ -56,7 +57,7 @@ def record_crash(job: Job, kind: type[BaseException] | None, value: BaseExceptio
     return True
 
 
-def crash_recorder(keep_after_end_s: int) -> Callable[..., bool]:
+def crash_recorder(blobs: BlobStore, retention_s: int) -> Callable[..., bool]:
     """`record_crash`, which also frees the job's upload when no retry will need it."""
 
     def record(job: Job, kind: type[BaseException] | None, value: BaseException | None,
@@ -64,7 +65,7 @@ def crash_recorder(keep_after_end_s: int) -> Callable[..., bool]:
         record_crash(job, kind, value, trace)
         upload_key = upload_key_of(job_args(job))
         if not job.retries_left and upload_key is not None:  # rq retries only when some are left
-            release_for_job(job.connection, upload_key, job.id, keep_after_end_s)
+            release_for_job(blobs, upload_key, job.id, retention_s)
         return True
 
     return record

@@ -21,6 +21,7 @@ from rq.serializers import JSONSerializer
 
 from certify_jobs import fair_queue
 from certify_jobs.contract import OWNER_META, ServiceKeys
+from certify_jobs.notices import notify_record
 from certify_settings import Settings
 
 # Job meta written by the API at submission (besides `certify_jobs.contract.OWNER_META`).
@@ -56,6 +57,7 @@ def announce_job_end(redis: Redis, settings: Settings, job: Job, *, ending: bool
     """
     if not ending and not job_has_ended(job):  # re-queued for a retry: not ended yet
         return
+    notify_record(redis, "job", job.id)
     meta = job.meta or {}
     fair_queue.job_ended(redis, str(meta.get(OWNER_META, "")), job.id)
     if meta.get(CALLBACK_META):
@@ -74,7 +76,8 @@ def check_batch_end(redis: Redis, settings: Settings, batch_id: str) -> bool:
         return False
     if redis.scard(keys.ended) < int(total or 0):
         return False
-    redis.hsetnx(keys.record, "ended_at", now_iso())
+    if redis.hsetnx(keys.record, "ended_at", now_iso()):
+        notify_record(redis, "batch", batch_id)
     if callback:
         queue_webhook(redis, settings, "batch", batch_id)
     return True

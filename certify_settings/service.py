@@ -44,10 +44,6 @@ class ServiceSettings(BaseModel):
     request_body_timeout_s: float = Field(
         default=120.0, gt=0, description="A request's whole body must arrive within this time "
         "(else 408 `request_timeout`); 120 s lets 20 MB through at about 1.4 Mbit/s.")
-    upload_ttl_s: int = Field(default=3600, ge=1, description="Lifetime of stored uploads.")
-    upload_keep_after_end_s: int = Field(
-        default=300, ge=0, description="How long an upload is kept once the last job that "
-        "needs it has ended (for GET /jobs/{id}/input); 0 frees it at once.")
     result_ttl_s: int = Field(default=86_400, ge=1, description="Lifetime of finished jobs.")
     failure_ttl_s: int = Field(default=7 * 86_400, ge=1, description="Lifetime of crashed jobs.")
     job_timeout_s: int = Field(default=900, ge=1, description="Hard limit on one job's run time.")

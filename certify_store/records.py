@@ -182,6 +182,17 @@ class RecordStore:
         last = records[-1] if records else None
         return JobPage(records, encode_cursor(last.created_at, last.job_id) if more and last else None)
 
+    def job_ids_at_stage(self, stage: int, limit: int = 1000) -> list[str]:
+        """Jobs whose record is still at `stage` (the reconciler looks at those not yet ended)."""
+        query = sa.select(jobs.c.job_id).where(jobs.c.stage == stage).order_by(jobs.c.created_at)
+        with self.engine.connect() as connection:
+            return list(connection.execute(query.limit(limit)).scalars())
+
+    def known_job_ids(self, job_ids: Sequence[str]) -> set[str]:
+        with self.engine.connect() as connection:
+            found = connection.execute(sa.select(jobs.c.job_id).where(jobs.c.job_id.in_(list(job_ids))))
+            return set(found.scalars())
+
     def count_jobs(self) -> int:
         with self.engine.connect() as connection:
             return int(connection.execute(sa.select(sa.func.count()).select_from(jobs)).scalar_one())
@@ -210,4 +221,5 @@ def _job(row: Any) -> JobRecord:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+    # Key order kept: a view reads back in the order the API wrote its fields.
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)

@@ -30,6 +30,7 @@ jobs = sa.Table(
     sa.Index("ix_jobs_owner_created", "owner", "created_at", "job_id"),
     sa.Index("ix_jobs_created", "created_at", "job_id"),
     sa.Index("ix_jobs_model_created", "model", "created_at"),
+    sa.Index("ix_jobs_stage", "stage"),
 )
 
 batches = sa.Table(

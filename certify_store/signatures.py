@@ -54,6 +54,21 @@ def sign(ring: KeyRing, signable: Signable, issued_at: datetime | None = None) -
     }}
 
 
+def stored_form(document: dict[str, Any]) -> dict[str, Any]:
+    """The document without what its record already holds: the certificate (the record's
+    view has it) and the field digests (digests of the payload, recomputed exactly)."""
+    signature = {k: v for k, v in document["signature"].items() if k != "field_digests"}
+    payload = {k: v for k, v in document["payload"].items() if k != "certificate"}
+    return {**document, "payload": payload, "signature": signature}
+
+
+def served_form(document: dict[str, Any], certificate: dict[str, Any]) -> dict[str, Any]:
+    """The whole signed document again, from its stored form and the record's certificate."""
+    payload = {**document["payload"], "certificate": certificate}
+    signature = {**document["signature"], "field_digests": field_digests(payload)}
+    return {**document, "payload": payload, "signature": signature}
+
+
 def field_digests(payload: dict[str, Any]) -> dict[str, str]:
     """sha256 of each leaf field's canonical JSON, by dotted path (`certificate.radius`)."""
     return {path: hashlib.sha256(canonical_json(value)).hexdigest()

@@ -5,6 +5,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,6 +34,8 @@ def service_env(redis_url: str, model_dir: Path, **extra: str) -> dict[str, str]
         "CERTIFY_MAX_UPLOAD_BYTES": "100000",
         "PYTHONPATH": str(REPO),
         "OMP_NUM_THREADS": "1",
+        # Records, uploads and keys of this service alone, never the user's data directory.
+        "CERTIFY_DATA_DIR": tempfile.mkdtemp(prefix="certify-data-"),
     })
     env.update(extra)
     return env

@@ -1,5 +1,6 @@
 """Fixtures shared across test packages."""
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,16 @@ def write_random_cnn(directory: Path, name: str = "tiny-cnn", seed: int = 0) -> 
         sha256=sha256_file(directory / "weights.pt"),
     ).save(directory)
     return directory
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Records, uploads and keys of in-process apps and commands go to a folder of the test
+    session, never to the user's data directory (`CERTIFY_DATA_DIR`'s default)."""
+    folder = tmp_path_factory.mktemp("certify-data")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CERTIFY_DATA_DIR", str(folder))
+        yield folder
 
 
 @pytest.fixture(scope="session")

@@ -14,9 +14,11 @@ from certify_core.arithmetic import resolve_arithmetic, warm_up
 from certify_core.models import LoadedModel, load_model
 from certify_core.models.loading import available_models
 from certify_jobs.contract import ServiceKeys
+from certify_jobs.uploads import upload_store
 from certify_media import MediaLimits, Sandbox
 from certify_media.confinement import hide_environment
 from certify_settings import Settings
+from certify_store.blobs import BlobStore
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,7 @@ class WorkerRuntime:
     media_limits: MediaLimits
     sandbox: Sandbox  # decodes every upload, image or video
     warm: dict[str, list[dict[str, Any]]]  # per model, what ran before the first job
+    blobs: BlobStore  # the uploads, on the folder the API shares
 
     @classmethod
     def start(cls, settings: Settings, redis: Redis) -> "WorkerRuntime":
@@ -55,7 +58,8 @@ class WorkerRuntime:
                         "could read its environment.")
         sandbox = Sandbox(media_limits.sandbox)
         sandbox.start()  # before the first job, so that job does not wait for it
-        return cls(settings, redis, models, ServiceKeys(), media_limits, sandbox, warm)
+        return cls(settings, redis, models, ServiceKeys(), media_limits, sandbox, warm,
+                   upload_store(settings))
 
     def models_document(self, worker_name: str) -> str:
         """What GET /models shows for this worker's models (and how the API checks names)."""

@@ -35,7 +35,6 @@ from certify_jobs.crashes import crash_recorder
 from certify_jobs.endings import announce_job_end, crash_announcer
 from certify_jobs.restarts import sweep_must_wait
 from certify_jobs.unreadable import UnreadableJobsAside
-from certify_jobs.uploads import renew_needed_uploads
 from worker.presence import Presence
 from worker.redis_outage import FIRST_WAIT_S, MAX_WAIT_S, REDIS_TROUBLE, RedisOutage
 from worker.runtime import WorkerRuntime
@@ -64,7 +63,7 @@ class CertifyWorker(UnreadableJobsAside):
             worker_ttl=settings.worker_ttl_s, maintenance_interval=settings.maintenance_interval_s,
             default_result_ttl=settings.result_ttl_s,
             # A crash's code is chosen here, by exception type, for the API to read.
-            exception_handlers=[crash_recorder(settings.upload_keep_after_end_s),
+            exception_handlers=[crash_recorder(runtime.blobs, settings.upload_retention),
                                 crash_announcer(settings)], **kwargs,
         )
         self.runtime = runtime
@@ -87,8 +86,6 @@ class CertifyWorker(UnreadableJobsAside):
             # Right after a Redis restart, other live workers' jobs only look abandoned.
             if not sweep_must_wait(self.connection, self.runtime.settings.heartbeat_ttl_s):
                 super().run_maintenance_tasks()
-            # Uploads live as long as a job needs them, however long the jobs wait.
-            renew_needed_uploads(self.connection, self.runtime.settings.upload_ttl_s)
         except REDIS_TROUBLE as exc:  # periodic: the next interval tries again
             self.log.warning("Maintenance skipped, Redis trouble: %s", exc)
         except Exception:  # a bad entry in a registry must not stop the worker that found it

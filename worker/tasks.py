@@ -20,7 +20,7 @@ from certify_jobs.contract import (
     STARTED_META,
     JobPayload,
 )
-from certify_jobs.uploads import release_for_job, upload_key_of
+from certify_jobs.uploads import read_upload, release_for_job, upload_key_of
 from certify_media import DecodeRequest, decode_upload
 from worker.metrics import observed_task
 from worker.runtime import CURRENT_RUNTIME, WorkerRuntime
@@ -41,9 +41,9 @@ def _begin_attempt(job: Job) -> None:
 
 
 def _load_upload(runtime: WorkerRuntime, payload: JobPayload) -> bytes:
-    data = runtime.redis.get(payload.upload_key)
-    if not isinstance(data, bytes):
-        raise JobRefused("upload_expired", "The stored upload expired before a worker ran the job.")
+    data = read_upload(runtime.blobs, runtime.redis, payload.upload_key)
+    if data is None:
+        raise JobRefused("upload_expired", "The stored upload was gone before a worker ran the job.")
     if hashlib.sha256(data).hexdigest() != payload.upload_sha256:
         raise JobRefused("upload_mismatch", "The stored upload does not match its content hash.")
     return data
@@ -93,7 +93,7 @@ def run_certification(payload_data: dict[str, Any]) -> JobOutcome:
     outcome = _outcome(runtime, job, payload_data)
     upload_key = upload_key_of([payload_data])
     if upload_key is not None:
-        release_for_job(runtime.redis, upload_key, job.id, runtime.settings.upload_keep_after_end_s)
+        release_for_job(runtime.blobs, upload_key, job.id, runtime.settings.upload_retention)
     return outcome
 
 

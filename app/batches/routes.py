@@ -13,6 +13,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Response, status
 from fastapi.responses import PlainTextResponse
+from pydantic import TypeAdapter
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.batches.intake import (
     BatchFilesForm,
@@ -35,6 +37,8 @@ from app.models.served import ServedModelsDep
 from certify_contract import BatchItem, BatchItemPage, BatchList, BatchView, ErrorBody
 from certify_jobs.endings import check_batch_end
 from certify_settings.platform import MAX_BATCH_FILES
+
+STORED_BATCH = TypeAdapter(BatchView)
 
 router = APIRouter(tags=["batches"])
 BATCH_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -146,8 +150,18 @@ def close_batch(batch_id: str, batches: BatchesDep, caller: CallerDep) -> BatchV
 
 @router.get("/batches/{batch_id}", response_model=BatchView, responses=_errors(404))
 def get_batch(batch_id: str, batches: BatchesDep, caller: CallerDep) -> BatchView:
-    """Counts by status, progress and, with labels, certified accuracy and ACR so far."""
-    return _view(batches, batch_id, caller)
+    """Counts by status, progress and, with labels, certified accuracy and ACR so far; a batch
+    that Redis no longer holds is read from its record."""
+    try:
+        return _view(batches, batch_id, caller)
+    except ApiError as missing:
+        try:
+            stored = batches.backend.records.batch(batch_id) if BATCH_ID.match(batch_id) else None
+        except SQLAlchemyError:
+            raise missing from None
+        if missing.status_code != 404 or stored is None or not caller.may_see(stored.owner):
+            raise
+        return STORED_BATCH.validate_python(stored.view)
 
 
 @router.delete("/batches/{batch_id}", response_model=BatchView,

@@ -35,6 +35,7 @@ from certify_jobs.endings import (
     check_batch_end,
     now_iso,
 )
+from certify_jobs.notices import notify_record
 from certify_jobs.unreadable import fetch_many_readable
 
 FETCH_CHUNK = 500
@@ -127,6 +128,7 @@ class BatchStore:
                         pipe.zadd(index, {batch_id: now})
                         pipe.zremrangebyrank(index, 0, -self.settings.jobs_index_max - 1)
                         pipe.expire(index, self.settings.result_ttl_s)
+                    notify_record(pipe, "batch", batch_id)  # its record, via the outbox
                     self._queue_files(pipe, queue, batch_id, owner, 0, files)
                 break
             except Conflict:  # the key's lease ran out meanwhile: check it again

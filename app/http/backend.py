@@ -3,13 +3,20 @@
 Opened once by the application's lifespan; every feature's store is built on it.
 """
 
+from functools import cached_property
+
 from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
 from rq import Queue, Worker, worker_registration
 from rq.serializers import JSONSerializer
 
 from certify_jobs.contract import ServiceKeys
+from certify_jobs.uploads import upload_store
 from certify_settings import Settings
+from certify_store.database import create_engine
+from certify_store.keys import KeyRing
+from certify_store.locations import StoreLocations
+from certify_store.records import RecordStore
 
 # Short timeouts: a request should fail fast with 503 while Redis is away;
 # the pool reconnects on its own when Redis comes back.
@@ -32,6 +39,7 @@ class Backend:
         self.settings = settings
         self.keys = ServiceKeys()
         self.queue = Queue(settings.queue_name, connection=redis, serializer=JSONSerializer)
+        self.blobs = upload_store(settings)  # uploads, on the folder the workers share
 
     @classmethod
     def connect(cls, settings: Settings) -> "Backend":
@@ -39,7 +47,24 @@ class Backend:
         return cls(Redis.from_url(url, **REDIS_OPTIONS), settings,
                    AsyncRedis.from_url(url, **REDIS_OPTIONS))  # type: ignore[arg-type]
 
+    @cached_property
+    def locations(self) -> StoreLocations:
+        settings = self.settings
+        return StoreLocations(settings.data_dir_or_default, settings.database_url,
+                              settings.signing_keys_dir)
+
+    @cached_property
+    def records(self) -> RecordStore:
+        """The record database (connects on first use; the lifespan migrates it)."""
+        return RecordStore(create_engine(self.locations.url))
+
+    @cached_property
+    def keyring(self) -> KeyRing:
+        return KeyRing(self.locations.signing_keys_dir)
+
     async def close(self) -> None:
+        if "records" in self.__dict__:
+            self.records.engine.dispose()
         self.redis.close()
         await self.async_redis.aclose()
 

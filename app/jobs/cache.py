@@ -45,6 +45,11 @@ class RenderedView:
         return self.status in ENDED_STATUSES
 
     @classmethod
+    def stored(cls, owner: str, body: bytes, status: str) -> "RenderedView":
+        """A view as the record database holds it (already JSON)."""
+        return cls(owner, body, '"' + hashlib.sha256(body).hexdigest()[:24] + '"', status)
+
+    @classmethod
     def render(cls, view: JobView, owner: str, has_callback: bool = False) -> "RenderedView":
         body = JOB_VIEW.dump_json(view)
         etag = '"' + hashlib.sha256(body).hexdigest()[:24] + '"'
@@ -126,6 +131,11 @@ class EndedViews:
             pipe.expire(key, ttl)
             pipe.execute()
         self._keep(job_id, rendered, ttl)
+
+    def hold(self, job_id: str, rendered: RenderedView, ttl_s: float) -> None:
+        """Keep a view read elsewhere (the record database) in this process for `ttl_s`."""
+        if rendered.ended:
+            self._keep(job_id, rendered, ttl_s)
 
     def _keep(self, job_id: str, rendered: RenderedView, ttl_s: float) -> None:
         if ttl_s <= 0:

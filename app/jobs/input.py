@@ -13,8 +13,7 @@ from app.http.deps import CallerDep
 from app.http.errors import ERROR_RESPONSES, ApiError
 from app.jobs.reads import JobReadsDep
 from certify_contract import ErrorBody
-from certify_jobs.contract import JobPayload, PayloadError
-from certify_jobs.unreadable import job_args
+from certify_jobs.uploads import read_upload
 
 router = APIRouter()
 
@@ -29,15 +28,9 @@ RESPONSES: dict[int | str, dict[str, object]] = {
     200: {"content": {media_type: {} for media_type in EXTENSIONS},
           "description": "The uploaded bytes, unchanged."},
     404: {"model": ErrorBody, "description": "Unknown job id."},
-    410: {"model": ErrorBody, "description": "The stored upload expired (CERTIFY_UPLOAD_TTL_S)."},
+    410: {"model": ErrorBody, "description": "The stored upload is gone: kept "
+          "CERTIFY_UPLOAD_RETENTION after the job ended."},
 }
-
-
-def _payload(job_args: object, job_id: str) -> JobPayload:
-    try:
-        return JobPayload.from_dict(job_args[0] if isinstance(job_args, list | tuple) else None)
-    except (PayloadError, ValueError, IndexError):
-        raise ApiError(404, "job_not_found", f"Job {job_id!r} has no readable upload.") from None
 
 
 def input_headers(job_id: str, media_type: str) -> dict[str, str]:
@@ -55,11 +48,15 @@ def input_headers(job_id: str, media_type: str) -> dict[str, str]:
 @router.get("/jobs/{job_id}/input", response_class=Response, responses=RESPONSES, tags=["jobs"])
 def job_input(job_id: str, reads: JobReadsDep, caller: CallerDep) -> Response:
     """The image or video the job certified, as uploaded, for as long as its upload is kept."""
-    payload = _payload(job_args(reads.find(job_id, caller)), job_id)
-    data = reads.backend.redis.get(payload.upload_key)
-    if not isinstance(data, bytes):
-        raise ApiError(410, "upload_expired", "The stored upload of this job has expired; "
-                       f"uploads are kept {reads.backend.settings.upload_ttl_s} s.")
+    upload = reads.upload_of(job_id, caller)
+    if upload is None:
+        raise ApiError(404, "job_not_found", f"Job {job_id!r} has no readable upload.")
+    upload_key, stored_type = upload
+    backend = reads.backend
+    data = read_upload(backend.blobs, backend.redis, upload_key)
+    if data is None:
+        raise ApiError(410, "upload_expired", "The stored upload of this job is gone; uploads are "
+                       f"kept {backend.settings.upload_retention} s after their job ends.")
     # Only sniffed image and video types were stored; anything else is served as opaque bytes.
-    media_type = payload.media_type if payload.media_type in EXTENSIONS else FALLBACK_TYPE
+    media_type = stored_type if stored_type in EXTENSIONS else FALLBACK_TYPE
     return Response(data, media_type=media_type, headers=input_headers(job_id, media_type))

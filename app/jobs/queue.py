@@ -6,11 +6,10 @@ only what the payload does not say: who owns it, and what its ending must
 tell (a batch, a callback URL).
 """
 
-import hashlib
 import logging
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -25,8 +24,10 @@ from certify_contract import CertifyOptions
 from certify_jobs import fair_queue
 from certify_jobs.contract import OWNER_META, TASK_PATH, JobPayload
 from certify_jobs.json_logs import job_fields
+from certify_jobs.notices import notify_record
 from certify_jobs.unreadable import job_args
-from certify_jobs.uploads import release_for_job, stage_upload, upload_key_of
+from certify_jobs.uploads import release_for_job, upload_key_of
+from certify_store.blobs import BlobStore
 
 log = logging.getLogger(__name__)
 CONFLICT_RETRIES = 5
@@ -37,6 +38,9 @@ class JobQueue:
 
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
+        # Writes the new job's record at once (set by the app), so that a list read right
+        # after a submission shows it; the outbox's notice still covers a failed write.
+        self.on_queued: Callable[[str], None] | None = None
 
     @staticmethod
     def new_job_id() -> str:
@@ -44,49 +48,59 @@ class JobQueue:
 
     def upload_key(self, data: bytes, owner: str) -> tuple[str, str]:
         """(key, sha256) of an upload: content-addressed per owner. One tenant's equal uploads
-        share a key, whose TTL each new use renews; another tenant's never do, so nothing
-        about them (existence, lifetime) is observable."""
-        digest = hashlib.sha256(data).hexdigest()
-        return self.backend.keys.upload(owner, digest), digest
+        share a blob; another tenant's never do, so nothing about them (existence, lifetime)
+        is observable."""
+        key = BlobStore.key(owner, data)
+        return key, key.rpartition("/")[2]
 
     def enqueue(
         self, payload: JobPayload, job_id: str, *, owner: str, upload: bytes | None = None,
         meta: Mapping[str, object] | None = None, claim: Claim | None = None,
     ) -> None:
-        """Queue the job, with its upload and its list entries, in one transaction: one round
-        trip, and no job is ever queued without its upload. `claim` binds an
-        Idempotency-Key to the job in that same transaction (`app.http.idempotency`)."""
+        """Queue the job, with its list entries, in one transaction: one round trip. Its
+        upload is stored first (on disk, held by the job until it ends), so no job is ever
+        queued without it. `claim` binds an Idempotency-Key to the job in that same
+        transaction (`app.http.idempotency`)."""
         claim = claim or no_claim(job_id)
-        for attempt in range(CONFLICT_RETRIES):
-            try:
-                with claim.transaction(self.backend.redis) as pipe:
-                    pipe.multi()
-                    self.add_to(pipe, payload, job_id, owner=owner, upload=upload, meta=meta)
-                break
-            except Conflict:  # the key's lease ran out meanwhile: check it again
-                if attempt == CONFLICT_RETRIES - 1:
-                    raise in_progress("The Idempotency-Key kept changing; retry.") from None
+        try:
+            for attempt in range(CONFLICT_RETRIES):
+                try:
+                    with claim.transaction(self.backend.redis) as pipe:
+                        pipe.multi()
+                        self.add_to(pipe, payload, job_id, owner=owner, upload=upload, meta=meta)
+                    break
+                except Conflict:  # the key's lease ran out meanwhile: check it again
+                    if attempt == CONFLICT_RETRIES - 1:
+                        raise in_progress("The Idempotency-Key kept changing; retry.") from None
+        except BaseException:
+            release_for_job(self.backend.blobs, payload.upload_key, job_id,
+                            self.backend.settings.upload_retention)
+            raise
         self.dispatch()
         log.info("job queued", extra={"event": "job_queued", **job_fields(job_id, payload)})
+        if self.on_queued is not None:
+            self.on_queued(job_id)
 
     def add_to(
         self, pipe: Pipeline, payload: JobPayload, job_id: str, *, owner: str,
         upload: bytes | None = None, meta: Mapping[str, object] | None = None,
     ) -> None:
-        """Queue the job's writes on `pipe` (a transaction). The job is recorded as needing
-        the upload, which is freed when its last job ends (`certify_jobs.uploads`). `meta`
-        adds job meta (a batch, a callback URL) that the worker reads when the job ends."""
+        """Queue the job's writes on `pipe` (a transaction), with the notice that writes its
+        record. The upload is stored now, on disk, held by the job until it ends
+        (`certify_jobs.uploads`). `meta` adds job meta (a batch, a callback URL) that the
+        worker reads when the job ends."""
         backend, settings = self.backend, self.backend.settings
         retry = Retry(max=settings.job_retries) if settings.job_retries else None
         now = time.time()
+        if upload is not None:
+            backend.blobs.put(upload, job_id, owner)
         backend.queue.enqueue(
             TASK_PATH, payload.to_dict(), job_id=job_id, job_timeout=settings.job_timeout_s,
             result_ttl=settings.result_ttl_s, failure_ttl=settings.failure_ttl_s,
             retry=retry, pipeline=pipe, meta={OWNER_META: owner, **(meta or {})},
         )
         fair_queue.hold(pipe, backend.queue.key, job_id, owner)  # dispatched in turn
-        if upload is not None:
-            stage_upload(pipe, payload.upload_key, upload, job_id, settings.upload_ttl_s)
+        notify_record(pipe, "job", job_id)  # its record, written by the outbox's drainer
         for index in (backend.keys.jobs_index, backend.keys.owner_jobs_index(owner)):
             pipe.zadd(index, {job_id: now})
             pipe.zremrangebyrank(index, 0, -settings.jobs_index_max - 1)
@@ -114,8 +128,7 @@ class JobQueue:
             fair_queue.job_ended(backend.redis, owner, job.id)
             upload_key = upload_key_of(job_args(job))
             if upload_key is not None:  # it will never run
-                release_for_job(backend.redis, upload_key, job.id,
-                                backend.settings.upload_keep_after_end_s)
+                release_for_job(backend.blobs, upload_key, job.id, backend.settings.upload_retention)
 
 
 async def get_job_queue(request: Request) -> JobQueue:

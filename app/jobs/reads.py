@@ -20,8 +20,9 @@ from rq.registry import StartedJobRegistry
 from app.http.backend import Backend, text
 from app.http.deps import Caller
 from app.http.errors import ApiError
+from app.jobs.archive import Archive
 from app.jobs.cache import EndedViews, RenderedView
-from app.jobs.views import job_view
+from app.jobs.views import job_view, payload_of
 from certify_contract import ACTIVE_STATUSES, JobView
 from certify_jobs.contract import ANONYMOUS, OWNER_META
 from certify_jobs.crashes import crash_recorder
@@ -54,6 +55,7 @@ class JobReads:
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
         self.ended_views = EndedViews()
+        self.archive = Archive(backend)
         self._last_sweep = 0.0
 
     def fetch(self, job_id: str) -> Job | None:
@@ -73,6 +75,42 @@ class JobReads:
         if job is None or not caller.may_see(owner_of(job)):
             raise job_not_found(job_id)
         return job
+
+    def rendered(self, job_id: str, caller: Caller) -> RenderedView:
+        """The job's view from Redis, else from its record (kept in memory for later polls)."""
+        job = self.fetch(job_id) if JOB_ID.match(job_id) else None
+        if job is not None:
+            if not caller.may_see(owner_of(job)):
+                raise job_not_found(job_id)
+            return self.render(job)
+        stored = self.archive.rendered(job_id) if JOB_ID.match(job_id) else None
+        if stored is None or not caller.may_see(stored.owner):
+            raise job_not_found(job_id)
+        self.ended_views.hold(job_id, stored, self.backend.settings.result_ttl_s)
+        return stored
+
+    def live_rendered(self, job_id: str) -> RenderedView | None:
+        """The view of a job Redis still holds (for a list's records not yet ended)."""
+        job = self.fetch(job_id)
+        return self.render(job) if job is not None else None
+
+    def exists(self, job_id: str) -> bool:
+        return self.fetch(job_id) is not None or self.archive.record(job_id) is not None
+
+    def upload_of(self, job_id: str, caller: Caller) -> tuple[str, str] | None:
+        """(upload key, media type) of a job the caller may see, from Redis or its record."""
+        job = self.fetch(job_id) if JOB_ID.match(job_id) else None
+        if job is not None:
+            if not caller.may_see(owner_of(job)):
+                raise job_not_found(job_id)
+            payload = payload_of(job)
+            return (payload.upload_key, payload.media_type) if payload else None
+        record = self.archive.record(job_id) if JOB_ID.match(job_id) else None
+        if record is None or not caller.may_see(record.owner):
+            raise job_not_found(job_id)
+        if record.upload_sha256 is None or record.media_type is None:
+            return None
+        return f"{record.owner}/{record.upload_sha256}", record.media_type
 
     def view(self, job: Job) -> JobView:
         view = job_view(job, cancel_requested=False)
@@ -138,7 +176,7 @@ class JobReads:
                 if sweep_must_wait(self.backend.redis, settings.heartbeat_ttl_s):
                     return  # its live workers' jobs only look abandoned for now
                 StartedJobRegistry(queue=self.backend.queue).cleanup(
-                    exception_handlers=[crash_recorder(settings.upload_keep_after_end_s),
+                    exception_handlers=[crash_recorder(self.backend.blobs, settings.upload_retention),
                                         crash_announcer(settings)])
             except OutOfMemoryError:  # a full Redis: the read that called this still answers
                 log.warning("Skipped the abandoned-job sweep: Redis is full")

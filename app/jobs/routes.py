@@ -1,6 +1,7 @@
 """Submitting, polling, listing and canceling certification jobs."""
 
 import json
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
@@ -22,15 +23,17 @@ from app.jobs.form import CERTIFY_FORM_BODY, CertifyForm, validated_form
 from app.jobs.queue import JobQueue, JobQueueDep
 from app.jobs.reads import JOB_ID, JobReads, JobReadsDep, job_not_found
 from app.jobs.submission import build_payload, choose_model, sniff_upload
+from app.jobs.views import JOB_VIEW
 from app.models.served import ServedModels
 from certify_contract import ACTIVE_STATUSES, ErrorBody, JobPage, JobStatus, JobView, SubmittedJob
 from certify_jobs.endings import CALLBACK_META, announce_job_end
+from certify_store.records import CursorError, JobFilter
 
 router = APIRouter()
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, object]]:
-    described = {400: "Malformed or cut-short multipart body.",
+    described = {400: "Malformed or cut-short multipart body, or a cursor of no earlier page.",
                  404: "Unknown job id.", 408: "The body did not arrive in time.",
                  413: "Body over the upload limit.",
                  409: "A request with this Idempotency-Key is still being handled.",
@@ -81,10 +84,12 @@ def _submit(request: Request, response: Response, principal: str, form: CertifyF
     job_id = queue.new_job_id()
     idempotency = Idempotency(queue.backend)
     with idempotency.once(principal, "", idempotency_key, job_id,
-                          lambda earlier: reads.fetch(earlier) is not None) as slot:
+                          reads.exists) as slot:
         if slot.earlier is not None:
             job = reads.fetch(slot.earlier)
-            return _accepted(response, slot.earlier, reads.view(job).status if job else "queued",
+            record = None if job else reads.archive.record(slot.earlier)  # ended and recorded
+            state = reads.view(job).status if job else record.status if record else "queued"
+            return _accepted(response, slot.earlier, state,  # type: ignore[arg-type]
                              idempotency_key)
         queue.admit(principal, form.options())
         payload = build_payload(queue, data, media_type, kind, model.info.name, form.options(),
@@ -95,8 +100,8 @@ def _submit(request: Request, response: Response, principal: str, form: CertifyF
 
 
 def _rendered(reads: JobReads, job_id: str, caller: Caller) -> RenderedView:
-    """The long way (rq's job and result), remembered once the job has ended."""
-    return reads.render(reads.find(job_id, caller))
+    """The long way (rq's job and result, else the job's record), remembered once ended."""
+    return reads.rendered(job_id, caller)
 
 
 IF_NONE_MATCH = {"name": "If-None-Match", "in": "header", "required": False,
@@ -130,6 +135,8 @@ async def get_job(job_id: str, request: Request) -> Response:
                responses=_errors(404), tags=["jobs"])
 def cancel_job(job_id: str, reads: JobReadsDep, queue: JobQueueDep, caller: CallerDep) -> JobView:
     """Cancel: a queued job never runs; a running one stops within one batch."""
+    if JOB_ID.match(job_id) and reads.fetch(job_id) is None:  # ended and recorded: as it is
+        return JOB_VIEW.validate_json(reads.rendered(job_id, caller).body)
     job = reads.find(job_id, caller)
     view = reads.view(job)
     if view.status in ACTIVE_STATUSES:
@@ -140,18 +147,40 @@ def cancel_job(job_id: str, reads: JobReadsDep, queue: JobQueueDep, caller: Call
     return view
 
 
-@router.get("/jobs", response_model=JobPage, responses=ERROR_RESPONSES, tags=["jobs"])
+@router.get("/jobs", response_model=JobPage, responses=_errors(400), tags=["jobs"])
 def list_jobs(
     reads: JobReadsDep, caller: CallerDep,
     status_filter: Annotated[JobStatus | None, Query(alias="status")] = None,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    model: Annotated[str | None, Query(max_length=200, description="Only this model's jobs.")] = None,
+    created_after: Annotated[datetime | None, Query(
+        description="Only jobs created at or after this time (ISO 8601).")] = None,
+    created_before: Annotated[datetime | None, Query(
+        description="Only jobs created before this time (ISO 8601).")] = None,
+    cursor: Annotated[str | None, Query(
+        max_length=200, description="`next_cursor` of the previous page.")] = None,
 ) -> Response:
-    """Recent jobs of the caller's key (an admin key: everyone's), newest first."""
+    """Jobs of the caller's key (an admin key: everyone's), newest first, from the record
+    database (with live views of running jobs); Redis's recent jobs while it is away."""
     owner = None if caller.admin else caller.principal
-    bodies, more = reads.list_rendered(status_filter, offset, limit, owner)
-    # The views are JSON already (ended ones straight from Redis): joined, not re-encoded.
-    page = {"offset": offset, "limit": limit, "next_offset": offset + limit if more else None}
+    where = JobFilter(owner, [status_filter] if status_filter else [], model, created_after,
+                      created_before)
+    try:
+        stored = reads.archive.page(where, limit, cursor, offset, reads.live_rendered)
+    except CursorError as exc:
+        raise ApiError(400, "invalid_cursor", str(exc), field="cursor") from None
+    next_cursor = None
+    if stored is not None:
+        bodies, more, next_cursor = stored.bodies, stored.more, stored.next_cursor
+    elif model or created_after or created_before or cursor:
+        raise ApiError(503, "records_unavailable", "The record database is unreachable; filters "
+                       "and cursors need it. Retry shortly.", headers={"Retry-After": "5"})
+    else:
+        bodies, more = reads.list_rendered(status_filter, offset, limit, owner)
+    # The views are JSON already (ended ones straight from storage): joined, not re-encoded.
+    page = {"offset": offset, "limit": limit, "next_offset": offset + limit if more else None,
+            "next_cursor": next_cursor}
     tail = json.dumps(page, separators=(",", ":"))[1:]
     body = b'{"jobs":[' + b",".join(bodies) + b"]," + tail.encode()
     return Response(body, media_type="application/json")

@@ -39,6 +39,7 @@ from certify_contract.webhooks import (
     signature_header,
 )
 from certify_jobs.endings import CALLBACK_META, WEBHOOK_META
+from certify_jobs.notices import notify_record
 from certify_settings import Settings
 
 log = logging.getLogger(__name__)
@@ -142,6 +143,7 @@ def deliver_job_end(spec: dict[str, str]) -> str:
     def save(record: dict[str, Any]) -> None:
         job.meta[WEBHOOK_META] = record
         job.save_meta()
+        notify_record(context.redis, "job", job.id)
 
     return _attempt(context, "job.ended", str(job.meta[CALLBACK_META]), body,
                     spec["delivery_id"], dict(job.meta.get(WEBHOOK_META) or {}), save)
@@ -159,6 +161,7 @@ def deliver_batch_end(spec: dict[str, str]) -> str:
 
     def save(update: dict[str, Any]) -> None:
         context.redis.hset(keys.record, "webhook", json.dumps(update))
+        notify_record(context.redis, "batch", record.batch_id)
 
     return _attempt(context, "batch.ended", str(record.callback_url), body, spec["delivery_id"],
                     record.webhook or {}, save)

@@ -109,19 +109,19 @@ def test_recompute_reproduces_the_counts_and_catches_a_certificate_signed_wrongl
 def test_db_migrate_backup_restore(data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
                                    ) -> None:
     assert main(["db", "migrate"]) == 0
-    assert "revision r0002 (was empty)" in capsys.readouterr().out
+    assert "revision r0003 (was empty)" in capsys.readouterr().out
     assert (data_dir / "certify.db").is_file()
     assert main(["db", "backup", str(tmp_path / "b.db")]) == 0
     assert main(["db", "restore", str(tmp_path / "b.db")]) == 0
     assert main(["db", "migrate"]) == 0
-    assert capsys.readouterr().out.splitlines()[-1] == "database at revision r0002"
+    assert capsys.readouterr().out.splitlines()[-1] == "database at revision r0003"
     assert main(["db", "restore", str(tmp_path / "missing.db")]) == 2
 
 
 def test_uploads_prune_honours_the_retention_setting(data_dir: Path, monkeypatch: pytest.MonkeyPatch,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     blobs = BlobStore(data_dir / "uploads")
-    sha = blobs.put(b"an upload", "job-1")
+    sha = blobs.put(b"an upload", "job-1", "anonymous")
     blobs.release(sha, "job-1", 3600)
     old = time.time() - 7200
     os.utime(blobs.path(sha), (old, old))

@@ -9,13 +9,13 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-import redis
 from PIL import Image
 
 from app.dashboard.routes import CONTENT_SECURITY_POLICY
 from app.jobs.form import CertifyForm
 from certify_contract import OPTION_SPECS
-from certify_jobs.contract import ANONYMOUS, ServiceKeys
+from certify_jobs.contract import ANONYMOUS
+from certify_store.blobs import BlobStore
 from certify_testkit.processes import REPO, poll_job
 
 pytestmark = pytest.mark.integration
@@ -86,7 +86,8 @@ def test_an_unknown_job_or_an_expired_upload_is_an_error_body(
     job_id = submit(client, "a.png", image)
     poll_job(client, job_id)
     digest = hashlib.sha256(image).hexdigest()
-    redis.Redis.from_url(str(service["redis_url"])).delete(ServiceKeys().upload(ANONYMOUS, digest))
+    env: dict[str, str] = service["env"]  # type: ignore[assignment]
+    BlobStore(Path(env["CERTIFY_DATA_DIR"]) / "uploads").path(f"{ANONYMOUS}/{digest}").unlink()
     answer = client.get(f"/jobs/{job_id}/input")
     assert answer.status_code == 410 and answer.json()["error"] == "upload_expired"
 

@@ -1,6 +1,5 @@
 """A full Redis answers 503 redis_full; uploads are freed when their last job ends."""
 
-import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,7 +8,8 @@ import httpx
 import pytest
 import redis
 
-from certify_jobs.contract import ANONYMOUS, ServiceKeys
+from certify_jobs.contract import ANONYMOUS
+from certify_store.blobs import BlobStore
 from certify_testkit.faults import distinct_png
 from certify_testkit.processes import (
     free_port,
@@ -34,8 +34,8 @@ def small_redis(
     """A worker and an API on a private Redis of 8 MB that refuses writes when full."""
     port = free_port()
     server = start_redis(port, tmp_path, "--maxmemory", "8mb", "--maxmemory-policy", "noeviction")
-    env = service_env(f"redis://127.0.0.1:{port}/0", model_dir,
-                      CERTIFY_UPLOAD_KEEP_AFTER_END_S="0")
+    env = service_env(f"redis://127.0.0.1:{port}/0", model_dir, CERTIFY_UPLOAD_RETENTION="0",
+                      CERTIFY_DATA_DIR=str(tmp_path / "data"))
     api_port, api_log = free_port(), logs / "full-api.log"
     processes = [server, start_worker(env, logs / "full-worker.log")]
     try:
@@ -52,19 +52,16 @@ def _post(client: httpx.Client, image: bytes, **fields: str) -> httpx.Response:
     return client.post("/certify", files={"file": ("a.png", image)}, data=fields)
 
 
-def _upload_key(image: bytes) -> str:
-    return ServiceKeys().upload(ANONYMOUS, hashlib.sha256(image).hexdigest())
-
-
 def test_an_upload_is_freed_when_the_last_job_needing_it_ends(
-    small_redis: tuple[httpx.Client, redis.Redis, Path],
+    small_redis: tuple[httpx.Client, redis.Redis, Path], tmp_path: Path,
 ) -> None:
-    client, connection, _ = small_redis
+    client, _, _ = small_redis
+    blobs = BlobStore(tmp_path / "data" / "uploads")  # retention 0: freed as the last job ends
     image = distinct_png(10_001)
-    key, refs = _upload_key(image), ServiceKeys().upload_refs(_upload_key(image))
+    key = BlobStore.key(ANONYMOUS, image)
     done = poll_job(client, _post(client, image, **SMALL).json()["job_id"])
     assert done["status"] == "succeeded"
-    assert not connection.exists(key) and not connection.exists(refs)
+    assert not blobs.exists(key) and not blobs.holders(key)
 
     # Two jobs share one stored upload: it stays while either still needs it.
     running = _post(client, image, **LONG).json()["job_id"]
@@ -72,10 +69,10 @@ def test_an_upload_is_freed_when_the_last_job_needing_it_ends(
     queued = _post(client, image, **SMALL).json()["job_id"]
     client.delete(f"/jobs/{queued}")  # canceled before it ran
     assert poll_job(client, queued)["status"] == "canceled"
-    assert connection.exists(key) and connection.smembers(refs) == {running.encode()}
+    assert blobs.exists(key) and blobs.holders(key) == {running}
     client.delete(f"/jobs/{running}")
     assert poll_job(client, running)["status"] == "canceled"
-    assert not connection.exists(key) and not connection.exists(refs)
+    assert not blobs.exists(key) and not blobs.holders(key)
 
 
 def test_a_full_redis_answers_503_and_logs_why(

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-import redis
 
 from app.http.deps import principal_of
-from certify_jobs.contract import ServiceKeys
+from certify_store.blobs import BlobStore
 from certify_testkit.processes import extra_api, poll_job
 
 pytestmark = pytest.mark.integration
@@ -110,13 +109,12 @@ def test_equal_uploads_of_two_tenants_share_nothing(
     mine, theirs = submit(alice, image), submit(bob, image)
     poll_job(alice, mine), poll_job(bob, theirs)
     digest = hashlib.sha256(image).hexdigest()
-    keys = ServiceKeys()
-    store = redis.Redis.from_url(str(service["redis_url"]))
-    stored = {key.decode() for key in store.scan_iter(match=f"{keys.prefix}:upload:*{digest}")}
-    assert stored == {keys.upload(principal_of(ALICE), digest),
-                      keys.upload(principal_of(BOB), digest)}
-    # Alice's upload going away (expiry) leaves Bob's untouched, and the reverse.
-    store.delete(keys.upload(principal_of(ALICE), digest))
+    env: dict[str, str] = service["env"]  # type: ignore[assignment]
+    root = Path(env["CERTIFY_DATA_DIR"]) / "uploads"
+    stored = {f"{path.parent.parent.name}/{path.name}" for path in root.glob(f"*/??/{digest}")}
+    assert stored == {f"{principal_of(ALICE)}/{digest}", f"{principal_of(BOB)}/{digest}"}
+    # Alice's upload going away (retention) leaves Bob's untouched, and the reverse.
+    BlobStore(root).path(f"{principal_of(ALICE)}/{digest}").unlink()
     assert alice.get(f"/jobs/{mine}/input").status_code == 410
     assert bob.get(f"/jobs/{theirs}/input").content == image
 

@@ -1,4 +1,4 @@
-"""Uploads on disk, by content: stored once, held by jobs, kept for the retention, then pruned."""
+"""Uploads on disk, by content and owner: stored once, held by jobs, kept for the retention, pruned."""
 
 import hashlib
 import os
@@ -12,31 +12,38 @@ from certify_store.blobs import BlobNotFound, BlobStore
 DAY = 86_400
 
 
-def test_equal_uploads_are_stored_once_under_their_sha256(tmp_path: Path) -> None:
+def test_equal_uploads_of_one_owner_are_stored_once_under_their_sha256(tmp_path: Path) -> None:
     blobs = BlobStore(tmp_path / "uploads")
     data = b"\x89PNG fake but bytes"
-    sha = blobs.put(data, "job-1")
-    assert sha == hashlib.sha256(data).hexdigest() and blobs.put(data, "job-2") == sha
-    assert blobs.read(sha) == data and blobs.path(sha).parent.name == sha[:2]
-    assert blobs.holders(sha) == {"job-1", "job-2"}
-    assert [p.name for p in blobs.root.rglob("*") if p.is_file() and p.name == sha] == [sha]
+    key = blobs.put(data, "job-1", "alice")
+    assert key == f"alice/{hashlib.sha256(data).hexdigest()}" == blobs.put(data, "job-2", "alice")
+    assert blobs.read(key) == data and blobs.holders(key) == {"job-1", "job-2"}
+    assert len([p for p in blobs.root.rglob("*") if p.is_file() and p.name in key]) == 1
+
+
+def test_two_owners_equal_bytes_are_two_blobs_with_their_own_lifetimes(tmp_path: Path) -> None:
+    blobs = BlobStore(tmp_path)
+    alice, bob = blobs.put(b"same", "job-a", "alice"), blobs.put(b"same", "job-b", "bob")
+    assert alice != bob
+    blobs.release(alice, "job-a", retention_s=0)
+    assert not blobs.exists(alice) and blobs.read(bob) == b"same"
 
 
 def test_retention_zero_deletes_when_the_last_job_releases(tmp_path: Path) -> None:
     blobs = BlobStore(tmp_path)
-    sha = blobs.put(b"shared", "job-1")
-    blobs.put(b"shared", "job-2")
-    blobs.release(sha, "job-1", retention_s=0)
-    assert blobs.exists(sha)  # job-2 still needs it
-    blobs.release(sha, "job-2", retention_s=0)
-    assert not blobs.exists(sha)
-    with pytest.raises(BlobNotFound, match=sha):
-        blobs.read(sha)
+    key = blobs.put(b"shared", "job-1", "t")
+    blobs.put(b"shared", "job-2", "t")
+    blobs.release(key, "job-1", retention_s=0)
+    assert blobs.exists(key)  # job-2 still needs it
+    blobs.release(key, "job-2", retention_s=0)
+    assert not blobs.exists(key)
+    with pytest.raises(BlobNotFound, match=key):
+        blobs.read(key)
 
 
 def test_prune_deletes_only_released_blobs_older_than_the_retention(tmp_path: Path) -> None:
     blobs = BlobStore(tmp_path)
-    old, recent, held = (blobs.put(name, name.decode()) for name in (b"old", b"recent", b"held"))
+    old, recent, held = (blobs.put(name, name.decode(), "t") for name in (b"old", b"recent", b"held"))
     blobs.release(old, "old", 30 * DAY)
     blobs.release(recent, "recent", 30 * DAY)
     now = time.time()
@@ -51,15 +58,16 @@ def test_prune_deletes_only_released_blobs_older_than_the_retention(tmp_path: Pa
 
 def test_a_blob_released_and_stored_again_is_held_again(tmp_path: Path) -> None:
     blobs = BlobStore(tmp_path)
-    sha = blobs.put(b"again", "job-1")
-    blobs.release(sha, "job-1", DAY)
-    blobs.put(b"again", "job-2")
-    assert blobs.prune(0, now=time.time() + 2 * DAY).deleted == 0 and blobs.read(sha) == b"again"
+    key = blobs.put(b"again", "job-1", "t")
+    blobs.release(key, "job-1", DAY)
+    blobs.put(b"again", "job-2", "t")
+    assert blobs.prune(0, now=time.time() + 2 * DAY).deleted == 0 and blobs.read(key) == b"again"
 
 
-def test_names_that_are_not_hashes_or_ids_never_become_paths(tmp_path: Path) -> None:
+def test_names_that_are_not_keys_or_ids_never_become_paths(tmp_path: Path) -> None:
     blobs = BlobStore(tmp_path)
-    with pytest.raises(ValueError, match="sha256"):
-        blobs.read("../../etc/passwd")
+    for bad in ("../../etc/passwd", f"../{'a' * 64}", f"a/b/{'a' * 64}", "a" * 64):
+        with pytest.raises(ValueError, match="NAMESPACE/SHA256"):
+            blobs.read(bad)
     with pytest.raises(ValueError, match="job id"):
-        blobs.put(b"x", "../escape")
+        blobs.put(b"x", "../escape", "t")

@@ -112,3 +112,13 @@ def test_the_key_is_made_once_and_kept_private(ring: KeyRing) -> None:
     key_id, _ = ring.signing_key()
     assert ring.signing_key()[0] == key_id
     assert (ring.folder / f"{key_id}.pem").stat().st_mode & 0o077 == 0
+
+
+def test_the_stored_form_serves_the_same_document(ring: KeyRing) -> None:
+    from certify_store.signatures import served_form, stored_form
+
+    document = sign(ring, signable())
+    stored = json.loads(json.dumps(stored_form(document)))
+    assert "field_digests" not in stored["signature"] and len(json.dumps(stored)) < len(json.dumps(document))
+    served = served_form(stored, CERTIFICATE)
+    assert served == document and verify(served, ring.public_keys()).valid
