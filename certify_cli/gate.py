@@ -12,6 +12,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from certify_cli.errors import CommandError
+from certify_datasets import FORMATS, SPLITS
 from certify_settings import Settings
 
 if TYPE_CHECKING:
@@ -31,8 +32,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--data", dest="dataset", default="fashion-mnist", metavar="NAME_OR_PATH",
                         help="labelled data set: fashion-mnist, or a path in any format "
                         "`certify evaluate --dataset` reads")
-    parser.add_argument("--data-format", default="auto", help="format of the --data path")
-    parser.add_argument("--split", default="test", help="split of a CIFAR or idx folder")
+    parser.add_argument("--data-format", default="auto", choices=FORMATS,
+                        help="format of the --data path (auto: detected)")
+    parser.add_argument("--split", default="test", choices=SPLITS,
+                        help="split of a CIFAR or idx folder")
     parser.add_argument("--radius", type=float, required=True, help="the L2 radius R")
     parser.add_argument("--min-accuracy", type=float, required=True, help="the threshold A")
     parser.add_argument("--confidence", type=float, default=0.99,

@@ -60,3 +60,5 @@ def test_bad_options_exit_2(idx_set: Path, capsys: pytest.CaptureFixture[str]) -
     assert "--confidence" in capsys.readouterr().err
     assert gate(idx_set, "--min-accuracy", "1.5", "--max-images", "3") == 2
     assert "min_accuracy" in capsys.readouterr().err
+    assert gate(idx_set / "missing", "--min-accuracy", "0.5") == 2
+    assert "missing" in capsys.readouterr().err
