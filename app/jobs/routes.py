@@ -1,11 +1,13 @@
 """Submitting, polling, listing and canceling certification jobs."""
 
 import json
+import re
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
+from pydantic import BeforeValidator
 
 from app.http.callbacks import checked_callback
 from app.http.deps import (
@@ -147,6 +149,19 @@ def cancel_job(job_id: str, reads: JobReadsDep, queue: JobQueueDep, caller: Call
     return view
 
 
+_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
+
+
+def _iso_only(value: Any) -> Any:
+    # Pydantic would read a bare number as seconds since 1970; the filter is documented as ISO 8601.
+    if isinstance(value, (int, float)) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+        raise ValueError("expected an ISO 8601 time (2026-12-05T10:00:00Z), not a number")
+    return value
+
+
+IsoTime = Annotated[datetime, BeforeValidator(_iso_only)]
+
+
 @router.get("/jobs", response_model=JobPage, responses=_errors(400), tags=["jobs"])
 def list_jobs(
     reads: JobReadsDep, caller: CallerDep,
@@ -154,9 +169,9 @@ def list_jobs(
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     model: Annotated[str | None, Query(max_length=200, description="Only this model's jobs.")] = None,
-    created_after: Annotated[datetime | None, Query(
+    created_after: Annotated[IsoTime | None, Query(
         description="Only jobs created at or after this time (ISO 8601).")] = None,
-    created_before: Annotated[datetime | None, Query(
+    created_before: Annotated[IsoTime | None, Query(
         description="Only jobs created before this time (ISO 8601).")] = None,
     cursor: Annotated[str | None, Query(
         max_length=200, description="`next_cursor` of the previous page.")] = None,

@@ -17,6 +17,7 @@ from rq.serializers import JSONSerializer
 from certify_jobs.contract import ERROR_META
 from certify_jobs.crashes import crash_recorder
 from certify_jobs.unreadable import unreadable_key, why_unreadable
+from certify_store.blobs import BlobStore
 from certify_testkit.model_fixture import write_test_model
 from certify_testkit.poison_jobs import POISON_KINDS, put_poison
 from certify_testkit.processes import (
@@ -103,7 +104,8 @@ def test_crash_handlers_never_raise_on_an_unreadable_job(
     job_id = put_poison(connection, "certify", kind, tmp_path / "unpickled")
     job = Job.fetch(job_id, connection=connection, serializer=JSONSerializer)
     assert why_unreadable(job) is not None
-    assert crash_recorder(0)(job, AbandonedJobError, AbandonedJobError(), None)
+    assert crash_recorder(BlobStore(tmp_path / "uploads"), 0)(job, AbandonedJobError,
+                                                               AbandonedJobError(), None)
     stored = Job.fetch(job_id, connection=connection, serializer=JSONSerializer)
     assert stored.meta[ERROR_META]["error"] == "worker_lost"
     assert not (tmp_path / "unpickled").exists()

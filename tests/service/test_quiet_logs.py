@@ -24,5 +24,5 @@ def test_an_idle_delivery_worker_logs_its_start_and_nothing_more(
         stop(process)
     lines = log.read_text().splitlines()
     assert not [line for line in lines if "scheduler lock" in line], lines
-    assert any("Webhook delivery worker" in line for line in lines), lines
+    assert any("Webhook delivery" in line for line in lines), lines
     assert len(lines) <= 3, lines
