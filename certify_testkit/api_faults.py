@@ -168,10 +168,10 @@ def _account(cluster: KilledApi, acked: list[tuple[str, str]], report: ApiKillRe
                     pending.discard((kind, target))
             time.sleep(0.5)
     report.unended = sorted(target for _, target in pending)
-    _audit_redis(redis.Redis(port=cluster.redis_port), report)
+    _audit_redis(redis.Redis(port=cluster.redis_port), report, cluster.url)
 
 
-def _audit_redis(store: redis.Redis, report: ApiKillReport) -> None:
+def _audit_redis(store: redis.Redis, report: ApiKillReport, api_url: str) -> None:
     keys = ServiceKeys()
     for name in store.scan_iter(match=f"{keys.prefix}:batch:*"):
         batch_id = name.decode().split(":")[2]
@@ -185,8 +185,14 @@ def _audit_redis(store: redis.Redis, report: ApiKillReport) -> None:
         value = raw.decode() if isinstance(raw, bytes) else str(raw or "")
         if value.startswith("pending:"):
             report.pending_keys += 1
-        elif not (store.exists(f"rq:job:{value}") or store.exists(keys.batch(value).record)):
+        elif not (store.exists(f"rq:job:{value}") or store.exists(keys.batch(value).record)
+                  or _recorded(api_url, value)):
             report.keys_pointing_at_nothing.append(name.decode())
+
+
+def _recorded(api_url: str, job_id: str) -> bool:
+    """An ended job leaves Redis once its record is written: the API still answers for it."""
+    return httpx.get(f"{api_url}/jobs/{job_id}", timeout=10).status_code == 200
 
 
 def run_api_kills(root: Path, submissions: int = 60, kills: int = 6, clients: int = 4,

@@ -239,10 +239,13 @@ def run_restart_deep_queue(root: Path, queued: int, down_s: float = 2.0,
             wait_for(lambda: (client.get(f"/jobs/{long_id}").json().get("progress") or {})
                      .get("done", 0) > 0, 60, "the long job to make progress")
             back_at = service.kill_and_restart_redis(down_s)
+            # Read while it runs again: an ended job leaves Redis once its record is written.
+            wait_for(lambda: client.get(f"/jobs/{long_id}").json().get("attempts", 0) >= 2, 120,
+                     "the interrupted job to start again")
+            report.retries_left_after = _retries_left(service.redis, long_id)
             views = wait_all_ended(client, [long_id, *behind], settle_s)
         report.unended = queued + 1 - len(views)
         report.outcomes = outcome_counts({k: v for k, v in views.items() if k != long_id})
-        report.retries_left_after = _retries_left(service.redis, long_id)
         if long_id in views:
             view = views[long_id]
             report.interrupted_status, report.interrupted_attempts = view["status"], view["attempts"]

@@ -7,7 +7,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from certify_testkit.processes import extra_api, poll_job
+from certify_jobs.unreadable import unreadable_key
+from certify_testkit.processes import extra_api, poll_job, wait_for
 
 pytestmark = pytest.mark.integration
 SMALL = {"n": "100", "n0": "10", "batch_size": "50"}
@@ -114,9 +115,15 @@ def test_the_worker_runs_only_the_allow_listed_task(
     # Anyone who can write to Redis could enqueue this; the worker must refuse it.
     queue = Queue("certify", connection=redis.Redis.from_url(str(service["redis_url"])),
                   serializer=JSONSerializer)
-    job = queue.enqueue("os.remove", str(victim), job_id=uuid.uuid4().hex)
+    # Shaped like the service's own jobs (one JSON object): taken, refused, failed.
+    job = queue.enqueue("os.remove", {"path": str(victim)}, job_id=uuid.uuid4().hex)
     view = poll_job(client, job.id)
     assert view["status"] == "failed" and view["error"]["error"] == "internal_error"
     assert victim.exists()
     assert "TaskNotAllowed" in (job.latest_result().exc_string or "")
+    # Any other shape is not a job this service wrote: moved aside unrun, unknown to the API.
+    odd = queue.enqueue("os.remove", str(victim), job_id=uuid.uuid4().hex)
+    wait_for(lambda: queue.connection.exists(unreadable_key(odd.id)) == 1, 60, "it moved aside")
+    assert client.get(f"/jobs/{odd.id}").status_code == 404
+    assert victim.exists()
     assert poll_job(client, post(client, sample_png).json()["job_id"])["status"] == "succeeded"

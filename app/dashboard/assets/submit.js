@@ -167,7 +167,7 @@ export class SubmitView {
                                  el('a', {href: jobLink(submitted.job_id), text: 'Open its page'}));
       this.message.hidden = false;
       // The button ends a long form: without this the answer lands below the window's edge.
-      this.message.scrollIntoView({block: 'nearest'});
+      this.message.scrollIntoView({block: 'center'});
     } catch (error) {
       this.#showError(error);
     } finally {
