@@ -41,8 +41,21 @@ class EvalData(Protocol):
     def upload(self, index: int) -> tuple[str, bytes]: ...
 
 
+class _PreparedImages:
+    """Pixels and lossless uploads of a still image, from a source's `_prepared` uint8 array."""
+
+    def _prepared(self, index: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def pixels(self, index: int) -> np.ndarray:
+        return self._prepared(index).astype(np.float32) / 255.0
+
+    def upload(self, index: int) -> tuple[str, bytes]:
+        return f"{index}.png", png_bytes(self._prepared(index))
+
+
 @dataclass(frozen=True)
-class ArrayImages:
+class ArrayImages(_PreparedImages):
     """uint8 (N, C, H, W) images held in memory (CIFAR batches, idx files)."""
 
     images: np.ndarray
@@ -69,15 +82,9 @@ class ArrayImages:
             return np.ascontiguousarray(stored)
         return prepare(from_array(stored), self.model, self.source(index))
 
-    def pixels(self, index: int) -> np.ndarray:
-        return self._prepared(index).astype(np.float32) / 255.0
-
-    def upload(self, index: int) -> tuple[str, bytes]:
-        return f"{index}.png", png_bytes(self._prepared(index))
-
 
 @dataclass(frozen=True)
-class ImageFiles:
+class ImageFiles(_PreparedImages):
     """Image files with labels (class folders, manifests, the ImageNet validation folder)."""
 
     paths: Sequence[Path]
@@ -101,12 +108,6 @@ class ImageFiles:
         if index in self.bad:
             raise self.bad[index]
         return prepare(read_image(self.paths[index]), self.model, self.source(index))
-
-    def pixels(self, index: int) -> np.ndarray:
-        return self._prepared(index).astype(np.float32) / 255.0
-
-    def upload(self, index: int) -> tuple[str, bytes]:
-        return f"{index}.png", png_bytes(self._prepared(index))
 
 
 @dataclass(frozen=True)
