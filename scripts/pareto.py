@@ -82,9 +82,51 @@ def cell(results: list[Replayed]) -> tuple[str, float, int]:
     return f"{hits / len(results):.3f} [{low:.3f}, {high:.3f}]", mean, hits
 
 
+def frontier(images: list[ImageCounts], budgets: list[int]
+             ) -> dict[tuple[float, str], list[tuple[int, float, int]]]:
+    """(R, method) -> per budget: (budget, mean samples, certified count)."""
+    points: dict[tuple[float, str], list[tuple[int, float, int]]] = {}
+    for radius in RADII:
+        for budget in budgets:
+            results = {"fixed n": [replay_fixed(image, budget, radius, SIGMA, ALPHA, N0)
+                                   for image in images]}
+            for rule in RULES:
+                results[rule] = [replay_decision(image, budget, radius, SIGMA, ALPHA, N0, rule)
+                                 for image in images]
+            for method, replayed in results.items():
+                mean = float(np.mean([result.samples for result in replayed]))
+                hits = sum(result.certified for result in replayed)
+                points.setdefault((radius, method), []).append((budget, mean, hits))
+    return points
+
+
+def plot(points: dict[tuple[float, str], list[tuple[int, float, int]]], count: int,
+         out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, len(RADII), figsize=(4 * len(RADII), 3.6), sharey=True)
+    for axis, radius in zip(axes, RADII, strict=True):
+        for method in ("fixed n", *RULES):
+            series = points[(radius, method)]
+            axis.plot([mean for _, mean, _ in series], [hits / count for _, _, hits in series],
+                      marker="o", label=method if method == "fixed n" else f"adaptive {method}")
+        axis.set_xlim(left=-50)  # refused up front: 0 samples
+        axis.set_title(f"R = {radius:g}")
+        axis.set_xlabel("mean samples per image (n0 + n)")
+    axes[0].set_ylabel("certified fraction")
+    axes[0].legend()
+    figure.tight_layout()
+    figure.savefig(out, dpi=110)
+
+
 def table(args: argparse.Namespace) -> None:
     images = read_counts(args.counts)
     budgets = [budget for budget in args.budgets if all(budget in image.votes for image in images)]
+    if args.plot:
+        plot(frontier(images, budgets), len(images), args.plot)
     lines = [f"Images: {len(images)}; model {MODEL}, sigma {SIGMA}, n0 {N0}, alpha {ALPHA}; "
              "decision mode at R (adaptive rules: n_max = the budget).", "",
              "| R | budget | fixed n: certified | passes | group: certified | passes | dominates "
@@ -116,6 +158,7 @@ def main() -> None:
     show = commands.add_parser("table")
     show.add_argument("counts", type=Path)
     show.add_argument("--budgets", type=int, nargs="+", default=[100, 300, 1000, 3000, 10000])
+    show.add_argument("--plot", type=Path, help="also draw the frontier per radius as a PNG")
     args = parser.parse_args()
     sample(args) if args.command == "sample" else table(args)
 
