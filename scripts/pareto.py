@@ -141,7 +141,10 @@ def table(args: argparse.Namespace) -> None:
                             for image in images]
                 rule_cell, rule_mean, rule_hits = cell(replayed)
                 dominates = rule_hits >= fixed_hits and rule_mean <= fixed_mean
-                cells += [rule_cell, f"{rule_mean:,.0f}", "yes" if dominates else "**no**"]
+                verdict = "yes" if dominates else f"**no** ({rule_hits - fixed_hits:+d} images)"
+                if all(result.samples == 0 for result in replayed):
+                    verdict = "refused: R beyond n_max's reach"
+                cells += [rule_cell, f"{rule_mean:,.0f}", verdict]
             lines.append("| " + " | ".join(cells) + " |")
     print("\n".join(lines))
 
