@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from app.http.backend import Backend
-from certify_contract import ModelInfo, Throughput
+from certify_contract import ModelInfo, Throughput, WarmUp
 from certify_jobs.contract import MODELS_SEEN_TTL_S
 
 # A worker that starts or stops is seen by submissions within this time.
@@ -51,8 +51,9 @@ class ServedModels:
                 entry = by_name.setdefault(model["name"], {**model, "workers": 0})
                 entry["workers"] += 1
                 measured.setdefault(model["name"], []).extend(figures)
-        return {name: ServedModel(ModelInfo(**entry, throughput=combined_throughput(
-                    measured.get(name, []))))
+        return {name: ServedModel(ModelInfo(
+                    **{**entry, "warm": [WarmUp(**warm) for warm in entry.get("warm", [])]},
+                    throughput=combined_throughput(measured.get(name, []))))
                 for name, entry in sorted(by_name.items())}
 
     def recently(self) -> dict[str, ServedModel]:
