@@ -5,12 +5,16 @@ import re
 from pathlib import Path
 
 import httpx
+import pytest
 from selenium.webdriver.support.ui import Select
 
 from tests.dashboard.browser import Page
 from tests.dashboard.served import ADMIN_KEY, Served
 from tests.dashboard.test_jobs_flow import fill
 from tests.dashboard.test_keys_and_forms import open_with_key
+
+pytestmark = pytest.mark.integration
+TIMES = "\u00d7"  # the page writes shapes as 1x28x28 with the multiplication sign
 
 
 def models_of(served: Served, key: str) -> dict[str, object]:
@@ -43,7 +47,7 @@ def test_the_models_page_lists_each_model_with_its_measured_passes_per_second(
     assert rate is not None, shown
     # The page rounds to whole passes; the figure may move between the two reads after a job.
     assert int(rate.group(1).replace(",", "")) > 0 and int(rate.group(2)) == figure["workers"]
-    assert cell(page, "test-cnn", "Input") == "1×28×28"
+    assert cell(page, "test-cnn", "Input") == TIMES.join(("1", "28", "28"))
     assert cell(page, "test-cnn", "Classes") == "10"
     assert cell(page, "test-cnn", "sha256").startswith(model["sha256"][:12])
     assert cell(page, "test-cnn", "Warm arithmetic") == "fp32"
