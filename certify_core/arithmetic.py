@@ -117,13 +117,14 @@ def warm_up(model: LoadedModel, arithmetic: Arithmetic) -> float:
     return time.perf_counter() - start
 
 
-# Rows of the timed passes when the arithmetic does not fix them: the certifier's
-# default `batch_size` is 1000 evaluations; fewer keep a video model's warm-up short.
-MEASURE_ROWS = {"image": 1000, "video": 16}
+# Rows of the timed passes when the arithmetic does not fix them: enough that a pass's
+# cost no longer falls with the batch on a CPU, few enough to add well under a second to a
+# worker's start per model (jobs then correct the figure at their own batch size).
+MEASURE_ROWS = {"image": FORWARD_ROWS, "video": 16}
 
 
 def measure_passes(model: LoadedModel, arithmetic: Arithmetic, generator: torch.Generator,
-                   min_seconds: float = 0.25, max_batches: int = 20) -> tuple[int, float]:
+                   min_seconds: float = 0.2, max_batches: int = 20) -> tuple[int, float]:
     """Time noisy forward passes as sampling runs them, after `warm_up`: (passes, seconds).
 
     A pass is one noisy input through the model (certify_contract.throughput); each
