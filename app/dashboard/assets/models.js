@@ -22,6 +22,13 @@ function throughputText(model) {
   }).join('; ');
 }
 
+/** A registered model (`GET /models`' `registered`, the model registry) in a served model's
+ *  shape: its workers are those holding it loaded; its format goes with its kind. */
+function fromRegistered(model) {
+  return {...model, kind: `${model.kind}, ${model.format}`, workers: model.workers_holding ?? 0,
+          throughput: model.throughput ?? [], warm: model.warm ?? []};
+}
+
 function row(model) {
   const manifest = model.manifest ?? {};
   const cells = [
@@ -30,7 +37,8 @@ function row(model) {
     (manifest.class_names ?? []).length, `${model.sha256.slice(0, 12)}…`, model.workers,
     throughputText(model), (model.warm ?? []).map(arithmetic).join('; ') || '—',
   ];
-  return el('tr', {dataset: {model: model.name}},
+  const id = model.version ? `${model.name}@${model.version}` : model.name;
+  return el('tr', {dataset: {model: id}},
             cells.map((text, index) => el('td', {dataset: {label: COLUMNS[index]},
                                                  class: index === 6 ? 'mono' : null, text})));
 }
@@ -52,8 +60,9 @@ export class ModelsView {
     try {
       const answer = await getJson('/models');
       say(this.message, '');
-      clear(this.body).append(...answer.models.map(row));
-      byId('models-empty').hidden = answer.models.length > 0;
+      const models = [...answer.models, ...(answer.registered ?? []).map(fromRegistered)];
+      clear(this.body).append(...models.map(row));
+      byId('models-empty').hidden = models.length > 0;
       this.panel.hidden = !answer.uploads_allowed;
     } catch (error) {
       say(this.message, error.needsKey ? 'Models are listed once a valid API key is given.'
