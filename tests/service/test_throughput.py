@@ -11,6 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
+from certify_client import CertifyClient
+from certify_contract import CertifyOptions
 from certify_testkit.processes import poll_job
 from tests.service.test_bad_input import assert_error, post
 
@@ -67,3 +69,14 @@ def test_an_estimate_checks_its_options_and_model_as_a_submission_does(
     assert unmeasured.json()["passes_per_s"] is None and unmeasured.json()["seconds_max"] is None
     video = client.get("/estimate", params={"media": "video", "n": "1000"}).json()
     assert video["model"] == "test-video" and video["passes_max"] == 1_100
+
+
+def test_the_client_reads_the_estimate_as_its_record(service: dict[str, object]) -> None:
+    with CertifyClient(str(service["url"])) as client:
+        estimate = client.estimate(CertifyOptions(n=1_000, method="smooth-reduce"),
+                                   model="test-cnn")
+        video = client.estimate({"n": 50}, media="video")
+    assert (estimate.passes_per_sample, estimate.passes_max) == (9, 1_100 * 9)
+    assert estimate.passes_per_s is not None and estimate.seconds_max is not None
+    assert estimate.seconds_max == pytest.approx(estimate.passes_max / estimate.passes_per_s)
+    assert (video.model, video.passes_max) == ("test-video", 150)
