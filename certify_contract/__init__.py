@@ -71,6 +71,7 @@ from certify_contract.signing import (
     SigningKey,
     SigningKeys,
 )
+from certify_contract.throughput import JobEstimate, Throughput
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -105,6 +106,7 @@ __all__ = [
     "Health",
     "ImageInput",
     "InvalidOptionError",
+    "JobEstimate",
     "JobOutcome",
     "JobPage",
     "JobProgress",
@@ -130,6 +132,7 @@ __all__ = [
     "StopReason",
     "SubmittedJob",
     "TensorInput",
+    "Throughput",
     "VideoInput",
     "WarmUp",
     "WebhookRecord",

@@ -5,6 +5,7 @@ from typing import Any, ClassVar, Literal
 
 from certify_contract.option_spec import MediaKind
 from certify_contract.records import RECORD_CONFIG
+from certify_contract.throughput import Throughput
 
 OptionKind = Literal["choice", "integer", "number", "text"]
 
@@ -45,6 +46,9 @@ class ModelInfo:
     """What a worker serving it warmed up before its first job: the manifest's default precision
     and compile mode, and those the operator listed (`CERTIFY_WARM_UP`). Other modes compile on
     first use, once per worker process."""
+    throughput: list[Throughput] = field(default_factory=list)
+    """Measured model passes per second, per arithmetic (`GET /estimate` divides by it); empty
+    until a live worker has published a figure."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,9 @@ class ModelList:
     """The model a video goes to when the request names none."""
     models: list[ModelInfo]
     """Every model a live worker serves."""
+    uploads_allowed: bool = False
+    """Whether this caller may register a model with `POST /models` (`CERTIFY_MODEL_UPLOADS`:
+    admin keys only, every tenant, or nobody)."""
 
 
 @dataclass(frozen=True)

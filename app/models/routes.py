@@ -2,21 +2,24 @@
 
 from fastapi import APIRouter
 
-from app.http.deps import BackendDep, PrincipalDep, SettingsDep
+from app.http.deps import BackendDep, CallerDep, SettingsDep
 from app.http.errors import ERROR_RESPONSES, ApiError
 from app.models.served import ServedModelsDep
+from app.models.uploads import may_upload
 from certify_contract import Health, ModelList
 
 router = APIRouter()
 
 
 @router.get("/models", response_model=ModelList, responses=ERROR_RESPONSES, tags=["models"])
-def list_models(models: ServedModelsDep, settings: SettingsDep, _: PrincipalDep) -> ModelList:
-    """The models live workers serve, with their manifests."""
+def list_models(models: ServedModelsDep, settings: SettingsDep, caller: CallerDep) -> ModelList:
+    """The models live workers serve, with their manifests and measured passes per second,
+    and whether this caller may register one."""
     return ModelList(
         default_image_model=settings.default_image_model,
         default_video_model=settings.default_video_model,
         models=[served.info for served in models.now().values()],
+        uploads_allowed=may_upload(settings, caller),
     )
 
 
