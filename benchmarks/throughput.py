@@ -27,7 +27,14 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from certify_core import CertifyOptions, certify
-from certify_core.arithmetic import Arithmetic, check_precision, fixed_forward_rows, runner, warm_up
+from certify_core.arithmetic import (
+    Arithmetic,
+    check_precision,
+    fixed_forward_rows,
+    model_layout,
+    runner,
+    warm_up,
+)
 from certify_core.models import LoadedModel, ModelManifest, load_model
 from certify_core.models.loading import DEFAULT_IMAGE_MODEL
 from certify_core.models.reference import IMAGENET_NORMALIZATION, torchvision_resnet50
@@ -84,8 +91,8 @@ def arithmetic_for(model: LoadedModel, mode: Mode) -> Arithmetic:
 def bare_loop(model: LoadedModel, arithmetic: Arithmetic, evaluations: int, batch: int) -> float:
     """Seconds for `evaluations` forward passes' worth of images in batches of `batch` rows."""
     module = runner(model, arithmetic)
-    x = torch.rand((batch, *model.input_shape), device=model.device).contiguous(
-        memory_format=torch.channels_last)
+    with torch.inference_mode():  # the certifier's kind of tensor: the same compiled graph
+        x = model_layout(torch.rand((batch, *model.input_shape), device=model.device))
     done = 0
     sync()
     start = time.perf_counter()
@@ -168,8 +175,9 @@ def measure(model: LoadedModel, case: str, arithmetics: dict[Mode, Arithmetic],
     options = {mode: CertifyOptions.from_dict({**CASES[case](args.n, args.batch_size).to_dict(),
                                                "precision": mode.precision, "compile": mode.compile})
                for mode in arithmetics}
-    for mode in arithmetics:
-        certifier_run(model, options[mode])  # warm-up: views, noise buffers
+    for mode, arithmetic in arithmetics.items():  # warm-up: views, noise buffers, the bare loop
+        certifier_run(model, options[mode])
+        bare_loop(model, arithmetic, 1, arithmetic.forward_rows or args.batch_size)
     for _ in range(args.repeats):
         for mode, arithmetic in arithmetics.items():
             elapsed, evaluations = certifier_run(model, options[mode])

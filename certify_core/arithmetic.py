@@ -103,14 +103,26 @@ def runner(model: LoadedModel, arithmetic: Arithmetic) -> nn.Module:
     return compiled
 
 
-def warm_up(model: LoadedModel, arithmetic: Arithmetic) -> float:
-    """Run one forward pass of the shape the certifier uses; seconds taken (compiles, if needed)."""
-    rows = arithmetic.forward_rows or 2
-    batch = torch.zeros((rows, *model.input_shape), device=model.device)
+def model_layout(batch: torch.Tensor) -> torch.Tensor:
+    """`batch` as the model receives it: images channels_last (markedly faster convolutions
+    on CPU and GPU). `contiguous` keeps a tensor already in that layout as it is, strides and
+    all; what the model receives is part of the recorded classifier, so it stays so."""
     if batch.dim() == 4:
-        batch = batch.contiguous(memory_format=torch.channels_last)
+        return batch.contiguous(memory_format=torch.channels_last)
+    return batch
+
+
+def warm_up(model: LoadedModel, arithmetic: Arithmetic) -> float:
+    """Run one forward pass of the shape the certifier uses; seconds taken (compiles, if needed).
+
+    The batch is made as the certifier makes its own (an inference tensor, in
+    `model_layout`): a compiled model guards on both, and anything else would
+    leave the first job to compile again.
+    """
+    rows = arithmetic.forward_rows or 2
     start = time.perf_counter()
     with torch.inference_mode(), arithmetic.autocast(model.device):
+        batch = model_layout(torch.zeros((rows, *model.input_shape), device=model.device))
         runner(model, arithmetic)(batch)
     if model.device.type == "cuda":
         torch.cuda.synchronize(model.device)
@@ -138,9 +150,7 @@ def measure_passes(model: LoadedModel, arithmetic: Arithmetic, generator: torch.
         for batch_index in range(max_batches):
             noise = torch.randn((rows, *model.input_shape), generator=generator,
                                 device=model.device)
-            batch = centre + 0.25 * noise
-            if batch.dim() == 4:
-                batch = batch.contiguous(memory_format=torch.channels_last)
+            batch = model_layout(centre + 0.25 * noise)
             runner(model, arithmetic)(batch).argmax(dim=1).cpu()  # votes leave the device
             passes += rows
             if batch_index >= 1 and time.perf_counter() - start >= min_seconds:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 
 from certify_contract.options import Aggregate, NoiseMode, Scores
-from certify_core.arithmetic import EAGER_FP32, Arithmetic
+from certify_core.arithmetic import EAGER_FP32, Arithmetic, model_layout
 from certify_core.clips import ClipGeometry, extract_clips
 from certify_core.geometry import PatchGeometry
 from certify_core.views import extract_patches
@@ -84,9 +84,7 @@ class BaseClassifier:
         return torch.cat(pieces)
 
     def _forward(self, batch: torch.Tensor) -> torch.Tensor:
-        if batch.dim() == 4:
-            # channels_last makes CPU and GPU convolutions markedly faster
-            batch = batch.contiguous(memory_format=torch.channels_last)
+        batch = model_layout(batch)
         with self.arithmetic.autocast(batch.device):
             logits: torch.Tensor = self.model(batch)
         return logits.float()

@@ -8,7 +8,14 @@ import torch
 from torch import nn
 
 from certify_core import CertifyOptions, InvalidOptionError, ModelLoadError, certify
-from certify_core.arithmetic import FORWARD_ROWS, MEASURE_ROWS, Arithmetic, measure_passes, runner
+from certify_core.arithmetic import (
+    FORWARD_ROWS,
+    MEASURE_ROWS,
+    Arithmetic,
+    measure_passes,
+    runner,
+    warm_up,
+)
 from certify_core.base_classifier import BaseClassifier
 from certify_core.models import load_model
 from certify_core.models.architectures import fmnist_cnn
@@ -130,6 +137,23 @@ def test_compiled_bf16_is_built_once_runs_one_shape_and_is_batch_invariant(cnn) 
     assert runner(cnn, arithmetic) is runner(cnn, arithmetic)
     eager = certify(cnn, x, CertifyOptions(n0=30, n=600, sigma=0.5, precision="bf16"), seed=7)
     assert eager.compile == "off" and sum(eager.estimation_counts) == 600
+
+
+@pytest.mark.slow
+def test_the_warm_up_compiles_the_graph_the_certifier_runs() -> None:
+    """A worker warms up before its first job; that job must find the graph ready. (The
+    warm-up once passed an ordinary tensor where the certifier passes an inference tensor:
+    the compiled model's guards told them apart and the first job compiled again.)"""
+    torch.manual_seed(0)
+    model = as_loaded(fmnist_cnn(), (1, 28, 28), 10, 0.25)
+    warm_up(model, Arithmetic("bf16", "default", FORWARD_ROWS))
+    counters = torch._dynamo.utils.counters
+    compiled_before = sum(counters["stats"].values())
+    for options in (CertifyOptions(n0=10, n=300, sigma=0.5),
+                    CertifyOptions(method="smooth-reduce", n0=10, n=40, sigma=0.5)):
+        options = CertifyOptions(**{**options.to_dict(), "precision": "bf16", "compile": "default"})
+        certify(model, torch.rand((1, 28, 28)), options, seed=1)
+    assert sum(counters["stats"].values()) == compiled_before
 
 
 @pytest.mark.gpu
