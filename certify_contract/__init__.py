@@ -48,6 +48,15 @@ from certify_contract.options import (
     Sampling,
     Scores,
 )
+from certify_contract.registry import (
+    UPLOAD_FORMATS,
+    ModelSource,
+    ModelUploads,
+    ModelVersions,
+    RegisteredModel,
+    UploadFormat,
+    split_model_ref,
+)
 from certify_contract.results import (
     STOP_REASONS,
     UNIT_RANGE,
@@ -82,6 +91,7 @@ __all__ = [
     "OPTION_SPECS",
     "STOP_REASONS",
     "UNIT_RANGE",
+    "UPLOAD_FORMATS",
     "Aggregate",
     "BatchCounts",
     "BatchItem",
@@ -115,6 +125,9 @@ __all__ = [
     "ModelInfo",
     "ModelList",
     "ModelRef",
+    "ModelSource",
+    "ModelUploads",
+    "ModelVersions",
     "NoiseMode",
     "OptionInfo",
     "OptionList",
@@ -122,6 +135,7 @@ __all__ = [
     "Outcome",
     "PatchLayout",
     "Prediction",
+    "RegisteredModel",
     "Sampling",
     "Scores",
     "SignedCertificate",
@@ -130,9 +144,11 @@ __all__ = [
     "StopReason",
     "SubmittedJob",
     "TensorInput",
+    "UploadFormat",
     "VideoInput",
     "WarmUp",
     "WebhookRecord",
     "check_geometry",
     "is_error_code",
+    "split_model_ref",
 ]

@@ -51,6 +51,12 @@ class Presence:
             pipe.expire(seen, MODELS_SEEN_TTL_S)
             pipe.execute()
 
+    def refresh(self) -> None:
+        """Write the document again now: what the worker holds changed (a registered model was
+        loaded or evicted), and renewal alone would keep the old one until it expired."""
+        with contextlib.suppress(*REDIS_TROUBLE):
+            self.redis.set(self.key, self.document(), ex=self.ttl_s)
+
     def stop(self) -> None:
         """Withdraw at once (a warm stop): the API stops counting this worker immediately."""
         self._stop.set()

@@ -19,6 +19,7 @@ from certify_media import MediaLimits, Sandbox
 from certify_media.confinement import hide_environment
 from certify_settings import Settings
 from certify_store.blobs import BlobStore
+from worker.registered_models import RegisteredModelCache
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ class WorkerRuntime:
     sandbox: Sandbox  # decodes every upload, image or video
     warm: dict[str, list[dict[str, Any]]]  # per model, what ran before the first job
     blobs: BlobStore  # the uploads, on the folder the API shares
+    registered: RegisteredModelCache  # models registered over HTTP, loaded on first use
 
     @classmethod
     def start(cls, settings: Settings, redis: Redis) -> "WorkerRuntime":
@@ -58,8 +60,10 @@ class WorkerRuntime:
                         "could read its environment.")
         sandbox = Sandbox(media_limits.sandbox)
         sandbox.start()  # before the first job, so that job does not wait for it
+        registered = RegisteredModelCache(BlobStore(settings.model_store_dir_or_default), device,
+                                          settings.worker_model_cache_bytes)
         return cls(settings, redis, models, ServiceKeys(), media_limits, sandbox, warm,
-                   upload_store(settings))
+                   upload_store(settings), registered)
 
     def models_document(self, worker_name: str) -> str:
         """What GET /models shows for this worker's models (and how the API checks names)."""
@@ -68,7 +72,8 @@ class WorkerRuntime:
              "manifest": model.manifest.to_dict(), "warm": self.warm.get(name, [])}
             for name, model in self.models.items()
         ]
-        return json.dumps({"worker": worker_name, "models": models})
+        return json.dumps({"worker": worker_name, "models": models,
+                           "registered": self.registered.held()})
 
     def cancel_requested(self, job_id: str) -> bool:
         return bool(self.redis.exists(self.keys.cancel(job_id)))

@@ -2,21 +2,26 @@
 
 from fastapi import APIRouter
 
-from app.http.deps import BackendDep, PrincipalDep, SettingsDep
+from app.http.deps import BackendDep, CallerDep, SettingsDep
 from app.http.errors import ERROR_RESPONSES, ApiError
 from app.models.served import ServedModelsDep
+from app.registry.routes import registered_latest
+from app.registry.store import ModelRegistryDep
 from certify_contract import Health, ModelList
 
 router = APIRouter()
 
 
 @router.get("/models", response_model=ModelList, responses=ERROR_RESPONSES, tags=["models"])
-def list_models(models: ServedModelsDep, settings: SettingsDep, _: PrincipalDep) -> ModelList:
-    """The models live workers serve, with their manifests."""
+def list_models(models: ServedModelsDep, settings: SettingsDep, registry: ModelRegistryDep,
+                caller: CallerDep) -> ModelList:
+    """The models live workers serve, with their manifests, and the registered models this
+    key may see (their latest versions)."""
     return ModelList(
         default_image_model=settings.default_image_model,
         default_video_model=settings.default_video_model,
         models=[served.info for served in models.now().values()],
+        registered=registered_latest(registry, caller),
     )
 
 
