@@ -25,7 +25,7 @@ def torchscript_bytes(seed: int = 0) -> bytes:
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch.jit is deprecated in this torch, still supported
-        torch.jit.save(torch.jit.script(network(seed)), buffer)  # type: ignore[no-untyped-call]
+        torch.jit.save(torch.jit.script(network(seed)), buffer)
     return buffer.getvalue()
 
 
@@ -81,7 +81,7 @@ def torchscript_raising_on_load() -> bytes:
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.jit.save(torch.jit.script(_RaisesOnLoad()), buffer)  # type: ignore[no-untyped-call]
+        torch.jit.save(torch.jit.script(_RaisesOnLoad()), buffer)
     return buffer.getvalue()
 
 
