@@ -241,3 +241,22 @@ def test_who_may_register_follows_the_setting(registry_service: dict[str, Any], 
             assert refused.status_code == 403 and refused.json()["error"] == "model_uploads_forbidden"
         with httpx.Client(base_url=url, headers={"X-API-Key": ADMIN}, timeout=60) as admin:
             assert register(admin, manifest, registry_models.safetensors_bytes()).status_code == 201
+
+
+def test_a_batch_certifies_with_a_registered_version(registry_service: dict[str, Any],
+                                                     sample_png: bytes) -> None:
+    with client(registry_service, TENANT_A) as http:
+        model = register(http, registry_models.manifest("batched", "exported"),
+                         registry_models.exported_bytes()).json()
+        answer = http.post("/batches", data={**SMALL, "model": "batched"},
+                           files=[("file", (f"{i}.png", sample_png, "image/png")) for i in range(2)])
+        assert answer.status_code == 202, answer.text
+        batch_id = answer.json()["batch_id"]
+        deadline = time.monotonic() + 120
+        while (view := http.get(f"/batches/{batch_id}").json())["counts"]["succeeded"] < 2:
+            assert time.monotonic() < deadline and view["counts"]["failed"] == 0, view
+            time.sleep(0.2)
+        assert view["model"] == "batched@1"
+        for item in http.get(f"/batches/{batch_id}/jobs").json()["items"]:
+            assert item["job"]["result"]["model"] == {"name": "batched", "version": "1",
+                                                      "sha256": model["sha256"]}
