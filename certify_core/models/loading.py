@@ -88,7 +88,10 @@ def _read_module(manifest: ModelManifest, weights: Path) -> nn.Module:
         if manifest.format == "reference_checkpoint":
             return _read_reference(manifest, weights)
         if manifest.format == "exported":
-            program = torch.export.load(str(weights))
+            # A file handle, not a path: torch judges a path by its suffix (.pt2), and the model
+            # store names files by their hash alone.
+            with weights.open("rb") as handle:
+                program = torch.export.load(handle)
             return program.module()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # TorchScript is deprecated but still what users hold
