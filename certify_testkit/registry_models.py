@@ -3,6 +3,7 @@
 
 import io
 import json
+import pathlib
 import warnings
 import zipfile
 
@@ -101,4 +102,30 @@ def zip_bomb(unpacked_bytes: int = 64 * 1024 * 1024) -> bytes:
             chunk = bytes(1024 * 1024)
             for _ in range(unpacked_bytes // len(chunk)):
                 member.write(chunk)
+    return buffer.getvalue()
+
+
+class _TouchesOnUnpickle:
+    """A pickle that, when unpickled in full (not weights_only), creates `marker`."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        return (pathlib.Path.touch, (pathlib.Path(self.marker),))
+
+
+def exported_with_pickle_inside(marker: str) -> bytes:
+    """A real .pt2 whose sample inputs are a pickle that runs code: torch.export.load reads them
+    with weights_only=True, and on failure falls back to a full unpickle."""
+    source = zipfile.ZipFile(io.BytesIO(exported_bytes()))
+    payload = io.BytesIO()
+    torch.save(_TouchesOnUnpickle(marker), payload)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for member in source.infolist():
+            data = source.read(member)
+            if member.filename.endswith("sample_inputs/model.pt"):
+                data = payload.getvalue()
+            archive.writestr(member, data)
     return buffer.getvalue()

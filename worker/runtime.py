@@ -3,6 +3,7 @@
 import contextvars
 import json
 import logging
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,9 @@ from worker.registered_models import RegisteredModelCache
 log = logging.getLogger(__name__)
 
 
+FORCE_WEIGHTS_ONLY = "TORCH_FORCE_WEIGHTS_ONLY_LOAD"  # read by torch at every torch.load
+
+
 def choose_device(settings: Settings) -> torch.device:
     return torch.device(settings.device or ("cuda" if torch.cuda.is_available() else "cpu"))
 
@@ -43,6 +47,10 @@ class WorkerRuntime:
     @classmethod
     def start(cls, settings: Settings, redis: Redis) -> "WorkerRuntime":
         """Load every served model once, before the first job (never per job)."""
+        # Every torch.load in this process only rebuilds tensors, even where torch itself asks
+        # for a full unpickle: torch.export.load does for a .pt2's sample inputs when they fail
+        # the restricted load, so a registered .pt2 could otherwise run a pickle's code here.
+        os.environ[FORCE_WEIGHTS_ONLY] = "1"
         device = choose_device(settings)
         models = {name: load_model(name, device, settings.model_dirs)
                   for name in settings.served_models}

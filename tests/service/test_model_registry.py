@@ -172,16 +172,22 @@ def test_the_worker_cache_evicts_the_least_recently_used_and_reloads_it(
 
 
 def test_a_model_that_fails_to_load_fails_its_job_and_the_worker_goes_on(
-    registry_service: dict[str, Any], sample_png: bytes,
+    registry_service: dict[str, Any], sample_png: bytes, tmp_path: Path,
 ) -> None:
+    marker = tmp_path / "the-pickle-ran"
     with client(registry_service, TENANT_A) as http:
         hostile = {"raises-on-load": ("torchscript", registry_models.torchscript_raising_on_load(), {}),
                    "wrong-shape": ("safetensors", registry_models.safetensors_bytes(),
-                                   {"input_shape": [1, 32, 32]})}
+                                   {"input_shape": [1, 32, 32]}),
+                   # torch.export.load unpickles a .pt2's sample inputs in full when the
+                   # restricted load fails; the worker forces the restricted load.
+                   "pickle-in-pt2": ("exported", registry_models.exported_with_pickle_inside(
+                       str(marker)), {})}
         for name, (fmt, weights, extra) in hostile.items():
             assert register(http, registry_models.manifest(name, fmt, **extra), weights).status_code == 201
             view = certify(http, name, sample_png)
             assert view["status"] == "failed" and view["error"]["error"] == "model_load_failed", view
+        assert not marker.exists(), "the pickle inside the .pt2 ran in the worker"
         assert register(http, registry_models.manifest("after-failures", "exported"),
                         registry_models.exported_bytes()).status_code == 201
         assert certify(http, "after-failures", sample_png)["status"] == "succeeded"
