@@ -7,17 +7,21 @@ from starlette.datastructures import UploadFile
 from app.http.deps import Caller, CallerDep
 from app.http.errors import ERROR_RESPONSES, ApiError
 from app.registry.store import ModelRegistry, ModelRegistryDep, model_not_found, registered_model
-from certify_contract import ErrorBody, ModelVersions, RegisteredModel
+from certify_contract import ErrorBody, ModelVersions, RegisteredModel, split_model_ref
 
 router = APIRouter()
 
 MANIFEST_MAX_BYTES = 1024 * 1024
-DESCRIBED = {400: "Malformed multipart body.", 403: "CERTIFY_MODEL_UPLOADS does not let this "
-             "key register or delete models.", 404: "No registered model of this name (or "
-             "version) this key may see.", 409: "The version exists, or the name is taken.",
-             413: "Weights over CERTIFY_MODEL_MAX_BYTES.", 415: "Weights that are a pickle, or "
-             "none of the three formats.", 422: "A bad manifest, or weights that are not what "
-             "they claim (truncated, a zip bomb, another format)."}
+DESCRIBED = {
+    400: "Malformed multipart body, or a delete that names no version.",
+    403: "CERTIFY_MODEL_UPLOADS does not let this key register or delete models.",
+    404: "No registered model of this name (or version) this key may see.",
+    409: "The version exists, or the name is taken.",
+    413: "Weights over CERTIFY_MODEL_MAX_BYTES.",
+    415: "Weights that are a pickle, or none of the three formats.",
+    422: "A bad manifest, or weights that are not what they claim (truncated, a zip bomb, "
+         "another format).",
+}
 UPLOAD_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object", "required": ["manifest", "weights"], "properties": {
         "manifest": {"type": "string", "description": "The manifest JSON (a file or a field): "
@@ -67,13 +71,18 @@ def model_versions(name: str, registry: ModelRegistryDep, caller: CallerDep) -> 
         for index, record in enumerate(records)])
 
 
-@router.delete("/models/{name}@{version}", response_model=RegisteredModel,
-               responses=_errors(403, 404), tags=["models"])
-def delete_model(name: str, version: str, registry: ModelRegistryDep,
-                 caller: CallerDep) -> RegisteredModel:
-    """Delete one version; jobs already queued for it fail (`model_load_failed`) unless a
-    worker still holds it loaded."""
-    return registry.delete(name, version, caller)
+# One path for reading and deleting (`/models/{name}`, the name being `name@version` for a
+# delete): two templates would both match `/models/a@1`, and their `Allow` headers disagree.
+@router.delete("/models/{name}", response_model=RegisteredModel,
+               responses=_errors(400, 403, 404), tags=["models"])
+def delete_model(name: str, registry: ModelRegistryDep, caller: CallerDep) -> RegisteredModel:
+    """Delete one version, `DELETE /models/{name}@{version}`; jobs already queued for it fail
+    (`model_load_failed`) unless a worker still holds it loaded."""
+    model, version = split_model_ref(name)
+    if version is None:
+        raise ApiError(400, "bad_request", "Name the version to delete: "
+                       f"DELETE /models/{model}@VERSION.", field="name")
+    return registry.delete(model, version, caller)
 
 
 def registered_latest(registry: ModelRegistry, caller: Caller) -> list[RegisteredModel]:

@@ -266,3 +266,14 @@ def test_a_batch_certifies_with_a_registered_version(registry_service: dict[str,
         for item in http.get(f"/batches/{batch_id}/jobs").json()["items"]:
             assert item["job"]["result"]["model"] == {"name": "batched", "version": "1",
                                                       "sha256": model["sha256"]}
+
+
+def test_a_delete_names_its_version(registry_service: dict[str, Any]) -> None:
+    with client(registry_service, TENANT_A) as http:
+        assert register(http, registry_models.manifest("to-delete", "safetensors"),
+                        registry_models.safetensors_bytes()).status_code == 201
+        answer = http.delete("/models/to-delete")
+        assert answer.status_code == 400 and "to-delete@VERSION" in answer.json()["detail"]
+        assert http.delete("/models/to-delete@2").status_code == 404
+        assert http.delete("/models/to-delete@1").json()["version"] == "1"
+        assert http.get("/models/to-delete").status_code == 404
