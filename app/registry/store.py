@@ -8,7 +8,7 @@ version registered last.
 
 import hashlib
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from typing import IO, Annotated, Any
 
@@ -101,7 +101,7 @@ class ModelRegistry:
             self.store.release(key, holder_of(name, version), 0)
             raise ApiError(409, "model_version_exists", f"{name}@{version} is registered "
                            "already; versions never change, register a new one.", field="manifest")
-        return model
+        return replace(model, latest=True)  # registered last, so what `name` alone means now
 
     def versions(self, name: str, caller: Caller) -> list[ModelRecord]:
         """`name`'s versions the caller may see, newest first (empty: 404 to this caller)."""

@@ -80,6 +80,7 @@ def test_a_registered_model_certifies_with_no_restart(
         assert answer.status_code == 201, answer.text
         model = answer.json()
         assert (model["name"], model["version"], model["format"]) == (f"reg-{fmt}", "1", fmt)
+        assert model["latest"] and model["size_bytes"] == len(registry_models.WEIGHTS[fmt]())
         for ref in (f"reg-{fmt}", f"reg-{fmt}@1"):  # the name alone is its latest
             view = certify(http, ref, sample_png)
             assert view["status"] == "succeeded", view
