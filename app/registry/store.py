@@ -2,7 +2,8 @@
 (content-addressed files in the model store, which the workers read).
 
 A name belongs to the API key that registered it first; its versions are that key's, visible
-to it and to admin keys only (another key is told 404, as for jobs). `name` alone means the
+to it and to admin keys only (another key is told 404, as for jobs). Models admin keys
+register are shared: every key sees them, only admins change them. `name` alone means the
 version registered last.
 """
 
@@ -24,6 +25,9 @@ from certify_jobs.model_uploads import ModelUploadRefused, ZipLimits, checked_ma
 from certify_store.blobs import BlobStore
 from certify_store.records import ModelRecord
 
+# Models an admin key registers belong to no tenant: every key may certify with them (the
+# default policy lets only admins register, for the platform's tenants to use).
+SHARED_OWNER = "shared"
 STATUS_BY_CODE = {"unsupported_model_format": 415, "pickled_model_refused": 415,
                   "model_too_large": 413}
 
@@ -69,9 +73,9 @@ class ModelRegistry:
         if found != manifest["format"]:
             raise ApiError(422, "model_format_mismatch", f"The manifest says "
                            f"{manifest['format']!r}, but the weights are {found!r}.", field="manifest")
-        name = manifest["name"]
+        name, owner = manifest["name"], owner_of(caller)
         earlier = self.backend.records.model_versions(name)
-        if self.is_served(name) or any(record.owner != caller.principal for record in earlier):
+        if self.is_served(name) or any(record.owner != owner for record in earlier):
             raise ApiError(409, "model_name_taken", f"The name {name!r} is taken (a served model, "
                            "or another key's); choose another.", field="manifest")
         version = manifest.get("version") or _next_version(earlier)
@@ -91,11 +95,11 @@ class ModelRegistry:
 
     def _store(self, name: str, version: str, manifest: dict[str, Any], data: bytes,
                caller: Caller) -> RegisteredModel:
-        key = self.store.put(data, holder_of(name, version), caller.principal)
+        key = self.store.put(data, holder_of(name, version), owner_of(caller))
         sha256 = key.rpartition("/")[2]
         model = RegisteredModel(name, version, manifest["format"], manifest["kind"], sha256,
                                 len(data), datetime.now(UTC), manifest)
-        record = ModelRecord(name, version, sha256, caller.principal, model.created_at,
+        record = ModelRecord(name, version, sha256, owner_of(caller), model.created_at,
                              json_ready(asdict(model)))
         if not self.backend.records.add_model(record):
             self.store.release(key, holder_of(name, version), 0)
@@ -108,14 +112,14 @@ class ModelRegistry:
         if not MODEL_NAME.fullmatch(name):
             return []
         return [record for record in self.backend.records.model_versions(name)
-                if caller.may_see(record.owner)]
+                if record.owner == SHARED_OWNER or caller.may_see(record.owner)]
 
     def visible(self, caller: Caller) -> list[ModelRecord]:
         """The latest version of each name the caller may see."""
-        owner = None if caller.admin else caller.principal
         latest: dict[str, ModelRecord] = {}
-        for record in self.backend.records.registered_models(owner):
-            latest.setdefault(record.name, record)
+        for record in self.backend.records.registered_models():
+            if record.owner == SHARED_OWNER or caller.may_see(record.owner):
+                latest.setdefault(record.name, record)
         return sorted(latest.values(), key=lambda record: record.name)
 
     def resolve(self, ref: str, caller: Caller) -> tuple[RegisteredModel, ModelSource] | None:
@@ -133,9 +137,14 @@ class ModelRegistry:
     def delete(self, name: str, version: str, caller: Caller) -> RegisteredModel:
         self.check_may_register(caller)
         found = [record for record in self.versions(name, caller) if record.version == version]
-        if not found or not self.backend.records.delete_model(name, version):
+        if not found:
             raise model_not_found(f"{name}@{version}")
         record = found[0]
+        if not (caller.admin or record.owner == caller.principal):  # shared: seen, not changed
+            raise ApiError(403, "model_uploads_forbidden", f"{name}@{version} was registered "
+                           "by an admin key; only admin keys delete it.")
+        if not self.backend.records.delete_model(name, version):
+            raise model_not_found(f"{name}@{version}")
         # The weights go when no other version holds them; workers keep what they loaded.
         self.store.release(f"{record.owner}/{record.sha256}", holder_of(name, version), 0)
         return registered_model(record)
@@ -150,6 +159,11 @@ class ModelRegistry:
                 ref = f"{held['name']}@{held['version']}"
                 counts[ref] = counts.get(ref, 0) + 1
         return counts
+
+
+def owner_of(caller: Caller) -> str:
+    """Who a model the caller registers belongs to: the caller's key, or everyone (admins)."""
+    return SHARED_OWNER if caller.admin else caller.principal
 
 
 def registered_model(record: ModelRecord, latest: bool = False, workers: int = 0) -> RegisteredModel:

@@ -278,3 +278,19 @@ def test_a_delete_names_its_version(registry_service: dict[str, Any]) -> None:
         assert http.delete("/models/to-delete@2").status_code == 404
         assert http.delete("/models/to-delete@1").json()["version"] == "1"
         assert http.get("/models/to-delete").status_code == 404
+
+
+def test_an_admins_model_is_shared_with_every_tenant(registry_service: dict[str, Any],
+                                                     sample_png: bytes) -> None:
+    with client(registry_service, ADMIN) as admin, client(registry_service, TENANT_B) as tenant:
+        model = register(admin, registry_models.manifest("platform-net", "safetensors"),
+                         registry_models.safetensors_bytes(5)).json()
+        assert "platform-net" in {m["name"] for m in tenant.get("/models").json()["registered"]}
+        view = certify(tenant, "platform-net", sample_png)
+        assert view["result"]["model"]["sha256"] == model["sha256"]
+        refused = tenant.delete("/models/platform-net@1")
+        assert refused.status_code == 403 and refused.json()["error"] == "model_uploads_forbidden"
+        taken = register(tenant, registry_models.manifest("platform-net", "safetensors"),
+                         registry_models.safetensors_bytes())
+        assert taken.status_code == 409 and taken.json()["error"] == "model_name_taken"
+        assert admin.delete("/models/platform-net@1").status_code == 200
