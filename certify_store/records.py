@@ -170,8 +170,9 @@ class RecordStore:
             name=record.name, version=record.version, sha256=record.sha256, owner=record.owner,
             created_at=utc(record.created_at), stage=STAGE_ENDED, view=_dumps(record.view),
             updated_at=datetime.now(UTC)).on_conflict_do_nothing(index_elements=["name", "version"])
+        # RETURNING, not rowcount: psycopg reports -1 for an INSERT ... ON CONFLICT.
         with self.engine.begin() as connection:
-            return connection.execute(statement).rowcount == 1
+            return connection.execute(statement.returning(models.c.name)).first() is not None
 
     def model_versions(self, name: str) -> list[ModelRecord]:
         """Every version of `name`, newest first (the first is what `name` alone means)."""
