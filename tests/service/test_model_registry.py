@@ -36,8 +36,10 @@ CACHE_BYTES = 3_000_000  # one fmnist_cnn's weights, not two
 
 @pytest.fixture(scope="module")
 def registry_service(redis_base: str, model_dir: Path, logs: Path) -> Iterator[dict[str, Any]]:
+    metrics_port = free_port()
     env = service_env(
         f"{redis_base}/9", model_dir, CERTIFY_API_KEYS=f"{TENANT_A},{TENANT_B}",
+        CERTIFY_WORKER_METRICS_PORT=str(metrics_port), CERTIFY_WORKER_METRICS_HOST="127.0.0.1",
         CERTIFY_ADMIN_API_KEYS=ADMIN, CERTIFY_MODEL_UPLOADS="tenants",
         CERTIFY_WORKER_MODEL_CACHE_BYTES=str(CACHE_BYTES), CERTIFY_MODEL_MAX_BYTES="8000000")
     worker_log = logs / "registry-worker.log"
@@ -48,7 +50,8 @@ def registry_service(redis_base: str, model_dir: Path, logs: Path) -> Iterator[d
         processes.append(start_api(env, port, logs / "registry-api.log"))
         url = f"http://127.0.0.1:{port}"
         wait_for(lambda: httpx.get(f"{url}/readyz").status_code == 200, 90, "worker", worker)
-        yield {"url": url, "env": env, "worker_log": worker_log, "port": port}
+        yield {"url": url, "env": env, "worker_log": worker_log, "port": port,
+               "metrics_url": f"http://127.0.0.1:{metrics_port}/metrics"}
     finally:
         for process in reversed(processes):
             stop(process)
@@ -87,6 +90,8 @@ def test_a_registered_model_certifies_with_no_restart(
             assert view["model"] == f"reg-{fmt}@1"
             assert view["result"]["model"] == {"name": f"reg-{fmt}", "version": "1",
                                                "sha256": model["sha256"]}
+        metrics = httpx.get(registry_service["metrics_url"]).text
+        assert 'model="registered"' in metrics and f"reg-{fmt}" not in metrics
         listed = {entry["name"]: entry for entry in http.get("/models").json()["registered"]}
         assert listed[f"reg-{fmt}"]["sha256"] == model["sha256"]
         assert http.get("/models").json()["models"], "the served models are still listed"
