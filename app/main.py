@@ -20,6 +20,7 @@ from app.http.metrics import install_metrics
 from app.http.openapi import install_openapi
 from app.http.slow_clients import BodyDeadline
 from app.jobs.certificates import router as certificates_router
+from app.jobs.estimate import router as estimate_router
 from app.jobs.form import CertifyForm
 from app.jobs.input import router as job_input_router
 from app.jobs.options import router as options_router
@@ -79,7 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyDeadline, body_timeout_s=settings.request_body_timeout_s)
     install_metrics(app)  # outermost middleware: counts 413s and errors too
     for router in (jobs_router, batches_router, job_input_router, certificates_router,
-                   models_router, registry_router, options_router, dashboard_router):
+                   models_router, registry_router, estimate_router, options_router,
+                   dashboard_router):
         app.include_router(router)
     install_api_docs(app)
     install_openapi(app, forms=[CertifyForm])

@@ -10,6 +10,7 @@ from certify_cli.errors import CommandError
 from certify_contract import Certificate, CertifyOptions
 from certify_core.certifier import certify
 from certify_core.evaluation import EvalRow, TsvWriter, read_tsv, summarize
+from certify_core.intervals import BOOTSTRAP_SEED, CONFIDENCE, RESAMPLES, run_estimates
 from certify_core.models import LoadedModel
 from certify_core.statistics import certified_radius
 from certify_datasets import DatasetError, EvalData
@@ -86,6 +87,7 @@ def write_summary(args: argparse.Namespace, run: dict[str, Any],
     """summary.json and summary.md from the TSV; the skipped items are counted and listed."""
     rows = read_tsv(args.out / TSV_NAME)  # the summary is what the file says, nothing else
     summary = {"run": run, "metrics": summarize(rows, args.radii),
+               "intervals": interval_summary(rows, args.radii),
                "skipped": {"count": len(skipped), "items": skipped}}
     (args.out / SUMMARY_JSON).write_text(json.dumps(summary, indent=2) + "\n")
     (args.out / SUMMARY_MD).write_text(summary_markdown([summary]))
@@ -93,6 +95,15 @@ def write_summary(args: argparse.Namespace, run: dict[str, Any],
         print(f"certify: skipped {len(skipped)} bad item(s) (listed in {args.out / SUMMARY_JSON}); "
               f"first: {skipped[0]['source']}: {skipped[0]['reason']}", file=sys.stderr)
     return summary
+
+
+def interval_summary(rows: list[EvalRow], radii: list[float]) -> dict[str, Any]:
+    """Each certified fraction and the ACR with its 95% interval over the images."""
+    estimates = run_estimates(rows, radii)
+    return {"confidence": CONFIDENCE,
+            "method": "exact Clopper-Pearson for certified fractions; percentile bootstrap "
+                      f"over images ({RESAMPLES} resamples, seed {BOOTSTRAP_SEED}) for ACR",
+            "values": {name: [estimate.low, estimate.high] for name, estimate in estimates.items()}}
 
 
 def summary_markdown(summaries: list[dict[str, Any]]) -> str:

@@ -19,7 +19,16 @@ from certify_client.transport import (
     poll_until_ended,
     send_with_retries,
 )
-from certify_contract import CertifyOptions, JobPage, JobStatus, JobView, ModelList, SubmittedJob
+from certify_contract import (
+    CertifyOptions,
+    JobEstimate,
+    JobPage,
+    JobStatus,
+    JobView,
+    MediaKind,
+    ModelList,
+    SubmittedJob,
+)
 
 T = TypeVar("T")
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -108,6 +117,18 @@ class CertifyClient(BatchMethods):
     def models(self) -> ModelList:
         """The models live workers serve (with their manifests), and the defaults."""
         return self._read(ModelList, "GET", "/models")
+
+    def estimate(
+        self, options: Mapping[str, object] | CertifyOptions | None = None, *,
+        model: str | None = None, media: MediaKind = "image",
+    ) -> JobEstimate:
+        """The passes a job with these options would run and, at the model's measured passes
+        per second, how long it would sample (`seconds_max` is None before any measurement).
+        Without `model`, the default model for `media`."""
+        params = {**form_fields(options), "media": media}
+        if model is not None:
+            params["model"] = model
+        return self._read(JobEstimate, "GET", "/estimate", params=params)
 
     # -- plumbing ---------------------------------------------------------------
     def _read(self, kind: type[T], method: str, url: str, **kwargs: Any) -> T:

@@ -80,6 +80,7 @@ from certify_contract.signing import (
     SigningKey,
     SigningKeys,
 )
+from certify_contract.throughput import JobEstimate, Throughput
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -115,6 +116,7 @@ __all__ = [
     "Health",
     "ImageInput",
     "InvalidOptionError",
+    "JobEstimate",
     "JobOutcome",
     "JobPage",
     "JobProgress",
@@ -144,6 +146,7 @@ __all__ = [
     "StopReason",
     "SubmittedJob",
     "TensorInput",
+    "Throughput",
     "UploadFormat",
     "VideoInput",
     "WarmUp",

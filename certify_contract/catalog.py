@@ -6,6 +6,7 @@ from typing import Any, ClassVar, Literal
 from certify_contract.option_spec import MediaKind
 from certify_contract.records import RECORD_CONFIG
 from certify_contract.registry import RegisteredModel
+from certify_contract.throughput import Throughput
 
 OptionKind = Literal["choice", "integer", "number", "text"]
 
@@ -46,6 +47,9 @@ class ModelInfo:
     """What a worker serving it warmed up before its first job: the manifest's default precision
     and compile mode, and those the operator listed (`CERTIFY_WARM_UP`). Other modes compile on
     first use, once per worker process."""
+    throughput: list[Throughput] = field(default_factory=list)
+    """Measured model passes per second, per arithmetic (`GET /estimate` divides by it); empty
+    until a live worker has published a figure."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,9 @@ class ModelList:
     registered: list[RegisteredModel] = field(default_factory=list)
     """The latest version of every registered model the caller may see (`GET /models/{name}`
     lists all versions); a worker loads one on first use."""
+    uploads_allowed: bool = False
+    """Whether this caller may register a model with `POST /models` (`CERTIFY_MODEL_UPLOADS`:
+    admin keys only, every tenant, or nobody)."""
 
 
 @dataclass(frozen=True)

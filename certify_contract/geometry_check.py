@@ -16,6 +16,13 @@ from certify_contract.options import CertifyOptions
 RESIZE_MARGIN = 4
 # A video's certified tensor is this many clips long unless `frames` says otherwise.
 FRAMES_PER_CLIP = 2
+# Smooth-Reduce's default grid stride for image patches.
+GRID_STRIDE = 2
+
+
+def default_clip_stride(clip_length: int) -> int:
+    """Half-overlapping clips by default: every frame is in at most two clips."""
+    return max(1, clip_length // 2)
 
 
 def check_geometry(options: CertifyOptions, kind: MediaKind, input_shape: Sequence[int]) -> None:

@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from certify_contract.options import CertifyOptions, CompileMode, Precision
+from certify_contract.throughput import requested_arithmetic
 from certify_core.errors import InvalidOptionError
 from certify_core.models.loading import LoadedModel
 
@@ -59,8 +60,9 @@ EAGER_FP32 = Arithmetic()
 
 def resolve_arithmetic(options: CertifyOptions, model: LoadedModel) -> Arithmetic:
     """The options' precision and compile mode, else the manifest's, else fp32 and eager."""
-    precision = cast(Precision, options.precision or model.manifest.precision or "fp32")
-    compile_mode = cast(CompileMode, options.compile or model.manifest.compile or "off")
+    requested = requested_arithmetic(options, {"precision": model.manifest.precision,
+                                               "compile": model.manifest.compile})
+    precision, compile_mode = cast(Precision, requested[0]), cast(CompileMode, requested[1])
     check_precision(precision, model.device)
     return Arithmetic(precision, compile_mode,
                       fixed_forward_rows(precision, compile_mode, model))
@@ -113,3 +115,34 @@ def warm_up(model: LoadedModel, arithmetic: Arithmetic) -> float:
     if model.device.type == "cuda":
         torch.cuda.synchronize(model.device)
     return time.perf_counter() - start
+
+
+# Rows of the timed passes when the arithmetic does not fix them: enough that a pass's
+# cost no longer falls with the batch on a CPU, few enough to add well under a second to a
+# worker's start per model (jobs then correct the figure at their own batch size).
+MEASURE_ROWS = {"image": FORWARD_ROWS, "video": 16}
+
+
+def measure_passes(model: LoadedModel, arithmetic: Arithmetic, generator: torch.Generator,
+                   min_seconds: float = 0.2, max_batches: int = 20) -> tuple[int, float]:
+    """Time noisy forward passes as sampling runs them, after `warm_up`: (passes, seconds).
+
+    A pass is one noisy input through the model (certify_contract.throughput); each
+    batch draws its noise (the certifier's cost too) and runs the model, until
+    `min_seconds` have passed (at least two batches, at most `max_batches`).
+    """
+    rows = arithmetic.forward_rows or MEASURE_ROWS[model.manifest.kind]
+    centre = torch.full((1, *model.input_shape), 0.5, device=model.device)
+    passes, start = 0, time.perf_counter()
+    with torch.inference_mode(), arithmetic.autocast(model.device):
+        for batch_index in range(max_batches):
+            noise = torch.randn((rows, *model.input_shape), generator=generator,
+                                device=model.device)
+            batch = centre + 0.25 * noise
+            if batch.dim() == 4:
+                batch = batch.contiguous(memory_format=torch.channels_last)
+            runner(model, arithmetic)(batch).argmax(dim=1).cpu()  # votes leave the device
+            passes += rows
+            if batch_index >= 1 and time.perf_counter() - start >= min_seconds:
+                break
+    return passes, time.perf_counter() - start

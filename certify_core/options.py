@@ -4,6 +4,7 @@ The options themselves (types, defaults, bounds, rules) are defined once, in
 `certify_contract.options`; this module adds what needs the library.
 """
 
+from certify_contract.geometry_check import GRID_STRIDE
 from certify_contract.options import CertifyOptions as ContractOptions
 from certify_core.geometry import (
     PatchGeometry,
@@ -13,7 +14,7 @@ from certify_core.geometry import (
     random_geometry,
 )
 
-DEFAULT_STRIDE = 2
+DEFAULT_STRIDE = GRID_STRIDE
 
 
 def patch_geometry(options: ContractOptions, input_size: Size, model_size: Size) -> PatchGeometry | None:

@@ -9,7 +9,7 @@ length works); Smooth-Reduce cuts k clips (`patch_size` = clip length,
 noise modes and lift-corrected radius of the image case.
 """
 
-from certify_contract.geometry_check import FRAMES_PER_CLIP
+from certify_contract.geometry_check import FRAMES_PER_CLIP, default_clip_stride
 from certify_contract.options import CertifyOptions
 from certify_core.clips import ClipGeometry, grid_clips, random_clips
 from certify_core.errors import InvalidOptionError
@@ -36,5 +36,4 @@ def video_geometry(clip_shape: tuple[int, ...], options: CertifyOptions) -> Clip
     length = options.patch_size if options.patch_size is not None else clip_shape[1]
     if options.patches is not None:
         return random_clips(frames, length, options.patches, options.patch_seed)
-    # Half-overlapping clips by default: every frame is in at most two clips.
-    return grid_clips(frames, length, options.stride or max(1, length // 2))
+    return grid_clips(frames, length, options.stride or default_clip_stride(length))

@@ -48,6 +48,20 @@ teardown() {
 }
 trap teardown EXIT
 
+# Without the dnsname CNI plugin the containers cannot resolve each other's service names
+# (the workers fail with "redis: Name or service not known"): refuse before building.
+if [ "$(podman info --format '{{.Host.NetworkBackend}}' 2>/dev/null)" = cni ] \
+        && [ ! -x /usr/lib/cni/dnsname ]; then
+    echo "container_smoke: podman's CNI network has no dnsname plugin;" \
+         "apt-get install golang-github-containernetworking-plugin-dnsname" >&2
+    exit 2
+fi
+# `podman kube play` builds its pods' pause image around catatonit.
+command -v catatonit >/dev/null 2>&1 || {
+    echo "container_smoke: no catatonit (podman kube play needs it); apt-get install catatonit" >&2
+    exit 2
+}
+
 say "images (local bases from this machine's Debian mirror; pip settings read from pip config)"
 t0=$(now)
 scripts/container_images.sh

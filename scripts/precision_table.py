@@ -14,38 +14,20 @@ from pathlib import Path
 
 import numpy as np
 
-from certify_core.evaluation import EvalRow, read_tsv
+from certify_core.evaluation import read_tsv
+from certify_core.intervals import BOOTSTRAP_SEED, paired_interval, paired_rows, per_image
 
 RESULTS = Path("docs/results")
 DEFAULTS = (RESULTS / "adaptive/n1k-cohen/certify.tsv", RESULTS / "precision/n1k-bf16/certify.tsv",
             RESULTS / "precision/throughput.md")
 RADII = (0.0, 0.25, 0.5)
-RESAMPLES = 10_000
-
-
-def per_image(rows: list[EvalRow]) -> dict[str, np.ndarray]:
-    radius = np.array([row.radius if row.correct else 0.0 for row in rows])
-    correct = np.array([row.correct for row in rows])
-    columns = {f"certified at R = {r:g}": (correct & (radius >= r)).astype(float) for r in RADII}
-    return {**columns, "ACR": radius}
-
-
-def paired_interval(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> tuple[float, float]:
-    """95% percentile bootstrap interval of mean(b) - mean(a), resampling pairs."""
-    picks = rng.integers(0, len(a), size=(RESAMPLES, len(a)))
-    diffs = b[picks].mean(axis=1) - a[picks].mean(axis=1)
-    low, high = np.quantile(diffs, [0.025, 0.975])
-    return float(low), float(high)
 
 
 def comparison(fp32_tsv: Path, bf16_tsv: Path) -> list[str]:
-    fp32 = {row.idx: row for row in read_tsv(fp32_tsv)}
-    bf16 = {row.idx: row for row in read_tsv(bf16_tsv)}
-    common = sorted(set(fp32) & set(bf16))
-    a_rows, b_rows = [fp32[i] for i in common], [bf16[i] for i in common]
-    a, b = per_image(a_rows), per_image(b_rows)
-    rng = np.random.default_rng(0)
-    lines = [f"Images: {len(common)} (the same test images and noise seeds in both runs).", "",
+    a_rows, b_rows = paired_rows(read_tsv(fp32_tsv), read_tsv(bf16_tsv))
+    a, b = per_image(a_rows, RADII), per_image(b_rows, RADII)
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    lines = [f"Images: {len(a_rows)} (the same test images and noise seeds in both runs).", "",
              "| metric | fp32 | bf16 | bf16 - fp32 | 95% paired bootstrap interval |",
              "|---|---|---|---|---|"]
     for name in a:
@@ -55,7 +37,7 @@ def comparison(fp32_tsv: Path, bf16_tsv: Path) -> list[str]:
     same_label = sum(x.predict == y.predict for x, y in zip(a_rows, b_rows, strict=True))
     same_radius = sum(x.radius == y.radius for x, y in zip(a_rows, b_rows, strict=True))
     largest = max(abs(x.radius - y.radius) for x, y in zip(a_rows, b_rows, strict=True))
-    lines += ["", f"Same prediction (or abstention) on {same_label} of {len(common)} images; the "
+    lines += ["", f"Same prediction (or abstention) on {same_label} of {len(a_rows)} images; the "
               f"same radius on {same_radius}; the largest radius difference {largest:.4f}."]
     return lines
 

@@ -9,7 +9,9 @@ while the worker blocks on the queue: `/readyz`, `GET /models` and
 
 Renewal uses EXPIRE, which a full Redis (maxmemory, noeviction) still accepts,
 so a worker does not look dead just because Redis is full; the key is written
-again with SET only when it is gone (expired, or lost in a Redis restart).
+again with SET when it is gone (expired, or lost in a Redis restart) or when
+the document changed (a new passes-per-second figure after a job). A full
+Redis refuses that SET: the old document stays, renewed, until a later beat.
 """
 
 import contextlib
@@ -19,6 +21,7 @@ import time
 from collections.abc import Callable
 
 from redis import Redis
+from redis.exceptions import OutOfMemoryError
 
 from certify_jobs.contract import MODELS_SEEN_TTL_S, ServiceKeys
 from worker.redis_outage import REDIS_TROUBLE
@@ -34,6 +37,7 @@ class Presence:
         self.document = document
         self.models = models
         self.ttl_s = ttl_s
+        self._written: str | None = None  # the document the key holds
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name="certify-presence", daemon=True)
 
@@ -42,8 +46,14 @@ class Presence:
         self._thread.start()
 
     def publish(self) -> None:
+        document = self.document()
+        if document != self._written:
+            with contextlib.suppress(OutOfMemoryError):  # a full Redis: renew the old one below
+                self.redis.set(self.key, document, ex=self.ttl_s)
+                self._written = document
         if not self.redis.expire(self.key, self.ttl_s):
-            self.redis.set(self.key, self.document(), ex=self.ttl_s)
+            self.redis.set(self.key, document, ex=self.ttl_s)
+            self._written = document
         seen = ServiceKeys().models_seen
         # A full Redis refuses HSET; the presence key above is what counts.
         with contextlib.suppress(*REDIS_TROUBLE), self.redis.pipeline() as pipe:
@@ -53,9 +63,11 @@ class Presence:
 
     def refresh(self) -> None:
         """Write the document again now: what the worker holds changed (a registered model was
-        loaded or evicted), and renewal alone would keep the old one until it expired."""
+        loaded or evicted): the API sees it at once, not at the next beat."""
+        document = self.document()
         with contextlib.suppress(*REDIS_TROUBLE):
-            self.redis.set(self.key, self.document(), ex=self.ttl_s)
+            self.redis.set(self.key, document, ex=self.ttl_s)
+            self._written = document
 
     def stop(self) -> None:
         """Withdraw at once (a warm stop): the API stops counting this worker immediately."""

@@ -11,7 +11,7 @@ import torch
 from redis import Redis
 
 from certify_contract import CertifyOptions
-from certify_core.arithmetic import resolve_arithmetic, warm_up
+from certify_core.arithmetic import measure_passes, resolve_arithmetic, warm_up
 from certify_core.models import LoadedModel, load_model
 from certify_core.models.loading import available_models
 from certify_jobs.contract import ServiceKeys
@@ -21,6 +21,7 @@ from certify_media.confinement import hide_environment
 from certify_settings import Settings
 from certify_store.blobs import BlobStore
 from worker.registered_models import RegisteredModelCache
+from worker.throughput import Throughputs
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class WorkerRuntime:
     sandbox: Sandbox  # decodes every upload, image or video
     warm: dict[str, list[dict[str, Any]]]  # per model, what ran before the first job
     blobs: BlobStore  # the uploads, on the folder the API shares
+    throughput: Throughputs  # passes per second, per model and arithmetic (its presence shows)
     registered: RegisteredModelCache  # models registered over HTTP, loaded on first use
 
     @classmethod
@@ -60,7 +62,8 @@ class WorkerRuntime:
                 models[name] = load_model(name, device, settings.model_dirs)
             else:
                 log.info("Default model %r is not installed; not serving it.", name)
-        warm = {name: warm_up_model(model, settings) for name, model in models.items()}
+        throughput = Throughputs()
+        warm = {name: warm_up_model(model, settings, throughput) for name, model in models.items()}
         media_limits = MediaLimits.from_settings(settings)
         # Its environment holds the Redis URL: closed to the decoder (certify_media.confinement).
         if not hide_environment():
@@ -71,13 +74,14 @@ class WorkerRuntime:
         registered = RegisteredModelCache(BlobStore(settings.model_store_dir_or_default), device,
                                           settings.worker_model_cache_bytes)
         return cls(settings, redis, models, ServiceKeys(), media_limits, sandbox, warm,
-                   upload_store(settings), registered)
+                   upload_store(settings), throughput, registered)
 
     def models_document(self, worker_name: str) -> str:
         """What GET /models shows for this worker's models (and how the API checks names)."""
         models: list[dict[str, Any]] = [
             {"name": name, "kind": model.manifest.kind, "sha256": model.sha256,
-             "manifest": model.manifest.to_dict(), "warm": self.warm.get(name, [])}
+             "manifest": model.manifest.to_dict(), "warm": self.warm.get(name, []),
+             "measured": self.throughput.of_model(name)}
             for name, model in self.models.items()
         ]
         return json.dumps({"worker": worker_name, "models": models,
@@ -87,19 +91,24 @@ class WorkerRuntime:
         return bool(self.redis.exists(self.keys.cancel(job_id)))
 
 
-def warm_up_model(model: LoadedModel, settings: Settings) -> list[dict[str, Any]]:
+def warm_up_model(model: LoadedModel, settings: Settings,
+                  throughput: Throughputs) -> list[dict[str, Any]]:
     """Run the manifest's default arithmetic and the operator's pairs once, compiling them here
-    (once per process) rather than in a job."""
+    (once per process) rather than in a job; then time noisy passes in each, the first figure
+    of `throughput`."""
     wanted = [resolve_arithmetic(CertifyOptions(), model)]
     for precision, compile_mode in settings.warm_up_pairs:
         # The options check each pair's values; the library refuses fp16 off CUDA.
         options = CertifyOptions.from_dict({"precision": precision, "compile": compile_mode})
         wanted.append(resolve_arithmetic(options, model))
     done: list[dict[str, Any]] = []
+    generator = torch.Generator(device=model.device).manual_seed(0)
     for arithmetic in dict.fromkeys(wanted):
         seconds = warm_up(model, arithmetic)
-        log.info("Warmed up %s in %s, compile %s: %.1f s", model.name, arithmetic.precision,
-                 arithmetic.compile, seconds)
+        passes, timed_s = measure_passes(model, arithmetic, generator)
+        throughput.warmed_up(model.name, arithmetic.precision, arithmetic.compile, passes, timed_s)
+        log.info("Warmed up %s in %s, compile %s: %.1f s; %.0f passes/s", model.name,
+                 arithmetic.precision, arithmetic.compile, seconds, passes / timed_s)
         done.append({"precision": arithmetic.precision, "compile": arithmetic.compile,
                      "forward_rows": arithmetic.forward_rows, "seconds": round(seconds, 3)})
     return done

@@ -82,11 +82,17 @@ def _certify(runtime: WorkerRuntime, job: Job, payload: JobPayload) -> Certifica
         job.meta[PROGRESS_META] = {**job.meta.get(PROGRESS_META, {}), **looks}
         job.save_meta()
 
-    return certify(
+    # A compiled mode's first job compiles inside its sampling time: not a rate to publish.
+    compiled_before = set(model.compiled)
+    certificate = certify(
         model, torch.from_numpy(decoded.array), payload.options, seed=payload.seed,
         progress=progress, should_cancel=lambda: runtime.cancel_requested(job.id),
         described_input=decoded.described, on_look=on_look,
     )
+    if certificate.compile == "off" or certificate.compile in compiled_before:
+        runtime.throughput.job_ended(payload.model, certificate.precision, certificate.compile,
+                                     certificate.model_evaluations or 0, certificate.elapsed_s)
+    return certificate
 
 
 @observed_task  # job log lines (id, model, method, durations) and worker metrics

@@ -1,7 +1,7 @@
 """The dashboard: one HTML page and its static assets, served by the API itself.
 
 Everything it shows comes from the public API (`/jobs`, `/models`, `/options`,
-`/certify`) with the caller's own X-API-Key, so a script can do all that the
+`/estimate`, `/certify`) with the caller's own X-API-Key, so a script can do all that the
 dashboard does. The assets are the files of `app/dashboard/assets/`, read
 once at start, and `contract.js`, written at start from `certify_contract`
 (`app.dashboard.contract_js`); no CDN, no build step. The page's Content-Security-Policy
@@ -74,6 +74,12 @@ def _page(request: Request) -> Response:
 @router.get("/dashboard")
 def dashboard(request: Request) -> Response:
     """The jobs list and the submit form."""
+    return _page(request)
+
+
+@router.get("/dashboard/models")
+def dashboard_models(request: Request) -> Response:
+    """The models the workers serve, their measured speed, and (if allowed) an upload form."""
     return _page(request)
 
 

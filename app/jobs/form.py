@@ -32,20 +32,14 @@ SERVICE_CAPS: Mapping[str, int] = {
 }
 
 
-class OptionsFormBase(BaseModel):
-    """The model, the callback and the options (added by `create_model`), checked together."""
+class ModelOptionsBase(BaseModel):
+    """The model and the options (added by `create_model`), checked together."""
 
     model_config = ConfigDict(extra="forbid")
 
     model: str | None = Field(
         default=None, max_length=200, examples=["fmnist-cnn-s025"],
         description="Model name from GET /models (default: the default model for the media kind).",
-    )
-
-    callback_url: str | None = Field(
-        default=None, max_length=2000, examples=["https://hooks.example.com/certify"],
-        description="Where to POST the final view when it ends, signed (see the README's "
-        "webhooks section); its host must be on the server's allow-list.",
     )
 
     _options: CertifyOptions | None = PrivateAttr(default=None)
@@ -59,6 +53,16 @@ class OptionsFormBase(BaseModel):
         # Raises InvalidOptionError (a ValueError) with the library's message.
         self._options = CertifyOptions.from_dict({name: getattr(self, name) for name in OPTION_NAMES})
         return self
+
+
+class OptionsFormBase(ModelOptionsBase):
+    """The model, the callback and the options, checked together."""
+
+    callback_url: str | None = Field(
+        default=None, max_length=2000, examples=["https://hooks.example.com/certify"],
+        description="Where to POST the final view when it ends, signed (see the README's "
+        "webhooks section); its host must be on the server's allow-list.",
+    )
 
 
 def _form_field(spec: OptionSpec) -> tuple[Any, Any]:

@@ -1,12 +1,13 @@
 """The models live workers serve, read from their announcements.
 
-Each worker writes its models (name, kind, sha256, manifest) under a key that
-expires unless renewed (worker/presence.py); a model is served while one such
-key names it, and remembered for a day as seen (to tell "away for now" from
-"no such model").
+Each worker writes its models (name, kind, sha256, manifest, measured passes
+per second) under a key that expires unless renewed (worker/presence.py); a
+model is served while one such key names it, and remembered for a day as
+seen (to tell "away for now" from "no such model").
 """
 
 import json
+import statistics
 import time
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -14,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from app.http.backend import Backend
-from certify_contract import ModelInfo, ModelSource
+from certify_contract import ModelInfo, ModelSource, Throughput, WarmUp
 from certify_jobs.contract import MODELS_SEEN_TTL_S
 
 # A worker that starts or stops is seen by submissions within this time.
@@ -42,14 +43,20 @@ class ServedModels:
 
     def now(self) -> dict[str, ServedModel]:
         backend, by_name = self.backend, dict[str, dict[str, Any]]()
+        measured = dict[str, list[dict[str, Any]]]()
         for key in backend.redis.scan_iter(match=backend.keys.worker_models_pattern, count=200):
             raw = backend.redis.get(key)
             if raw is None:
                 continue
             for model in json.loads(raw).get("models", []):
+                figures = model.pop("measured", [])  # one worker's rates, combined below
                 entry = by_name.setdefault(model["name"], {**model, "workers": 0})
                 entry["workers"] += 1
-        return {name: ServedModel(ModelInfo(**entry)) for name, entry in sorted(by_name.items())}
+                measured.setdefault(model["name"], []).extend(figures)
+        return {name: ServedModel(ModelInfo(
+                    **{**entry, "warm": [WarmUp(**warm) for warm in entry.get("warm", [])]},
+                    throughput=combined_throughput(measured.get(name, []))))
+                for name, entry in sorted(by_name.items())}
 
     def recently(self) -> dict[str, ServedModel]:
         """`now()`, at most SERVED_MODELS_FRESH_S old: a submission needs no SCAN."""
@@ -62,6 +69,21 @@ class ServedModels:
         """A worker announced `name` within the last day (its workers may be down for now)."""
         seen = self.backend.redis.hget(self.backend.keys.models_seen, name)
         return seen is not None and time.time() - float(seen) < MODELS_SEEN_TTL_S
+
+
+def combined_throughput(figures: list[dict[str, Any]]) -> list[Throughput]:
+    """Each arithmetic's median over the workers' published rates (worker/throughput.py).
+
+    The median, not the best: an estimate should hold for the worker a job is likely to
+    meet, and one odd worker (a busy host, another GPU) should not move it.
+    """
+    by_arithmetic = dict[tuple[str, str], list[dict[str, Any]]]()
+    for figure in figures:
+        by_arithmetic.setdefault((figure["precision"], figure["compile"]), []).append(figure)
+    return [Throughput(precision=precision, compile=compile_mode,
+                       passes_per_s=round(statistics.median(f["passes_per_s"] for f in group), 1),
+                       workers=len(group), jobs=sum(int(f.get("jobs", 0)) for f in group))
+            for (precision, compile_mode), group in sorted(by_arithmetic.items())]
 
 
 async def get_served_models(request: Request) -> ServedModels:

@@ -21,7 +21,9 @@ from app.http.errors import ApiError
 from certify_contract import ModelSource, RegisteredModel, split_model_ref
 from certify_contract.records import json_ready
 from certify_contract.registry import MODEL_NAME, MODEL_VERSION
+from certify_jobs.contract import ANONYMOUS
 from certify_jobs.model_uploads import ModelUploadRefused, ZipLimits, checked_manifest, sniff_weights
+from certify_settings import Settings
 from certify_store.blobs import BlobStore
 from certify_store.records import ModelRecord
 
@@ -50,9 +52,7 @@ class ModelRegistry:
         self.is_served = is_served
 
     def may_register(self, caller: Caller) -> bool:
-        policy = self.settings.model_uploads
-        keys_off = not self.settings.api_key_set  # one caller, on a trusted loopback: the admin
-        return policy != "off" and (caller.admin or keys_off or policy == "tenants")
+        return may_upload(self.settings, caller)
 
     def check_may_register(self, caller: Caller) -> None:
         if not self.may_register(caller):
@@ -159,6 +159,15 @@ class ModelRegistry:
                 ref = f"{held['name']}@{held['version']}"
                 counts[ref] = counts.get(ref, 0) + 1
         return counts
+
+
+def may_upload(settings: Settings, caller: Caller) -> bool:
+    """`CERTIFY_MODEL_UPLOADS`: admin (admin keys, and the one user of a server without keys,
+    who operates it), tenants (every valid key) or off. Asked by `POST /models` and `DELETE`,
+    and by `GET /models` for the dashboard's upload form, so the two never disagree."""
+    if settings.model_uploads == "off":
+        return False
+    return settings.model_uploads == "tenants" or caller.admin or caller.principal == ANONYMOUS
 
 
 def owner_of(caller: Caller) -> str:

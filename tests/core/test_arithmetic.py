@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from certify_core import CertifyOptions, InvalidOptionError, ModelLoadError, certify
-from certify_core.arithmetic import FORWARD_ROWS, Arithmetic, runner
+from certify_core.arithmetic import FORWARD_ROWS, MEASURE_ROWS, Arithmetic, measure_passes, runner
 from certify_core.base_classifier import BaseClassifier
 from certify_core.models import load_model
 from certify_core.models.architectures import fmnist_cnn
@@ -146,3 +146,14 @@ def test_cuda_votes_do_not_depend_on_the_batch_size_in_each_precision(precision)
              for b in (90, 900, 9000)]
     assert len({json.dumps(_votes_record(cert)) for cert in certs}) == 1
     assert certs[0].forward_rows == (None if precision == "fp32" else FORWARD_ROWS)
+
+
+@pytest.mark.parametrize("precision", CPU_PRECISIONS)
+def test_the_warm_up_timing_runs_whole_batches_for_at_least_its_time(cnn, precision) -> None:
+    arithmetic = Arithmetic(precision)
+    generator = torch.Generator().manual_seed(0)
+    passes, seconds = measure_passes(cnn, arithmetic, generator, min_seconds=0.05)
+    rows = MEASURE_ROWS["image"]
+    assert passes % rows == 0 and passes >= 2 * rows  # at least two whole batches
+    assert seconds >= 0.05 or passes == 20 * rows  # its time, unless it ran every batch first
+    assert 0 < seconds < 60

@@ -15,6 +15,8 @@ from certify_testkit.model_fixture import TEST_VIDEO_MODEL, write_test_model, wr
 from certify_testkit.processes import REPO, free_port, service_env, wait_for
 
 API_KEY = "dashboard-test-key"
+# An operator's key: it may register models (CERTIFY_MODEL_UPLOADS=admin, the default).
+ADMIN_KEY = "dashboard-admin-key"
 HTML_MODEL = "html-classes"
 # Each would run a script or add elements if a page inserted it as markup.
 HTML_CLASS_NAMES = tuple(
@@ -58,7 +60,7 @@ TEST_MODELS = {"CERTIFY_WORKER_MODELS": f"test-cnn,{HTML_MODEL},{TEST_VIDEO_MODE
 def running_serve(models: Path, log: Path, served: dict[str, str] | None = None) -> Iterator[Served]:
     """`certify serve` with the test models, or with `served` (settings naming others)."""
     env = service_env("unused", models, **(served or TEST_MODELS), CERTIFY_API_KEYS=API_KEY,
-                      CERTIFY_LOG_FORMAT="text")
+                      CERTIFY_ADMIN_API_KEYS=ADMIN_KEY, CERTIFY_LOG_FORMAT="text")
     del env["CERTIFY_REDIS_URL"]  # `certify serve` starts its own, as `make run` does
     port = free_port()
     with log.open("wb") as out:

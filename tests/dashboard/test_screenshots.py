@@ -90,3 +90,15 @@ def test_sixteen_random_patches_stay_readable(docs_page: Page, shipped: Served) 
     docs_page.use_width(375)
     assert docs_page.overflows() == []
     assert_patches_readable(docs_page, 16)
+
+
+def test_the_models_page_with_the_shipped_models_measured_rate(
+    docs_page: Page, shipped: Served
+) -> None:
+    docs_page.open("/dashboard/models")
+    docs_page.enter_key(shipped.key)
+    rate = f'#models-body tr[data-model="{SHIPPED}"] td[data-label="Passes/s"]'
+    shown = docs_page.wait(lambda: docs_page.find_all(rate) and docs_page.text(rate), "its rate")
+    assert shown.startswith("fp32: ") and "no measurement" not in shown, shown
+    assert not docs_page.visible("#upload-panel")  # a tenant's key: no upload form
+    docs_page.screenshot("dashboard-models", whole=False)

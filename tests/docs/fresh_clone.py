@@ -43,6 +43,8 @@ def shell_environment(copy: Path, api_url: str | None) -> dict[str, str]:
     env["PATH"] = os.pathsep.join(part for part in env.get("PATH", "").split(os.pathsep)
                                   if "/.venv/" not in part + "/" and part)
     env["PYTHONPATH"] = str(copy)  # this checkout's code, even where the venv was installed elsewhere
+    # A new user's data folder is empty: a database another checkout migrated must not leak in.
+    env["XDG_DATA_HOME"] = str(copy.parent / "xdg-data")
     if api_url is not None:
         env["CERTIFY_API_URL"] = api_url
     return env

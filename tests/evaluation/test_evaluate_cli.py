@@ -43,6 +43,9 @@ def test_evaluate_writes_tsv_and_summary_recomputable_from_it(tmp_path: Path) ->
     summary = json.loads((out / "summary.json").read_text())
     assert summary["metrics"] == json.loads(json.dumps(summarize(rows, [0.0, 0.1])))
     assert summary["run"]["model"] == "fmnist-cnn-s025"
+    intervals = summary["intervals"]["values"]  # each figure with its 95% interval
+    assert set(intervals) == {"certified at R = 0", "certified at R = 0.1", "ACR"}
+    assert intervals["ACR"][0] <= summary["metrics"]["acr"] <= intervals["ACR"][1]
     assert all(row.naive_radius is not None and row.naive_radius >= row.radius for row in rows)
     assert "NOT sound" in (out / "summary.md").read_text()
 

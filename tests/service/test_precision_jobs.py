@@ -58,6 +58,9 @@ def test_the_worker_reports_its_warm_up_and_jobs_reuse_the_compiled_model(
     warm = {(entry["precision"], entry["compile"]): entry for entry in model["warm"]}
     assert set(warm) == {("fp32", "off"), ("bf16", "default")}
     assert warm["bf16", "default"]["forward_rows"] == FORWARD_ROWS
+    # Each warmed arithmetic was timed after compiling: a rate per arithmetic from the start.
+    rates = {(t["precision"], t["compile"]): t["passes_per_s"] for t in model["throughput"]}
+    assert set(rates) == set(warm) and all(rate > 0 for rate in rates.values()), rates
     compile_seconds = warm["bf16", "default"]["seconds"]
     certificates = []
     for _ in range(2):

@@ -64,7 +64,8 @@ def test_serve_with_a_model_dir_serves_its_models_with_no_other_setting(
     models = write_test_model(write_test_model(tmp_path / "models", "mine-a"), "mine-b",
                               tuple(f"b{i}" for i in range(10)))
     env = {k: v for k, v in os.environ.items() if not k.startswith("CERTIFY_")}
-    env.update({"PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "CERTIFY_LOG_FORMAT": "text"})
+    env.update({"PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "CERTIFY_LOG_FORMAT": "text",
+                "XDG_DATA_HOME": str(tmp_path / "xdg-data")})  # the default data folder, empty
     port, log_path = free_port(), tmp_path / "serve.log"
     with log_path.open("wb") as log:
         serve = subprocess.Popen([sys.executable, "-m", "certify_cli.main", "serve", "--port",

@@ -1,10 +1,12 @@
-// Which page this is: the jobs list and submit form (/dashboard) or one job's page.
+// Which page this is: the jobs list and submit form (/dashboard), the models (/dashboard/models)
+// or one job's page.
 
 import {apiKey} from './api.js';
 import {byId} from './dom.js';
 import {CertificateView} from './certificate.js';
 import {JobsView} from './jobs.js';
 import {installKeyPrompt} from './keys.js';
+import {ModelsView} from './models.js';
 import {SubmitView} from './submit.js';
 
 function jobIdFromPath() {
@@ -24,6 +26,13 @@ function startHome() {
   });
 }
 
+function startModels() {
+  byId('models-view').hidden = false;
+  const view = new ModelsView();
+  view.start();
+  apiKey.onChange(() => view.start());
+}
+
 function startJob(jobId) {
   byId('job-view').hidden = false;
   const view = new CertificateView(jobId);
@@ -34,4 +43,5 @@ function startJob(jobId) {
 installKeyPrompt();
 const jobId = jobIdFromPath();
 if (jobId) startJob(jobId);
+else if (/\/dashboard\/models\/?$/.test(location.pathname)) startModels();
 else startHome();

@@ -3,6 +3,7 @@
 
 import {getJson, request} from './api.js';
 import {byId, clear, el, say} from './dom.js';
+import {EstimateView} from './estimate.js';
 import {bytes, shortId} from './format.js';
 import {jobLink} from './jobs.js';
 import {OptionsForm} from './options_form.js';
@@ -36,8 +37,12 @@ export class SubmitView {
     this.message = byId('submit-message');
     this.button = byId('submit-button');
     this.models = new Map();
+    this.estimate = new EstimateView(byId('estimate'), () => this.#estimateQuery());
     this.#wireFile();
     this.modelSelect.addEventListener('change', () => this.#modelChanged());
+    for (const event of ['input', 'change']) {
+      byId('options-fields').addEventListener(event, () => this.estimate.update());
+    }
     this.form.addEventListener('submit', (event) => {
       event.preventDefault();
       this.#submit();
@@ -98,6 +103,18 @@ export class SubmitView {
     const model = this.models.get(this.modelSelect.value);
     this.#describeModel(model);
     this.options?.setMediaKind(model?.kind ?? fileKind(this.#file));
+    if (this.options) this.estimate.update();
+  }
+
+  /** What GET /estimate needs: the model (or the file's kind, for the default) and the
+   *  options the form would send. */
+  #estimateQuery() {
+    const query = new URLSearchParams();
+    if (this.modelSelect.value) query.set('model', this.modelSelect.value);
+    const kind = fileKind(this.#file);
+    if (kind) query.set('media', kind);
+    for (const [name, value] of this.options.changed()) query.append(name, value);
+    return query;
   }
 
   #wireFile() {
