@@ -30,6 +30,8 @@ from app.jobs.routes import router as jobs_router
 from app.models.routes import router as models_router
 from app.models.served import ServedModels
 from app.records.recorder import Recorder
+from app.registry.routes import router as registry_router
+from app.registry.store import ModelRegistry
 from certify_settings import Settings, load_settings
 
 # Multipart framing and the option fields ride on top of the file itself.
@@ -52,6 +54,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         backend = Backend.connect(settings)
         app.state.backend = backend
         app.state.served_models = ServedModels(backend)
+        app.state.model_registry = ModelRegistry(
+            backend, lambda name: name in app.state.served_models.now())
         app.state.job_queue = JobQueue(backend)
         app.state.job_reads = JobReads(backend)
         recorder = Recorder(backend, app.state.job_reads)
@@ -71,11 +75,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     limit = settings.max_upload_bytes + FORM_OVERHEAD_BYTES
     app.add_middleware(BodySizeLimit, max_body_bytes=limit, by_path_prefix={
-        "/batches": settings.batch_max_request_bytes + FORM_OVERHEAD_BYTES})
+        "/batches": settings.batch_max_request_bytes + FORM_OVERHEAD_BYTES,
+        "/models": settings.model_max_bytes + FORM_OVERHEAD_BYTES})
     app.add_middleware(BodyDeadline, body_timeout_s=settings.request_body_timeout_s)
     install_metrics(app)  # outermost middleware: counts 413s and errors too
     for router in (jobs_router, batches_router, job_input_router, certificates_router,
-                   models_router, estimate_router, options_router, dashboard_router):
+                   models_router, registry_router, estimate_router, options_router,
+                   dashboard_router):
         app.include_router(router)
     install_api_docs(app)
     install_openapi(app, forms=[CertifyForm])

@@ -48,6 +48,15 @@ from certify_contract.options import (
     Sampling,
     Scores,
 )
+from certify_contract.registry import (
+    UPLOAD_FORMATS,
+    ModelSource,
+    ModelUploads,
+    ModelVersions,
+    RegisteredModel,
+    UploadFormat,
+    split_model_ref,
+)
 from certify_contract.results import (
     STOP_REASONS,
     UNIT_RANGE,
@@ -83,6 +92,7 @@ __all__ = [
     "OPTION_SPECS",
     "STOP_REASONS",
     "UNIT_RANGE",
+    "UPLOAD_FORMATS",
     "Aggregate",
     "BatchCounts",
     "BatchItem",
@@ -117,6 +127,9 @@ __all__ = [
     "ModelInfo",
     "ModelList",
     "ModelRef",
+    "ModelSource",
+    "ModelUploads",
+    "ModelVersions",
     "NoiseMode",
     "OptionInfo",
     "OptionList",
@@ -124,6 +137,7 @@ __all__ = [
     "Outcome",
     "PatchLayout",
     "Prediction",
+    "RegisteredModel",
     "Sampling",
     "Scores",
     "SignedCertificate",
@@ -133,9 +147,11 @@ __all__ = [
     "SubmittedJob",
     "TensorInput",
     "Throughput",
+    "UploadFormat",
     "VideoInput",
     "WarmUp",
     "WebhookRecord",
     "check_geometry",
     "is_error_code",
+    "split_model_ref",
 ]

@@ -5,6 +5,7 @@ from typing import Any, ClassVar, Literal
 
 from certify_contract.option_spec import MediaKind
 from certify_contract.records import RECORD_CONFIG
+from certify_contract.registry import RegisteredModel
 from certify_contract.throughput import Throughput
 
 OptionKind = Literal["choice", "integer", "number", "text"]
@@ -63,6 +64,9 @@ class ModelList:
     """The model a video goes to when the request names none."""
     models: list[ModelInfo]
     """Every model a live worker serves."""
+    registered: list[RegisteredModel] = field(default_factory=list)
+    """The latest version of every registered model the caller may see (`GET /models/{name}`
+    lists all versions); a worker loads one on first use."""
     uploads_allowed: bool = False
     """Whether this caller may register a model with `POST /models` (`CERTIFY_MODEL_UPLOADS`:
     admin keys only, every tenant, or nobody)."""

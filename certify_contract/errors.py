@@ -36,6 +36,10 @@ ErrorCode = Literal[
     # batches and webhooks
     "batch_not_found", "batch_closed", "too_many_files", "invalid_archive", "invalid_labels",
     "invalid_callback_url",
+    # the model registry
+    "model_uploads_forbidden", "invalid_model_manifest", "unsupported_model_format",
+    "pickled_model_refused", "model_format_mismatch", "corrupt_model_archive",
+    "model_archive_bomb", "model_too_large", "model_version_exists", "model_name_taken",
 ]
 ERROR_CODES: frozenset[str] = frozenset(get_args(ErrorCode))
 

@@ -42,6 +42,8 @@ class ModelRef:
     """The model's registered name."""
     sha256: str
     """Hash of the weights file: which exact model the certificate is about."""
+    version: str | None = None
+    """The registered version (`POST /models`); null for a model a worker serves from its files."""
 
 
 @dataclass(frozen=True)

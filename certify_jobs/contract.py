@@ -15,6 +15,7 @@ from rq.job import Job
 from certify_contract.errors import CodedError
 from certify_contract.option_spec import MediaKind
 from certify_contract.options import CertifyOptions
+from certify_contract.registry import ModelSource
 
 # The one function a worker agrees to run; anything else in a job is refused
 # before it is imported (rq imports the dotted name it finds in Redis).
@@ -77,6 +78,8 @@ class JobPayload:
     model: str
     options: CertifyOptions
     seed: int
+    # A registered model (POST /models), resolved by the API: `model` is then `name@version`.
+    model_source: ModelSource | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -87,11 +90,18 @@ class JobPayload:
         if not isinstance(data, dict):
             raise PayloadError(f"Expected a JSON object as job payload, got {type(data).__name__}.")
         names = {field.name for field in fields(cls)}
-        if set(data) != names:
+        required = names - {"model_source"}  # absent from jobs queued before the registry
+        if not required <= set(data) <= names:
             raise PayloadError(f"Expected payload fields {sorted(names)}, got {sorted(data)}.")
         if data["media_kind"] not in ("image", "video") or not isinstance(data["options"], dict):
             raise PayloadError("Malformed job payload (media_kind or options).")
-        return cls(**{**data, "options": CertifyOptions.from_dict(data["options"])})
+        source = data.get("model_source")
+        try:
+            model_source = ModelSource.from_dict(source) if source is not None else None
+        except (KeyError, TypeError, ValueError):
+            raise PayloadError("Malformed job payload (model_source).") from None
+        return cls(**{**data, "options": CertifyOptions.from_dict(data["options"]),
+                      "model_source": model_source})
 
 
 @dataclass(frozen=True)

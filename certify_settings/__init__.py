@@ -11,11 +11,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from certify_settings.operations import OperationsSettings
 from certify_settings.platform import PlatformSettings
+from certify_settings.registry import RegistrySettings
 from certify_settings.service import ServiceSettings
 from certify_settings.store import StoreSettings
 
 
-class Settings(ServiceSettings, OperationsSettings, PlatformSettings, StoreSettings, BaseSettings):
+class Settings(ServiceSettings, OperationsSettings, PlatformSettings, StoreSettings,
+               RegistrySettings, BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CERTIFY_", extra="ignore")
 
     model_dir: Path | None = Field(
@@ -28,6 +30,10 @@ class Settings(ServiceSettings, OperationsSettings, PlatformSettings, StoreSetti
         default=None, description="Folder of the Fashion-MNIST idx .gz files (default: "
         "/usr/share/datasets/fashion-mnist, where Debian's dataset-fashion-mnist puts them).",
     )
+
+    @property
+    def model_store_dir_or_default(self) -> Path:
+        return self.model_store_dir or self.data_dir_or_default / "models"
 
     @property
     def model_dirs(self) -> tuple[Path, ...]:

@@ -5,8 +5,6 @@ short. Every duration is in seconds and every one is finite: the queue rules
 forbid jobs, results or uploads that live forever.
 """
 
-from typing import Literal
-
 from pydantic import BaseModel, Field
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -83,10 +81,6 @@ class ServiceSettings(BaseModel):
         "each worker runs for every model before its first job, compiling once per process; the "
         "manifest's own default is always warmed up."
     )
-    model_uploads: Literal["admin", "tenants", "off"] = Field(
-        default="admin", description="Who may register a model with POST /models: admin keys "
-        "only (and the one user of a server without keys), every tenant, or nobody. Loading "
-        "an uploaded model runs the uploader's TorchScript in the workers.")
     default_image_model: str = "fmnist-cnn-s025"
     default_video_model: str | None = "moving-fmnist-c2d-s025"
     api_url: str = Field(default="http://127.0.0.1:8000",

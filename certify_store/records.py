@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from certify_store.schema import STAGE_CREATED, STAGE_ENDED, batches, jobs, models
 
 __all__ = ["STAGE_CREATED", "STAGE_ENDED", "BatchRecord", "CursorError", "JobFilter", "JobPage",
-           "JobRecord", "RecordStore"]
+           "JobRecord", "ModelRecord", "RecordStore"]
 
 
 def utc(moment: datetime) -> datetime:
@@ -71,6 +71,18 @@ class BatchRecord:
         ended = data.get("ended_at")
         return cls(**{**data, "created_at": datetime.fromisoformat(data["created_at"]),
                       "ended_at": datetime.fromisoformat(ended) if ended else None})
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    """A registered model version: its weights' hash, its owner and its view (the API's JSON)."""
+
+    name: str
+    version: str
+    sha256: str
+    owner: str
+    created_at: datetime
+    view: dict[str, Any]
 
 
 class CursorError(ValueError):
@@ -150,6 +162,38 @@ class RecordStore:
             "name": name, "version": version, "sha256": sha256, "owner": owner,
             "created_at": utc(created_at), "stage": STAGE_ENDED, "view": _dumps(view),
             "updated_at": datetime.now(UTC)})
+
+    def add_model(self, record: ModelRecord) -> bool:
+        """Register a version; False (and nothing written) when `name@version` exists already:
+        a version never changes once registered."""
+        statement = self._insert(models).values(
+            name=record.name, version=record.version, sha256=record.sha256, owner=record.owner,
+            created_at=utc(record.created_at), stage=STAGE_ENDED, view=_dumps(record.view),
+            updated_at=datetime.now(UTC)).on_conflict_do_nothing(index_elements=["name", "version"])
+        # RETURNING, not rowcount: psycopg reports -1 for an INSERT ... ON CONFLICT.
+        with self.engine.begin() as connection:
+            return connection.execute(statement.returning(models.c.name)).first() is not None
+
+    def model_versions(self, name: str) -> list[ModelRecord]:
+        """Every version of `name`, newest first (the first is what `name` alone means)."""
+        return self._models(models.c.name == name)
+
+    def registered_models(self, owner: str | None = None) -> list[ModelRecord]:
+        """Every version of every model (of `owner` only, when given), newest first."""
+        return self._models(*([models.c.owner == owner] if owner is not None else []))
+
+    def delete_model(self, name: str, version: str) -> bool:
+        where = sa.and_(models.c.name == name, models.c.version == version)
+        with self.engine.begin() as connection:
+            return connection.execute(sa.delete(models).where(where)).rowcount == 1
+
+    def _models(self, *conditions: Any) -> list[ModelRecord]:
+        query = sa.select(models).where(*conditions).order_by(
+            models.c.created_at.desc(), models.c.version.desc())
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        return [ModelRecord(row.name, row.version, row.sha256, row.owner, utc(row.created_at),
+                            json.loads(row.view)) for row in rows]
 
     def job(self, job_id: str) -> JobRecord | None:
         with self.engine.connect() as connection:

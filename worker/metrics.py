@@ -66,6 +66,8 @@ def _labels(payload: JobPayload | None, served: set[str] | None) -> tuple[str, s
     if payload is None:
         return "unknown", "other"
     model = payload.model if served is None or payload.model in served else "unknown"
+    if payload.model_source is not None:  # one series for all registered versions, however many
+        model = "registered"
     return model, payload.options.method
 
 

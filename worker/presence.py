@@ -61,6 +61,14 @@ class Presence:
             pipe.expire(seen, MODELS_SEEN_TTL_S)
             pipe.execute()
 
+    def refresh(self) -> None:
+        """Write the document again now: what the worker holds changed (a registered model was
+        loaded or evicted): the API sees it at once, not at the next beat."""
+        document = self.document()
+        with contextlib.suppress(*REDIS_TROUBLE):
+            self.redis.set(self.key, document, ex=self.ttl_s)
+            self._written = document
+
     def stop(self) -> None:
         """Withdraw at once (a warm stop): the API stops counting this worker immediately."""
         self._stop.set()

@@ -3,6 +3,7 @@
 import contextvars
 import json
 import logging
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,9 +20,13 @@ from certify_media import MediaLimits, Sandbox
 from certify_media.confinement import hide_environment
 from certify_settings import Settings
 from certify_store.blobs import BlobStore
+from worker.registered_models import RegisteredModelCache
 from worker.throughput import Throughputs
 
 log = logging.getLogger(__name__)
+
+
+FORCE_WEIGHTS_ONLY = "TORCH_FORCE_WEIGHTS_ONLY_LOAD"  # read by torch at every torch.load
 
 
 def choose_device(settings: Settings) -> torch.device:
@@ -39,10 +44,15 @@ class WorkerRuntime:
     warm: dict[str, list[dict[str, Any]]]  # per model, what ran before the first job
     blobs: BlobStore  # the uploads, on the folder the API shares
     throughput: Throughputs  # passes per second, per model and arithmetic (its presence shows)
+    registered: RegisteredModelCache  # models registered over HTTP, loaded on first use
 
     @classmethod
     def start(cls, settings: Settings, redis: Redis) -> "WorkerRuntime":
         """Load every served model once, before the first job (never per job)."""
+        # Every torch.load in this process only rebuilds tensors, even where torch itself asks
+        # for a full unpickle: torch.export.load does for a .pt2's sample inputs when they fail
+        # the restricted load, so a registered .pt2 could otherwise run a pickle's code here.
+        os.environ[FORCE_WEIGHTS_ONLY] = "1"
         device = choose_device(settings)
         models = {name: load_model(name, device, settings.model_dirs)
                   for name in settings.served_models}
@@ -61,8 +71,10 @@ class WorkerRuntime:
                         "could read its environment.")
         sandbox = Sandbox(media_limits.sandbox)
         sandbox.start()  # before the first job, so that job does not wait for it
+        registered = RegisteredModelCache(BlobStore(settings.model_store_dir_or_default), device,
+                                          settings.worker_model_cache_bytes)
         return cls(settings, redis, models, ServiceKeys(), media_limits, sandbox, warm,
-                   upload_store(settings), throughput)
+                   upload_store(settings), throughput, registered)
 
     def models_document(self, worker_name: str) -> str:
         """What GET /models shows for this worker's models (and how the API checks names)."""
@@ -72,7 +84,8 @@ class WorkerRuntime:
              "measured": self.throughput.of_model(name)}
             for name, model in self.models.items()
         ]
-        return json.dumps({"worker": worker_name, "models": models})
+        return json.dumps({"worker": worker_name, "models": models,
+                           "registered": self.registered.held()})
 
     def cancel_requested(self, job_id: str) -> bool:
         return bool(self.redis.exists(self.keys.cancel(job_id)))

@@ -70,6 +70,7 @@ class CertifyWorker(UnreadableJobsAside):
         self.outage = RedisOutage(runtime.redis, lambda: bool(self._stop_requested))
         self.presence = Presence(runtime.redis, self.name, lambda: runtime.models_document(self.name),
                                  sorted(runtime.models), settings.worker_presence_ttl_s)
+        runtime.registered.on_change = self.presence.refresh
 
     # -- the work loop's Redis steps, each waiting out an outage -------------------
     def bootstrap(self, *args: Any, **kwargs: Any) -> None:

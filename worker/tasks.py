@@ -13,6 +13,7 @@ from rq.timeouts import JobTimeoutException
 from certify_contract import Certificate, CodedError, ErrorBody, JobOutcome
 from certify_core import CertificationCanceled, certify
 from certify_core.certifier import certified_input_shape
+from certify_core.models import LoadedModel
 from certify_jobs.contract import (
     ATTEMPTS_META,
     ERROR_META,
@@ -49,10 +50,19 @@ def _load_upload(runtime: WorkerRuntime, payload: JobPayload) -> bytes:
     return data
 
 
-def _certify(runtime: WorkerRuntime, job: Job, payload: JobPayload) -> Certificate:
+def _model(runtime: WorkerRuntime, payload: JobPayload) -> LoadedModel:
+    """A served model, or a registered one loaded on first use (`model_load_failed` if it
+    cannot be: the job fails, the worker goes on)."""
+    if payload.model_source is not None:
+        return runtime.registered.get(payload.model_source)
     model = runtime.models.get(payload.model)
     if model is None:
         raise JobRefused("unknown_model", f"This worker does not serve model {payload.model!r}.")
+    return model
+
+
+def _certify(runtime: WorkerRuntime, job: Job, payload: JobPayload) -> Certificate:
+    model = _model(runtime, payload)
     if model.manifest.kind != payload.media_kind:
         raise JobRefused("model_media_mismatch",
                          f"Model {payload.model!r} takes {model.manifest.kind} input.")

@@ -17,7 +17,7 @@ from app.jobs.form import OptionsFormBase, option_fields
 from app.jobs.queue import JobQueue
 from app.jobs.submission import build_payload, sniff_upload
 from app.models.served import ServedModel
-from certify_contract import CertifyOptions, MediaKind
+from certify_contract import CertifyOptions, MediaKind, ModelSource
 from certify_settings import Settings
 
 LABELS_HELP = ("JSON object: file name (or archive member path) -> class index or class name, "
@@ -133,10 +133,11 @@ def _class_index(name: str, value: Any, classes: list[str]) -> int:
 def queued_files(
     queue: JobQueue, owner: str, files: list[NamedFile], media_types: list[str],
     kind: MediaKind, model: str, options: CertifyOptions, labels: dict[str, int],
+    source: ModelSource | None = None,
 ) -> list[QueuedFile]:
     """Each file as the job it becomes (queued with its batch in one transaction)."""
     return [QueuedFile(queue.new_job_id(),
                        build_payload(queue, named.data, media_type, kind, model, options,
-                                     owner=owner),
+                                     owner=owner, source=source),
                        named.data, named.name, labels.get(named.name))
             for named, media_type in zip(files, media_types, strict=True)]

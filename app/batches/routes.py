@@ -34,6 +34,7 @@ from app.jobs.queue import JobQueueDep
 from app.jobs.reads import JobReadsDep
 from app.jobs.submission import served_model
 from app.models.served import ServedModelsDep
+from app.registry.store import ModelRegistryDep
 from certify_contract import BatchItem, BatchItemPage, BatchList, BatchView, ErrorBody
 from certify_jobs.endings import check_batch_end
 from certify_settings.platform import MAX_BATCH_FILES
@@ -91,14 +92,16 @@ def _exists(batches: BatchStore, caller: Caller) -> Callable[[str], bool]:
 def create_batch(
     response: Response, batches: BatchesDep, queue: JobQueueDep, models: ServedModelsDep,
     idempotency: IdempotencyDep, settings: SettingsDep, caller: CallerDep,
-    form: Annotated[BatchForm, Form()], idempotency_key: IdempotencyKey = None,
+    registry: ModelRegistryDep, form: Annotated[BatchForm, Form()],
+    idempotency_key: IdempotencyKey = None,
 ) -> BatchView:
     """Queue one job per file (or archive member); answers at once with the batch."""
     callback = checked_callback(settings, form.callback_url)
     # An open batch may start empty; its files come with POST /batches/{id}/files.
     files = read_files(form.file, settings) if form.file or not form.open else []
     media_types, kind = sniffed(files)
-    model = served_model(models, form.model, form.options(), kind or "image")
+    # A registered model is resolved once: the batch stays on that version (`name@version`).
+    model = served_model(models, form.model, form.options(), kind or "image", registry, caller)
     labels = parse_labels(form.labels, [f.name for f in files], model)
     batch_id, principal = queue.new_job_id(), caller.principal
     with idempotency.once(principal, "batch", idempotency_key, batch_id,
@@ -107,7 +110,7 @@ def create_batch(
             return _view(batches, slot.earlier, caller, response)
         queue.admit(principal, form.options(), len(files))
         queued = queued_files(queue, principal, files, media_types, model.info.kind,
-                              model.info.name, form.options(), labels)
+                              model.info.name, form.options(), labels, model.source)
         batches.create(principal, model.info.name, model.info.kind, form.options(), callback,
                        batch_id, queued, closed=not form.open, claim=slot.claim, queue=queue)
     return _view(batches, batch_id, caller, response)
@@ -118,7 +121,7 @@ def create_batch(
 def add_files(
     batch_id: str, response: Response, batches: BatchesDep, queue: JobQueueDep,
     models: ServedModelsDep, idempotency: IdempotencyDep, settings: SettingsDep,
-    caller: CallerDep, form: Annotated[BatchFilesForm, Form()],
+    caller: CallerDep, registry: ModelRegistryDep, form: Annotated[BatchFilesForm, Form()],
     idempotency_key: IdempotencyKey = None,
 ) -> BatchView:
     """Add files to an open batch (up to CERTIFY_BATCH_MAX_FILES_PER_REQUEST per request)."""
@@ -128,7 +131,8 @@ def add_files(
                        "files can be added only while it is open.")
     files = read_files(form.file, settings)
     media_types, kind = sniffed(files)
-    model = served_model(models, record.model, record.options, kind or record.kind)
+    model = served_model(models, record.model, record.options, kind or record.kind, registry,
+                         caller)
     labels = parse_labels(form.labels, [f.name for f in files], model)
     # The files are added once: the key is bound to the batch in the transaction that adds them.
     with idempotency.once(caller.principal, f"batch-files:{batch_id}", idempotency_key,
@@ -136,7 +140,7 @@ def add_files(
         if slot.earlier is None:
             queue.admit(caller.principal, record.options, len(files))
             queued = queued_files(queue, caller.principal, files, media_types, model.info.kind,
-                                  model.info.name, record.options, labels)
+                                  model.info.name, record.options, labels, model.source)
             batches.add(batch_id, caller.principal, queued, claim=slot.claim, queue=queue)
     return _view(batches, batch_id, caller, response)
 

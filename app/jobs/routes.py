@@ -14,7 +14,6 @@ from app.http.deps import (
     API_KEY_SECURITY,
     Caller,
     CallerDep,
-    PrincipalDep,
     api_key_header,
     caller_of,
 )
@@ -60,28 +59,29 @@ def _accepted(response: Response, job_id: str, state: JobStatus, key: str | None
 @router.post("/certify", status_code=status.HTTP_202_ACCEPTED, response_model=SubmittedJob,
              responses=_errors(400, 408, 409, 413, 415, 422, 429), tags=["jobs"],
              openapi_extra={"requestBody": CERTIFY_FORM_BODY})
-async def submit(request: Request, response: Response, principal: PrincipalDep,
+async def submit(request: Request, response: Response, caller: CallerDep,
                  idempotency_key: IdempotencyKey = None) -> SubmittedJob:
     """Queue a certification; answers at once with the job to poll."""
     async with request.form(max_files=1) as fields:
         form = validated_form(fields)
-        return await run_in_threadpool(_submit, request, response, principal, form,
+        return await run_in_threadpool(_submit, request, response, caller, form,
                                        idempotency_key)
 
 
-def _submit(request: Request, response: Response, principal: str, form: CertifyForm,
+def _submit(request: Request, response: Response, caller: Caller, form: CertifyForm,
             idempotency_key: str | None) -> SubmittedJob:
     state = request.app.state
     queue: JobQueue = state.job_queue
     reads: JobReads = state.job_reads
     models: ServedModels = state.served_models
+    principal = caller.principal
     settings = queue.backend.settings
     data = form.file.file.read(settings.max_upload_bytes + 1)
     if len(data) > settings.max_upload_bytes:
         raise ApiError(413, "payload_too_large",
                        f"The file exceeds {settings.max_upload_bytes} bytes.", field="file")
     media_type, kind = sniff_upload(data)
-    model = choose_model(models, form, kind)
+    model = choose_model(models, form, kind, state.model_registry, caller)
     callback = checked_callback(settings, form.callback_url)
     job_id = queue.new_job_id()
     idempotency = Idempotency(queue.backend)
@@ -95,7 +95,7 @@ def _submit(request: Request, response: Response, principal: str, form: CertifyF
                              idempotency_key)
         queue.admit(principal, form.options())
         payload = build_payload(queue, data, media_type, kind, model.info.name, form.options(),
-                                owner=principal)
+                                owner=principal, source=model.source)
         queue.enqueue(payload, job_id, owner=principal, upload=data,
                       meta={CALLBACK_META: callback} if callback else None, claim=slot.claim)
     return _accepted(response, job_id, "queued", idempotency_key)

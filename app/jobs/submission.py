@@ -3,11 +3,20 @@
 import secrets
 from typing import NoReturn
 
+from app.http.deps import Caller
 from app.http.errors import ApiError
 from app.jobs.form import OptionsFormBase
 from app.jobs.queue import JobQueue
 from app.models.served import ServedModel, ServedModels
-from certify_contract import CertifyOptions, InvalidOptionError, MediaKind, check_geometry
+from app.registry.store import ModelRegistry
+from certify_contract import (
+    CertifyOptions,
+    InvalidOptionError,
+    MediaKind,
+    ModelInfo,
+    ModelSource,
+    check_geometry,
+)
 from certify_contract.reach import check_reachable_radius
 from certify_jobs.contract import JobPayload
 from certify_media.sniff import SNIFF_BYTES, media_kind, sniff_media_type
@@ -25,14 +34,28 @@ def sniff_upload(data: bytes) -> tuple[str, MediaKind]:
     return media_type, kind  # type: ignore[return-value]
 
 
-def choose_model(models: ServedModels, form: OptionsFormBase, kind: MediaKind) -> ServedModel:
-    return served_model(models, form.model, form.options(), kind)
+def choose_model(models: ServedModels, form: OptionsFormBase, kind: MediaKind,
+                 registry: ModelRegistry | None = None, caller: Caller | None = None) -> ServedModel:
+    return served_model(models, form.model, form.options(), kind, registry, caller)
+
+
+def registered(registry: ModelRegistry | None, caller: Caller | None,
+               name: str) -> ServedModel | None:
+    """A registered model (`name` or `name@version`) the caller may see, as a served one."""
+    found = registry.resolve(name, caller) if registry and caller else None
+    if found is None:
+        return None
+    model, source = found
+    info = ModelInfo(source.ref, model.kind, model.sha256, 0, model.manifest)
+    return ServedModel(info, source)
 
 
 def served_model(
-    models: ServedModels, requested: str | None, options: CertifyOptions, kind: MediaKind
+    models: ServedModels, requested: str | None, options: CertifyOptions, kind: MediaKind,
+    registry: ModelRegistry | None = None, caller: Caller | None = None,
 ) -> ServedModel:
-    """The model for `kind` (the named one, else the default), checked against the options."""
+    """The model for `kind` (the named one, else the default), checked against the options:
+    one a worker serves from its files, else a registered one (`name`, `name@version`)."""
     settings = models.backend.settings
     name = requested or (
         settings.default_image_model if kind == "image" else settings.default_video_model
@@ -41,9 +64,9 @@ def served_model(
         raise ApiError(422, "unknown_model", f"No default {kind} model is configured; "
                        "name one with the `model` field.", field="model")
     served = models.recently()
-    if name not in served:
+    model = served.get(name) or registered(registry, caller, name)
+    if model is None:
         _refuse_unserved(models, name, sorted(served))
-    model = served[name]
     if model.info.kind != kind:
         raise ApiError(422, "model_media_mismatch",
                        f"Model {name!r} takes {model.info.kind} input, but the upload is {kind}.",
@@ -74,12 +97,12 @@ def _refuse_unserved(models: ServedModels, name: str, served: list[str]) -> NoRe
 
 def build_payload(
     queue: JobQueue, data: bytes, media_type: str, kind: MediaKind, model: str,
-    options: CertifyOptions, *, owner: str,
+    options: CertifyOptions, *, owner: str, source: ModelSource | None = None,
 ) -> JobPayload:
     key, digest = queue.upload_key(data, owner)  # written with the job (`JobQueue.enqueue`)
     return JobPayload(
         upload_key=key, upload_sha256=digest, upload_bytes=len(data), media_type=media_type,
         media_kind=kind, model=model, options=options,
         # Drawn here, never by the client: a client choosing seeds could grind for a larger radius.
-        seed=secrets.randbits(62),
+        seed=secrets.randbits(62), model_source=source,
     )

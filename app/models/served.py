@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from app.http.backend import Backend
-from certify_contract import ModelInfo, Throughput, WarmUp
+from certify_contract import ModelInfo, ModelSource, Throughput, WarmUp
 from certify_jobs.contract import MODELS_SEEN_TTL_S
 
 # A worker that starts or stops is seen by submissions within this time.
@@ -25,6 +25,8 @@ SERVED_MODELS_FRESH_S = 1.0
 @dataclass(frozen=True)
 class ServedModel:
     info: ModelInfo
+    # A registered model (POST /models): what the job carries for a worker to load it.
+    source: ModelSource | None = None
 
     @property
     def sigma(self) -> float | None:

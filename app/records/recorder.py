@@ -74,8 +74,10 @@ class Recorder:
         if view.result is not None and payload is not None and view.ended_at is not None:
             certificate = body["result"]
             signed = sign(self.backend.keyring, Signable(
-                job.id, certificate, payload.upload_sha256, payload.model,
-                certificate["model"]["sha256"], body["options"], payload.seed, self.version),
+                job.id, certificate, payload.upload_sha256,
+                payload.model_source.name if payload.model_source else payload.model,
+                certificate["model"]["sha256"], body["options"], payload.seed, self.version,
+                certificate["model"].get("version")),
                 issued_at=view.ended_at)  # the same document however often it is re-recorded
             signed = stored_form(signed)
         return JobRecord(

@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -39,6 +40,7 @@ class LoadedModel:
     manifest: ModelManifest
     sha256: str
     device: torch.device
+    version: str | None = None  # a registered model's version (POST /models); None for files
     # Compiled forms of `module` by torch.compile mode, built on first use (certify_core.arithmetic).
     compiled: dict[str, nn.Module] = field(default_factory=dict, compare=False, repr=False)
 
@@ -86,7 +88,10 @@ def _read_module(manifest: ModelManifest, weights: Path) -> nn.Module:
         if manifest.format == "reference_checkpoint":
             return _read_reference(manifest, weights)
         if manifest.format == "exported":
-            program = torch.export.load(str(weights))
+            # A file handle, not a path: torch judges a path by its suffix (.pt2), and the model
+            # store names files by their hash alone.
+            with weights.open("rb") as handle:
+                program = torch.export.load(handle)
             return program.module()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # TorchScript is deprecated but still what users hold
@@ -146,12 +151,44 @@ def load_manifest_model(manifest_path: Path, device: torch.device) -> LoadedMode
         raise ModelLoadError(
             f"Weights {weights} have sha256 {digest}, but the manifest says {manifest.sha256}."
         )
+    return _ready(manifest, weights, digest, device)
+
+
+def _ready(manifest: ModelManifest, weights: Path, digest: str, device: torch.device,
+           version: str | None = None) -> LoadedModel:
+    """Read, normalize, place and probe: the forward pass's shape is checked here, at load."""
     module = _read_module(manifest, weights)
     if manifest.normalization is not None:
         module = nn.Sequential(NormalizeLayer(manifest.normalization), module)
     module = _prepare(module, manifest, device)
     _check_forward(module, manifest, device)
-    return LoadedModel(manifest.name, module, manifest, digest, device)
+    return LoadedModel(manifest.name, module, manifest, digest, device, version=version)
+
+
+# The registry takes no pickle: a state_dict or a reference checkpoint is torch.save's pickle.
+REGISTERED_FORMATS = ("torchscript", "exported", "safetensors")
+
+
+def load_registered_model(manifest_data: dict[str, Any], weights: Path, sha256: str,
+                          version: str, device: torch.device) -> LoadedModel:
+    """A model registered over HTTP: its manifest as registered, its weights from the store.
+
+    The weights must still hash to `sha256` (the store is a shared folder, not a vault).
+    """
+    manifest = ModelManifest.from_dict(
+        {**manifest_data, "weights": weights.name, "sha256": sha256},
+        f"registered model {manifest_data.get('name')}@{version}")
+    if manifest.format not in REGISTERED_FORMATS:
+        raise ModelLoadError(f"Registered models are {list(REGISTERED_FORMATS)}, never "
+                             f"{manifest.format!r} (a pickle).")
+    if not weights.is_file():
+        raise ModelLoadError(f"The weights of {manifest.name}@{version} are not in the model "
+                             f"store ({weights}); was the version deleted?")
+    digest = sha256_file(weights)
+    if digest != sha256:
+        raise ModelLoadError(f"The stored weights of {manifest.name}@{version} hash to {digest}, "
+                             f"not {sha256}.")
+    return _ready(manifest, weights, digest, device, version)
 
 
 def _manifest_beside(path: Path) -> Path | None:

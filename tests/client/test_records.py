@@ -25,7 +25,7 @@ def certificate_json(**changes: object) -> dict[str, object]:
         "geometry": {"k": 2, "input_size": [28, 28], "resize": [32, 32], "patch_size": [28, 28],
                      "offsets": [[0, 0], [4, 4]], "model_size": [28, 28], "interpolation": "bilinear"},
         "lift_norm": 1.0, "lift_norm_method": "shared", "centre_error": 0.0,
-        "model": {"name": "m", "sha256": "0" * 64}, "seed": 7, "elapsed_s": 1,
+        "model": {"name": "m", "sha256": "0" * 64, "version": None}, "seed": 7, "elapsed_s": 1,
         "selection_counts": [0] * 10, "estimation_counts": [0] * 10,
         "input": {"shape": [1, 28, 28], "value_range": [0.0, 1.0], "source_format": "PNG",
                   "source_size": [28, 28], "source_mode": "L", "resize_method": "none"},

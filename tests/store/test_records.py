@@ -11,6 +11,7 @@ from certify_store.records import (
     CursorError,
     JobFilter,
     JobRecord,
+    ModelRecord,
     RecordStore,
 )
 
@@ -111,3 +112,19 @@ def test_batch_records_move_forward_only(store: RecordStore) -> None:
 def test_records_travel_as_json_unchanged() -> None:
     record = ended(created("a" * 32))
     assert JobRecord.from_dict(record.to_dict()) == record
+
+
+def model(name: str, version: str, owner: str = "tenant-a", at: datetime = T0) -> ModelRecord:
+    return ModelRecord(name, version, "cd" * 32, owner, at, {"name": name, "version": version})
+
+
+def test_a_model_version_is_written_once_and_listed_newest_first(store: RecordStore) -> None:
+    first, second = model("net", "1"), model("net", "2", at=T0 + timedelta(seconds=1))
+    assert store.add_model(first) and store.add_model(second)
+    assert not store.add_model(model("net", "1", owner="tenant-b"))  # a version never changes
+    assert store.model_versions("net") == [second, first]
+    store.add_model(model("other", "1", owner="tenant-b"))
+    assert [r.name for r in store.registered_models("tenant-b")] == ["other"]
+    assert len(store.registered_models()) == 3
+    assert store.delete_model("net", "2") and not store.delete_model("net", "2")
+    assert store.model_versions("net") == [first]

@@ -1,0 +1,1 @@
+"""The model registry over HTTP: POST /models, GET /models/{name}, DELETE /models/{name}@{version}."""
