@@ -13,6 +13,7 @@ from typing import Any, ClassVar, Literal, get_args
 
 from certify_contract.option_spec import MediaKind
 from certify_contract.records import RECORD_CONFIG
+from certify_contract.throughput import Throughput
 
 UploadFormat = Literal["torchscript", "exported", "safetensors"]
 UPLOAD_FORMATS: tuple[UploadFormat, ...] = get_args(UploadFormat)
@@ -55,6 +56,9 @@ class RegisteredModel:
     """This is the version `name` alone means."""
     workers_holding: int = 0
     """Live workers that hold it loaded now (they load it on first use)."""
+    throughput: list[Throughput] = field(default_factory=list)
+    """Passes per second the workers holding it measured on its jobs, per arithmetic
+    (the median over those workers), as for served models."""
 
 
 @dataclass(frozen=True)

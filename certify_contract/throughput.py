@@ -11,6 +11,7 @@ speed. The formula lives here once; the API's `GET /estimate` applies it and
 the dashboard shows its answer.
 """
 
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -122,3 +123,18 @@ def seconds_for(passes: int, passes_per_s: float | None) -> float | None:
     if passes_per_s is None or passes_per_s <= 0:
         return None
     return passes / passes_per_s
+
+
+def combined_throughput(figures: list[dict[str, Any]]) -> list[Throughput]:
+    """Each arithmetic's median over the workers' published rates (worker/throughput.py).
+
+    The median, not the best: an estimate should hold for the worker a job is likely to
+    meet, and one odd worker (a busy host, another GPU) should not move it.
+    """
+    by_arithmetic = dict[tuple[str, str], list[dict[str, Any]]]()
+    for figure in figures:
+        by_arithmetic.setdefault((figure["precision"], figure["compile"]), []).append(figure)
+    return [Throughput(precision=precision, compile=compile_mode,
+                       passes_per_s=round(statistics.median(f["passes_per_s"] for f in group), 1),
+                       workers=len(group), jobs=sum(int(f.get("jobs", 0)) for f in group))
+            for (precision, compile_mode), group in sorted(by_arithmetic.items())]

@@ -84,8 +84,10 @@ class WorkerRuntime:
              "measured": self.throughput.of_model(name)}
             for name, model in self.models.items()
         ]
-        return json.dumps({"worker": worker_name, "models": models,
-                           "registered": self.registered.held()})
+        # A registered model's jobs are recorded under `name@version` (the job's model).
+        registered = [{**held, "measured": self.throughput.of_model(f"{held['name']}@{held['version']}")}
+                      for held in self.registered.held()]
+        return json.dumps({"worker": worker_name, "models": models, "registered": registered})
 
     def cancel_requested(self, job_id: str) -> bool:
         return bool(self.redis.exists(self.keys.cancel(job_id)))

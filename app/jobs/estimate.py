@@ -15,8 +15,10 @@ from app.http.errors import ERROR_RESPONSES, ApiError
 from app.jobs.form import ModelOptionsBase, option_fields
 from app.jobs.submission import served_model
 from app.models.served import ServedModelsDep
+from app.registry.store import ModelRegistryDep
 from certify_contract import InvalidOptionError, JobEstimate, MediaKind
 from certify_contract.throughput import (
+    combined_throughput,
     pass_range,
     passes_per_sample,
     requested_arithmetic,
@@ -40,13 +42,13 @@ else:
 
 @router.get("/estimate", response_model=JobEstimate, responses=ERROR_RESPONSES, tags=["models"])
 def estimate(query: Annotated[EstimateQuery, Query()], models: ServedModelsDep,
-             backend: BackendDep, caller: CallerDep) -> JobEstimate:
+             registry: ModelRegistryDep, backend: BackendDep, caller: CallerDep) -> JobEstimate:
     """The passes a job with these options would run and, from the model's measured passes
     per second, its sampling time; the same checks as `POST /certify` (model, options)."""
     served = models.recently()
     kind = served[query.model].info.kind if query.model in served else query.media
     options = query.options()
-    model = served_model(models, query.model, options, kind)
+    model = served_model(models, query.model, options, kind, registry, caller)
     shape = model.info.manifest.get("input_shape")
     if not isinstance(shape, list):
         raise ApiError(422, "invalid_option", f"Model {model.info.name!r} declares no input shape.",
@@ -57,7 +59,10 @@ def estimate(query: Annotated[EstimateQuery, Query()], models: ServedModelsDep,
     except InvalidOptionError as exc:
         raise ApiError(422, exc.code, exc.detail, field=exc.field) from None
     precision, compile_mode = requested_arithmetic(options, model.info.manifest)
-    rate = next((t.passes_per_s for t in model.info.throughput
+    throughput = model.info.throughput if model.source is None else combined_throughput(
+        [figure for held in registry.holders().get(model.info.name, [])
+         for figure in held.get("measured", [])])
+    rate = next((t.passes_per_s for t in throughput
                  if (t.precision, t.compile) == (precision, compile_mode)), None)
     # Ahead of a new job: those handed to the queue, and this caller's own backlog (other
     # tenants' waiting jobs take turns with it, so they are not all ahead).

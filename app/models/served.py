@@ -7,7 +7,6 @@ seen (to tell "away for now" from "no such model").
 """
 
 import json
-import statistics
 import time
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -15,7 +14,8 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from app.http.backend import Backend
-from certify_contract import ModelInfo, ModelSource, Throughput, WarmUp
+from certify_contract import ModelInfo, ModelSource, WarmUp
+from certify_contract.throughput import combined_throughput
 from certify_jobs.contract import MODELS_SEEN_TTL_S
 
 # A worker that starts or stops is seen by submissions within this time.
@@ -69,21 +69,6 @@ class ServedModels:
         """A worker announced `name` within the last day (its workers may be down for now)."""
         seen = self.backend.redis.hget(self.backend.keys.models_seen, name)
         return seen is not None and time.time() - float(seen) < MODELS_SEEN_TTL_S
-
-
-def combined_throughput(figures: list[dict[str, Any]]) -> list[Throughput]:
-    """Each arithmetic's median over the workers' published rates (worker/throughput.py).
-
-    The median, not the best: an estimate should hold for the worker a job is likely to
-    meet, and one odd worker (a busy host, another GPU) should not move it.
-    """
-    by_arithmetic = dict[tuple[str, str], list[dict[str, Any]]]()
-    for figure in figures:
-        by_arithmetic.setdefault((figure["precision"], figure["compile"]), []).append(figure)
-    return [Throughput(precision=precision, compile=compile_mode,
-                       passes_per_s=round(statistics.median(f["passes_per_s"] for f in group), 1),
-                       workers=len(group), jobs=sum(int(f.get("jobs", 0)) for f in group))
-            for (precision, compile_mode), group in sorted(by_arithmetic.items())]
 
 
 async def get_served_models(request: Request) -> ServedModels:

@@ -67,7 +67,7 @@ def model_versions(name: str, registry: ModelRegistryDep, caller: CallerDep) -> 
         raise model_not_found(name)
     holders = registry.holders()
     return ModelVersions(name, records[0].version, [
-        registered_model(record, index == 0, holders.get(f"{name}@{record.version}", 0))
+        registered_model(record, index == 0, holders.get(f"{name}@{record.version}", []))
         for index, record in enumerate(records)])
 
 
@@ -88,5 +88,5 @@ def delete_model(name: str, registry: ModelRegistryDep, caller: CallerDep) -> Re
 def registered_latest(registry: ModelRegistry, caller: Caller) -> list[RegisteredModel]:
     """The latest version of each registered model the caller may see (for `GET /models`)."""
     holders = registry.holders()
-    return [registered_model(record, True, holders.get(f"{record.name}@{record.version}", 0))
+    return [registered_model(record, True, holders.get(f"{record.name}@{record.version}", []))
             for record in registry.visible(caller)]

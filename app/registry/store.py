@@ -9,6 +9,7 @@ version registered last.
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from typing import IO, Annotated, Any
@@ -21,6 +22,7 @@ from app.http.errors import ApiError
 from certify_contract import ModelSource, RegisteredModel, split_model_ref
 from certify_contract.records import json_ready
 from certify_contract.registry import MODEL_NAME, MODEL_VERSION
+from certify_contract.throughput import combined_throughput
 from certify_jobs.contract import ANONYMOUS
 from certify_jobs.model_uploads import ModelUploadRefused, ZipLimits, checked_manifest, sniff_weights
 from certify_settings import Settings
@@ -149,16 +151,16 @@ class ModelRegistry:
         self.store.release(f"{record.owner}/{record.sha256}", holder_of(name, version), 0)
         return registered_model(record)
 
-    def holders(self) -> dict[str, int]:
-        """`name@version` -> live workers that hold it loaded (from their presence documents)."""
-        counts: dict[str, int] = {}
+    def holders(self) -> dict[str, list[dict[str, Any]]]:
+        """`name@version` -> what each live worker that holds it loaded announces of it
+        (its presence document: bytes, and the passes per second it measured)."""
+        held_by: dict[str, list[dict[str, Any]]] = {}
         backend = self.backend
         for key in backend.redis.scan_iter(match=backend.keys.worker_models_pattern, count=200):
             raw = backend.redis.get(text(key))
             for held in json.loads(raw).get("registered", []) if raw else []:
-                ref = f"{held['name']}@{held['version']}"
-                counts[ref] = counts.get(ref, 0) + 1
-        return counts
+                held_by.setdefault(f"{held['name']}@{held['version']}", []).append(held)
+        return held_by
 
 
 def may_upload(settings: Settings, caller: Caller) -> bool:
@@ -175,12 +177,15 @@ def owner_of(caller: Caller) -> str:
     return SHARED_OWNER if caller.admin else caller.principal
 
 
-def registered_model(record: ModelRecord, latest: bool = False, workers: int = 0) -> RegisteredModel:
+def registered_model(record: ModelRecord, latest: bool = False,
+                     held: Sequence[dict[str, Any]] = ()) -> RegisteredModel:
+    """The record as the API shows it; `held`: what the workers holding it announce."""
     view = record.view
     return RegisteredModel(
         view["name"], view["version"], view["format"], view["kind"], view["sha256"],
         view["size_bytes"], datetime.fromisoformat(view["created_at"].replace("Z", "+00:00")),
-        view["manifest"], latest, workers)
+        view["manifest"], latest, len(held),
+        combined_throughput([figure for entry in held for figure in entry.get("measured", [])]))
 
 
 def _next_version(earlier: list[ModelRecord]) -> str:

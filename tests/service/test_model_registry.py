@@ -95,6 +95,19 @@ def test_a_registered_model_certifies_with_no_restart(
         listed = {entry["name"]: entry for entry in http.get("/models").json()["registered"]}
         assert listed[f"reg-{fmt}"]["sha256"] == model["sha256"]
         assert http.get("/models").json()["models"], "the served models are still listed"
+        # The worker times the jobs it runs on it and announces the rate with its presence
+        # (renewed every few seconds): GET /models and GET /estimate show it as for served ones.
+        deadline, rates = time.monotonic() + 15, {}
+        while not rates and time.monotonic() < deadline:
+            entry = {e["name"]: e for e in http.get("/models").json()["registered"]}[f"reg-{fmt}"]
+            rates = {(t["precision"], t["compile"]): t for t in entry["throughput"]}
+            time.sleep(0.5)
+        fp32 = rates[("fp32", "off")]
+        assert fp32["passes_per_s"] > 0 and fp32["jobs"] >= 1 and entry["workers_holding"] == 1
+        estimate = http.get("/estimate", params={"model": f"reg-{fmt}@1", "n": 1000}).json()
+        assert estimate["passes_per_s"] == fp32["passes_per_s"], estimate
+        assert estimate["seconds_max"] == pytest.approx(estimate["passes_max"] / fp32["passes_per_s"],
+                                                        rel=1e-6)
 
 
 def test_a_new_version_becomes_the_latest_and_the_signed_certificate_names_it(

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from app.models.served import combined_throughput
+from certify_contract.throughput import combined_throughput
 from worker.throughput import DECAY, PassRate, Throughputs
 
 
