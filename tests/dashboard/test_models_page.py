@@ -8,6 +8,7 @@ import httpx
 import pytest
 from selenium.webdriver.support.ui import Select
 
+from certify_testkit import registry_models
 from tests.dashboard.browser import Page
 from tests.dashboard.served import ADMIN_KEY, Served
 from tests.dashboard.test_jobs_flow import fill
@@ -78,6 +79,27 @@ def test_an_operator_sees_the_upload_form_and_the_services_answer_to_an_upload(
     page.wait(lambda: page.text("#upload-message"), "the upload's answer")
     assert page.text("#upload-message") == f"{body['detail']} ({body['error']})"
     page.screenshot("models-page-upload-refused")
+
+
+def test_an_operator_registers_a_model_through_the_form_and_sees_it_listed(
+    page: Page, served: Served, tmp_path: Path
+) -> None:
+    manifest, weights = tmp_path / "manifest.json", tmp_path / "weights.safetensors"
+    manifest.write_text(registry_models.manifest("from-the-form", "safetensors"))
+    weights.write_bytes(registry_models.safetensors_bytes(3))
+    open_models(page, ADMIN_KEY)
+    page.wait(lambda: page.visible("#upload-panel"), "the upload form")
+    page.find("#manifest-input").send_keys(str(manifest))
+    page.find("#weights-input").send_keys(str(weights))
+    page.find("#upload-button").click()
+    page.wait(lambda: page.text("#upload-message").startswith("Registered"), "the registration")
+    [registered] = [m for m in models_of(served, ADMIN_KEY)["registered"]  # type: ignore[attr-defined]
+                    if m["name"] == "from-the-form"]
+    assert page.text("#upload-message") == f"Registered from-the-form@{registered['version']}."
+    row = f'#models-body tr[data-model="from-the-form@{registered["version"]}"]'
+    page.wait(lambda: page.find_all(row), "the registered model's row")
+    assert page.text(f'{row} td[data-label="Kind"]') == "image, safetensors"
+    assert page.text(f'{row} td[data-label="sha256"]').startswith(registered["sha256"][:12])
 
 
 def estimate_text(page: Page, unlike: str = "") -> str:
