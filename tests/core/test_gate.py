@@ -159,3 +159,27 @@ def test_the_verdict_record_restates_its_own_bound() -> None:
     last = rule.verdict(len(rule.looks) - 1, images=1000, certified=505, model_evaluations=1,
                         set_size=1000)
     assert last.verdict == "undecided"
+
+
+def test_the_standard_library_bounds_match_scipy() -> None:
+    """The API's Clopper-Pearson bounds (no scipy there) against scipy's, over a grid."""
+    from certify_contract.gate_rule import cp_lower_one, cp_upper_one
+
+    for n in (1, 50, 400, 10_000):
+        for k in sorted({0, 1, n // 7, n // 2, n - 1, n}):
+            for level in (0.5, 0.01, 1e-4):
+                assert cp_lower_one(k, n, level) == pytest.approx(
+                    float(cp_lower(np.array(k), n, level)), rel=1e-9, abs=1e-15)
+                assert cp_upper_one(k, n, level) == pytest.approx(
+                    float(cp_upper(np.array(k), n, level)), rel=1e-9, abs=1e-15)
+
+
+def test_the_thresholds_are_the_bounds_decisions() -> None:
+    """`pass_from` / `fail_upto` agree with the bounds tested count by count."""
+    rule = GateRule((50, 100, 200), 0.7, radius=0.25, delta=0.01, alpha=0.001)
+    for look, n in enumerate(rule.looks):
+        lower, upper = rule.bounds(look, np.arange(n + 1))
+        assert [k for k in range(n + 1) if lower[k] - 0.001 >= 0.7] == \
+            list(range(rule.pass_from[look], n + 1))
+        assert [k for k in range(n + 1) if upper[k] < 0.7 + 0.001] == \
+            list(range(rule.fail_upto[look] + 1))
