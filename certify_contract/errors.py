@@ -36,6 +36,8 @@ ErrorCode = Literal[
     # batches and webhooks
     "batch_not_found", "batch_closed", "too_many_files", "invalid_archive", "invalid_labels",
     "invalid_callback_url",
+    # release gates
+    "gate_not_found", "invalid_gate",
 ]
 ERROR_CODES: frozenset[str] = frozenset(get_args(ErrorCode))
 

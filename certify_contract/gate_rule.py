@@ -149,18 +149,16 @@ class GateRule:
     @cached_property
     def pass_from(self) -> tuple[int, ...]:
         """Per look, the least count that passes (`n + 1`: none does)."""
-        def passing(look: int, k: int) -> bool:
-            return self.bounds_one(look, k)[0] - self.alpha >= self.min_accuracy
-        return tuple(_first_true(lambda k, look=look: passing(look, k), 0, n + 1)
-                     for look, n in enumerate(self.looks))
+        def passing(look: int) -> Callable[[int], bool]:
+            return lambda k: self.bounds_one(look, k)[0] - self.alpha >= self.min_accuracy
+        return tuple(_first_true(passing(look), 0, n + 1) for look, n in enumerate(self.looks))
 
     @cached_property
     def fail_upto(self) -> tuple[int, ...]:
         """Per look, the greatest count that fails (-1: none does)."""
-        def holding(look: int, k: int) -> bool:
-            return self.bounds_one(look, k)[1] >= self.min_accuracy + self.alpha
-        return tuple(_first_true(lambda k, look=look: holding(look, k), 0, n + 1) - 1
-                     for look, n in enumerate(self.looks))
+        def holding(look: int) -> Callable[[int], bool]:
+            return lambda k: self.bounds_one(look, k)[1] >= self.min_accuracy + self.alpha
+        return tuple(_first_true(holding(look), 0, n + 1) - 1 for look, n in enumerate(self.looks))
 
     def verdict(self, look: int, images: int, certified: int, model_evaluations: int,
                 set_size: int, *, bound_count: int | None = None) -> GateVerdict:

@@ -27,6 +27,7 @@ from certify_settings import Settings
 # Job meta written by the API at submission (besides `certify_jobs.contract.OWNER_META`).
 CALLBACK_META = "callback_url"
 BATCH_META = "batch"
+GATE_META = "gate"  # a release gate's job: the gate counts it from Redis, so it stays there
 # The delivery record of a job's webhook (a `WebhookRecord` dict), written by the delivery task.
 WEBHOOK_META = "webhook"
 
