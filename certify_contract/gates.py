@@ -113,6 +113,14 @@ class GateView:
     """Jobs canceled because the gate no longer needed them."""
     verdict: GateVerdict | None = None
 
+    @property
+    def ended(self) -> bool:
+        return self.state != "running"
+
+    @property
+    def status(self) -> str:
+        return self.state
+
 
 @dataclass(frozen=True, kw_only=True)
 class GateList:

@@ -9,6 +9,9 @@ first look, a pass at A = 0.2 needs >= 17 certified correct and a fail at A = 0.
 """
 
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +34,7 @@ pytestmark = [
                        reason="apt-get install -y dataset-fashion-mnist"),
 ]
 MODEL = "fmnist-cnn-s025"
+CERTIFY = Path(sys.executable).parent / "certify"
 FIELDS = {"model": MODEL, "radius": "0.25", "n0": "20", "n": "200", "batch_size": "200",
           "alpha": "0.001"}
 
@@ -179,3 +183,27 @@ def test_a_gate_outlives_an_api_restart(gates_service: GateService,
     with gates_service.client() as http:
         view = wait_gate(http, gate_id)
     assert view["verdict"]["verdict"] == "pass"
+
+
+def certify_gate(service: GateService, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CERTIFY_")}
+    return subprocess.run(
+        [str(CERTIFY), "gate", "--service", service.url, "--api-key", KEY_A, "--model", MODEL,
+         "--data", "fashion-mnist", "--max-images", "60", "--radius", "0.25", "--n-max", "200",
+         "--n0", "20", "--batch-size", "200", *args],
+        capture_output=True, text=True, timeout=300, env=env)
+
+
+@pytest.mark.slow
+def test_the_command_line_exits_0_on_pass_1_on_fail_2_on_error(gates_service: GateService) -> None:
+    passed = certify_gate(gates_service, "--min-accuracy", "0.2")
+    assert passed.returncode == 0, passed.stderr
+    assert passed.stdout.startswith("certify gate: pass:") and passed.stdout.count("\n") == 1
+    failed = certify_gate(gates_service, "--min-accuracy", "0.95", "--json")
+    assert failed.returncode == 1, failed.stderr
+    verdict = json.loads(failed.stdout)
+    assert verdict["verdict"] == "fail" and verdict["set_size"] == 60 and verdict["gate_id"]
+    broken = certify_gate(gates_service, "--min-accuracy", "0.5", "--confidence", "1.5")
+    assert broken.returncode == 2 and "confidence" in broken.stderr
+    unknown = certify_gate(gates_service, "--min-accuracy", "0.5", "--model", "no-such-model")
+    assert unknown.returncode == 2 and "no-such-model" in unknown.stderr
