@@ -37,7 +37,7 @@ ErrorCode = Literal[
     "batch_not_found", "batch_closed", "too_many_files", "invalid_archive", "invalid_labels",
     "invalid_callback_url",
     # release gates
-    "gate_not_found", "invalid_gate",
+    "gate_not_found", "invalid_gate", "no_report",
 ]
 ERROR_CODES: frozenset[str] = frozenset(get_args(ErrorCode))
 

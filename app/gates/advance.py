@@ -21,6 +21,7 @@ from pydantic import TypeAdapter
 from rq.job import Job
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.gates.report import mark_unrecorded, record_pending
 from app.gates.store import GateSpec, GateStore, open_gate_ids
 from app.http.backend import Backend
 from app.jobs.queue import JobQueue
@@ -166,6 +167,7 @@ def finish(store: GateStore, queue: JobQueue, gate_id: str, state: str,
     for item in store.items(gate_id):
         store.backend.blobs.release(item["upload_key"], GATE_HOLDER.format(gate_id), retention)
     store.redis.srem(store.open_set, gate_id)
+    mark_unrecorded(store, gate_id)
     log.info("gate ended", extra={"event": "gate_ended", "gate_id": gate_id,
                                   "verdict": verdict.verdict if verdict else state})
 
@@ -191,6 +193,10 @@ class GateAdvancer:
                     advance(self.store, self.queue, gate_id)
                 except Exception:  # one broken gate must not stop the others
                     log.exception("gate %s could not advance", gate_id)
+            try:
+                record_pending(self.store)
+            except Exception:
+                log.exception("gate records not written")
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.run, name="gate-advancer", daemon=True)

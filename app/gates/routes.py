@@ -1,16 +1,21 @@
 """Release gates: `POST /gates` answers 202 at once; the gate runs its images as ordinary
 decision-mode jobs, look by look, and ends with a verdict (docs/GATES.md)."""
 
+import json
 import random
+import re
 import secrets
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Depends, Form, Query, Request, Response, status
-from pydantic import Field, TypeAdapter, create_model
+from pydantic import Field, create_model
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.batches.intake import BatchFormBase, parse_labels, read_files, sniffed
 from app.gates.advance import GATE_HOLDER, advance, finish
+from app.gates.report import mark_unrecorded
 from app.gates.store import GateSpec, GateStore, gate_not_found, gate_rule_of
+from app.gates.views import VIEW, gate_view
 from app.http.callbacks import checked_callback
 from app.http.deps import Caller, CallerDep, SettingsDep
 from app.http.errors import ERROR_RESPONSES, ApiError
@@ -18,11 +23,11 @@ from app.jobs.form import option_fields
 from app.jobs.queue import JobQueueDep
 from app.jobs.submission import served_model
 from app.models.served import ServedModelsDep
-from certify_contract import ErrorBody, GateList, GateLook, GateView, InvalidOptionError
+from certify_contract import ErrorBody, GateList, GateView, InvalidOptionError
+from certify_store.records import GateRecord
 
 router = APIRouter(tags=["gates"])
-VERDICT = TypeAdapter(dict[str, Any])
-VIEW = TypeAdapter(GateView)
+GATE_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 class GateFormBase(BatchFormBase):
@@ -98,6 +103,7 @@ def create_gate(response: Response, gates: GatesDep, queue: JobQueueDep, models:
                     form.min_accuracy, form.confidence, len(files), seed,
                     _now(), callback)
     gates.create(gate_id, spec, items)
+    mark_unrecorded(gates, gate_id)
     advance(gates, queue, gate_id)  # the first wave now; the advancer takes it from here
     response.headers["Location"] = f"/gates/{gate_id}"
     return gate_view(gates, gate_id, caller)
@@ -109,36 +115,49 @@ def _now() -> str:
     return now_iso()
 
 
-def gate_view(gates: GateStore, gate_id: str, caller: Caller) -> GateView:
-    spec, raw = gates.load(gate_id, caller)
-    rule = spec.rule()
-    results = gates.results(gate_id)
-    job_ids = gates.job_ids(gate_id)
-    look = max(int(raw["look"]), 0)
-    looks, done, certified = [], 0, 0
-    for index, images in enumerate(rule.looks):
-        wave = [results[j] for j in job_ids[done:images] if j in results] if index <= look else []
-        certified += sum(c for c, _ in wave)
-        looks.append(GateLook(images=images, ended=len(wave), certified=certified,
-                              pass_from=rule.pass_from[index], fail_upto=rule.fail_upto[index]))
-        done = images
-    verdict = VERDICT.validate_json(raw["verdict"]) if raw.get("verdict") else None
-    return VIEW.validate_python(dict(
-        gate_id=gate_id, state=raw["state"], model=spec.model, model_sha256=spec.model_sha256,
-        created_at=spec.created_at, ended_at=raw.get("ended_at"), radius=rule.radius,
-        min_accuracy=spec.min_accuracy, confidence=spec.confidence, alpha=rule.alpha,
-        n=spec.options.n, n0=spec.options.n0, set_size=spec.set_size, order_seed=spec.order_seed,
-        look=look + 1, looks=looks, images=len(results),
-        certified=sum(c for c, _ in results.values()),
-        model_evaluations=sum(e for _, e in results.values()),
-        jobs_canceled=int(raw.get("jobs_canceled", 0)), verdict=verdict))
-
-
 @router.get("/gates/{gate_id}", response_model=GateView, responses=_errors(404))
 def get_gate(gate_id: str, gates: GatesDep, caller: CallerDep) -> GateView:
     """Progress per look, images and passes used, the counts against each look's thresholds,
-    and the verdict once the gate ends."""
-    return gate_view(gates, gate_id, caller)
+    and the verdict once the gate ends; a gate Redis no longer holds is read from its record."""
+    try:
+        return gate_view(gates, gate_id, caller)
+    except ApiError as missing:
+        stored = _stored(gates, gate_id, caller)
+        if stored is None:
+            raise missing from None
+        return VIEW.validate_python(stored.view)
+
+
+def _stored(gates: GateStore, gate_id: str, caller: Caller) -> GateRecord | None:
+    """The gate's record when `caller` may see it; None when there is none (or not theirs)."""
+    if not GATE_ID.match(gate_id):
+        return None
+    try:
+        stored = gates.backend.records.gate(gate_id)
+    except SQLAlchemyError:
+        raise ApiError(503, "records_unavailable", "The record database is unreachable; retry "
+                       "shortly.", headers={"Retry-After": "5"}) from None
+    return stored if stored is not None and caller.may_see(stored.owner) else None
+
+
+# The document goes out as stored, never re-serialized: the signature covers its values.
+@router.get("/gates/{gate_id}/report", response_class=Response, responses={
+    **_errors(404), 409: {"model": ErrorBody, "description": "No report yet: the gate is running, "
+                          "or was canceled, or its record is being written."},
+    200: {"description": "The signed report (`certify verify FILE` checks it)."}})
+def gate_report(gate_id: str, gates: GatesDep, caller: CallerDep) -> Response:
+    """The gate's report signed with the service's Ed25519 key: the model's name and sha256,
+    the rule, the options, the data set's digest, the image order's seed, every image used
+    (its sha256, label, job and outcome) and the verdict."""
+    stored = _stored(gates, gate_id, caller)
+    if stored is None:
+        gate_view(gates, gate_id, caller)  # 404 unless the caller's gate is still in Redis
+    if stored is None or stored.signed_report is None:
+        raise ApiError(409, "no_report", f"Gate {gate_id} has no signed report yet: it is "
+                       "running, was canceled, or its record is being written.",
+                       headers={"Retry-After": "1"})
+    return Response(json.dumps(stored.signed_report, separators=(",", ":")),
+                    media_type="application/json")
 
 
 @router.delete("/gates/{gate_id}", response_model=GateView, status_code=status.HTTP_202_ACCEPTED,

@@ -207,3 +207,43 @@ def test_the_command_line_exits_0_on_pass_1_on_fail_2_on_error(gates_service: Ga
     assert broken.returncode == 2 and "confidence" in broken.stderr
     unknown = certify_gate(gates_service, "--min-accuracy", "0.5", "--model", "no-such-model")
     assert unknown.returncode == 2 and "no-such-model" in unknown.stderr
+
+
+def signed_report(http: httpx.Client, gate_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 30
+    while (answer := http.get(f"/gates/{gate_id}/report")).status_code == 409:
+        assert answer.json()["error"] == "no_report"
+        assert time.monotonic() < deadline, answer.text
+        time.sleep(0.3)
+    assert answer.status_code == 200, answer.text
+    document: dict[str, Any] = answer.json()
+    return document
+
+
+def verify(service: GateService, path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(CERTIFY), "verify", str(path), "--service", service.url],
+                          capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.slow
+def test_the_signed_report_verifies_and_a_changed_field_does_not(
+        gates_service: GateService, test_set: LabeledDataset, tmp_path: Path) -> None:
+    with gates_service.client() as http, gates_service.client(KEY_B) as other:
+        gate_id = post_gate(http, test_set, 60, min_accuracy="0.95").json()["gate_id"]
+        assert http.get(f"/gates/{gate_id}/report").json()["error"] in ("no_report",)
+        view = wait_gate(http, gate_id)
+        document = signed_report(http, gate_id)
+        assert other.get(f"/gates/{gate_id}/report").status_code == 404
+    payload = document["payload"]
+    assert document["format"] == "certify-signed-gate-report/1"
+    assert payload["verdict"] == view["verdict"] and payload["model"]["name"] == MODEL
+    assert len(payload["images"]) == view["images"]
+    assert sum(image["certified"] for image in payload["images"]) == view["certified"]
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(document))
+    valid = verify(gates_service, path)
+    assert valid.returncode == 0 and f"gate {gate_id} (fail)" in valid.stdout, valid.stdout
+    payload["verdict"]["verdict"] = "pass"
+    path.write_text(json.dumps(document))
+    changed = verify(gates_service, path)
+    assert changed.returncode == 1 and "verdict.verdict: differs" in changed.stdout, changed.stdout
