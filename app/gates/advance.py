@@ -29,7 +29,7 @@ from app.jobs.views import job_view
 from certify_contract import ACTIVE_STATUSES, Certificate, GateVerdict
 from certify_contract.gate_rule import GateRule
 from certify_jobs.contract import JobPayload
-from certify_jobs.endings import GATE_META, announce_job_end
+from certify_jobs.endings import GATE_META, announce_job_end, queue_webhook
 from certify_jobs.unreadable import fetch_many_readable
 
 log = logging.getLogger(__name__)
@@ -168,6 +168,9 @@ def finish(store: GateStore, queue: JobQueue, gate_id: str, state: str,
         store.backend.blobs.release(item["upload_key"], GATE_HOLDER.format(gate_id), retention)
     store.redis.srem(store.open_set, gate_id)
     mark_unrecorded(store, gate_id)
+    callback = GateSpec.from_json(store.raw(gate_id)["spec"]).callback_url
+    if callback and verdict is not None:
+        queue_webhook(store.redis, store.settings, "gate", gate_id)
     log.info("gate ended", extra={"event": "gate_ended", "gate_id": gate_id,
                                   "verdict": verdict.verdict if verdict else state})
 

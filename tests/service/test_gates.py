@@ -23,10 +23,20 @@ from redis import Redis
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
+from certify_contract.webhooks import EVENT_HEADER
 from certify_core.datasets import FASHION_MNIST_DIR, LabeledDataset, load_dataset
 from certify_datasets.images import png_bytes
-from certify_testkit.processes import free_port, service_env, start_api, start_worker, stop, wait_for
-from tests.service.platform_fixture import KEY_A, KEY_B
+from certify_testkit.processes import (
+    free_port,
+    service_env,
+    start_api,
+    start_delivery_worker,
+    start_worker,
+    stop,
+    wait_for,
+)
+from certify_testkit.webhook_receiver import Receiver
+from tests.service.platform_fixture import KEY_A, KEY_B, SECRET
 
 pytestmark = [
     pytest.mark.integration,
@@ -65,8 +75,10 @@ def gates_service(redis_base: str, model_dir: Path, logs: Path) -> Iterator[Gate
     """One worker serving the shipped s025 model and an API, on Redis DB 10."""
     env = service_env(f"{redis_base}/10", model_dir, CERTIFY_API_KEYS=f"{KEY_A},{KEY_B}",
                       CERTIFY_WORKER_MODELS=MODEL, CERTIFY_DEFAULT_IMAGE_MODEL=MODEL,
-                      CERTIFY_BATCH_MAX_FILES_PER_REQUEST="100")
-    worker = start_worker(env, logs / "gates-worker.log")
+                      CERTIFY_BATCH_MAX_FILES_PER_REQUEST="100", CERTIFY_WEBHOOK_SECRET=SECRET,
+                      CERTIFY_WEBHOOK_ALLOWED_HOSTS="127.0.0.1", CERTIFY_WEBHOOK_ALLOW_PRIVATE="true")
+    workers = [start_worker(env, logs / "gates-worker.log"),
+               start_delivery_worker(env, logs / "gates-delivery.log")]
     service = None
     try:
         service = GateService(env, logs)
@@ -74,7 +86,8 @@ def gates_service(redis_base: str, model_dir: Path, logs: Path) -> Iterator[Gate
     finally:
         if service is not None:
             stop(service.api)
-        stop(worker)
+        for worker in workers:
+            stop(worker)
 
 
 @pytest.fixture(scope="module")
@@ -134,11 +147,18 @@ def test_a_clear_pass_stops_at_the_first_look(gates_service: GateService,
 
 
 @pytest.mark.slow
-def test_a_clear_fail_stops_at_the_first_look(gates_service: GateService,
-                                              test_set: LabeledDataset) -> None:
-    with gates_service.client() as http:
-        answer = post_gate(http, test_set, 60, min_accuracy="0.95")
-        view = wait_gate(http, answer.json()["gate_id"])
+def test_a_clear_fail_stops_at_the_first_look_and_posts_its_verdict(
+        gates_service: GateService, test_set: LabeledDataset) -> None:
+    receiver = Receiver(free_port(), SECRET).start()
+    try:
+        with gates_service.client() as http:
+            answer = post_gate(http, test_set, 60, min_accuracy="0.95", callback_url=receiver.url)
+            view = wait_gate(http, answer.json()["gate_id"])
+        (got,) = receiver.wait_for(1, 30)
+    finally:
+        receiver.stop()
+    assert got.verified and got.headers[EVENT_HEADER] == "gate.ended"
+    assert json.loads(got.body)["verdict"] == view["verdict"]
     verdict = view["verdict"]
     assert verdict["verdict"] == "fail" and verdict["looks_taken"] == 1, view
     assert verdict["q_upper"] < 0.95 + 0.001
