@@ -34,7 +34,7 @@ from certify_jobs.unreadable import fetch_many_readable
 
 log = logging.getLogger(__name__)
 TICK_S = 0.5
-LOCK_S = 60
+LOCK_S = 15  # a step takes well under this; a killed process holds a gate no longer
 GATE_HOLDER = "gate-{}"
 CERTIFICATE = TypeAdapter(Certificate)
 
