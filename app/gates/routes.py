@@ -5,12 +5,13 @@ import json
 import random
 import re
 import secrets
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request, Response, status
 from pydantic import Field, create_model
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.batches.files import NamedFile
 from app.batches.intake import BatchFormBase, parse_labels, read_files, sniffed
 from app.gates.advance import GATE_HOLDER, advance, finish
 from app.gates.report import mark_unrecorded
@@ -90,15 +91,7 @@ def create_gate(response: Response, gates: GatesDep, queue: JobQueueDep, models:
         raise _invalid(exc.detail, exc.field or "min_accuracy") from None
     queue.admit(caller.principal, options, rule.looks[0])
     gate_id, seed = queue.new_job_id(), secrets.randbits(62)
-    order = list(range(len(files)))
-    random.Random(seed).shuffle(order)  # drawn by the server: a caller cannot pick easy images
-    items = []
-    for index in order:
-        named, media_type = files[index], media_types[index]
-        key = gates.backend.blobs.put(named.data, GATE_HOLDER.format(gate_id), caller.principal)
-        items.append({"index": index, "name": named.name, "label": labels[named.name],
-                      "upload_key": key, "sha256": key.rpartition("/")[2], "bytes": len(named.data),
-                      "media_type": media_type})
+    items = _drawn_images(gates, gate_id, caller.principal, seed, files, media_types, labels)
     spec = GateSpec(caller.principal, model.info.name, model.info.sha256, "image", options,
                     form.min_accuracy, form.confidence, len(files), seed,
                     _now(), callback)
@@ -107,6 +100,22 @@ def create_gate(response: Response, gates: GatesDep, queue: JobQueueDep, models:
     advance(gates, queue, gate_id)  # the first wave now; the advancer takes it from here
     response.headers["Location"] = f"/gates/{gate_id}"
     return gate_view(gates, gate_id, caller)
+
+
+def _drawn_images(gates: GateStore, gate_id: str, owner: str, seed: int, files: list[NamedFile],
+                  media_types: list[str], labels: dict[str, int]) -> list[dict[str, Any]]:
+    """The images in the order `seed` draws (by the server: a caller cannot pick easy images
+    first), each stored in the blob store, held by the gate until it ends."""
+    order = list(range(len(files)))
+    random.Random(seed).shuffle(order)
+    items = []
+    for index in order:
+        named, media_type = files[index], media_types[index]
+        key = gates.backend.blobs.put(named.data, GATE_HOLDER.format(gate_id), owner)
+        items.append({"index": index, "name": named.name, "label": labels[named.name],
+                      "upload_key": key, "sha256": key.rpartition("/")[2], "bytes": len(named.data),
+                      "media_type": media_type})
+    return items
 
 
 def _now() -> str:

@@ -122,6 +122,9 @@ def gate_jobs(service: GateService, gate_id: str) -> list[Job]:
 def assert_stopped_cleanly(service: GateService, view: dict[str, Any]) -> None:
     """Only the first look's wave was queued, and every job of it ended; the ones the
     verdict did not need were canceled."""
+    print(f"gate A={view['min_accuracy']}: {view['verdict']['verdict']} with {view['images']} "
+          f"images, {view['model_evaluations']} model evaluations, {view['jobs_canceled']} jobs "
+          f"canceled, accuracy >= {view['verdict']['accuracy_lower']:.3f}")
     jobs = gate_jobs(service, view["gate_id"])
     assert len(jobs) == view["looks"][0]["images"] == 50
     time.sleep(1.0)  # a canceled running job stops within one batch of samples
