@@ -3,6 +3,7 @@
 import {apiKey} from './api.js';
 import {byId} from './dom.js';
 import {CertificateView} from './certificate.js';
+import {GateView, GatesView} from './gates.js';
 import {JobsView} from './jobs.js';
 import {installKeyPrompt} from './keys.js';
 import {SubmitView} from './submit.js';
@@ -31,7 +32,16 @@ function startJob(jobId) {
   apiKey.onChange(() => view.start());
 }
 
+function startGates(gateId) {
+  const view = gateId ? new GateView(gateId) : new GatesView();
+  byId(gateId ? 'gate-view' : 'gates-view').hidden = false;
+  view.start();
+  apiKey.onChange(() => view.poller.start());
+}
+
 installKeyPrompt();
 const jobId = jobIdFromPath();
+const gates = location.pathname.match(/\/dashboard\/gates(?:\/([^/]+))?\/?$/);
 if (jobId) startJob(jobId);
+else if (gates) startGates(gates[1] ? decodeURIComponent(gates[1]) : null);
 else startHome();
