@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import TypeAdapter
+from redis.exceptions import RedisError
 from rq.job import Job
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -190,16 +191,27 @@ class GateAdvancer:
         self._thread: threading.Thread | None = None
 
     def run(self) -> None:
+        redis_down = False
         while not self._stop.wait(TICK_S):
-            for gate_id in open_gate_ids(self.store.redis, self.store.prefix):
-                try:
-                    advance(self.store, self.queue, gate_id)
-                except Exception:  # one broken gate must not stop the others
-                    log.exception("gate %s could not advance", gate_id)
             try:
-                record_pending(self.store)
-            except Exception:
-                log.exception("gate records not written")
+                self.tick()
+                redis_down = False
+            except RedisError as exc:  # Redis away: the gates wait in it, try again next tick
+                if not redis_down:  # once per outage, not every tick
+                    log.warning("gates not advanced while Redis is unreachable: %s", exc)
+                redis_down = True
+            except Exception:  # a bug must not stop the thread, nor the other gates
+                log.exception("gates not advanced")
+
+    def tick(self) -> None:
+        for gate_id in open_gate_ids(self.store.redis, self.store.prefix):
+            try:
+                advance(self.store, self.queue, gate_id)
+            except RedisError:
+                raise
+            except Exception:  # one broken gate must not stop the others
+                log.exception("gate %s could not advance", gate_id)
+        record_pending(self.store)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.run, name="gate-advancer", daemon=True)
