@@ -14,6 +14,9 @@ import json
 import logging
 import secrets
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,15 +47,29 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat()
 
 
+@contextmanager
+def gate_lock(store: GateStore, gate_id: str, wait_s: float = 0.0) -> Iterator[bool]:
+    """Hold the gate's lock (True), or not (False) when another holder keeps it past
+    `wait_s`: one step of a gate at a time, across threads and API processes."""
+    key, token = store.keys(gate_id).lock, secrets.token_hex(8)
+    deadline = time.monotonic() + wait_s
+    while not (held := bool(store.redis.set(key, token, nx=True, ex=LOCK_S))) \
+            and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        yield held
+    finally:
+        if held and store.redis.get(key) in (token, token.encode()):
+            store.redis.delete(key)
+
+
 def advance(store: GateStore, queue: JobQueue, gate_id: str) -> None:
     """One step of one gate, under its lock (a second process skips it this tick)."""
-    keys = store.keys(gate_id)
-    token = secrets.token_hex(8)
-    if not store.redis.set(keys.lock, token, nx=True, ex=LOCK_S):
-        return
-    try:
+    with gate_lock(store, gate_id) as held:
+        if not held:
+            return
         raw = store.raw(gate_id)
-        if not raw or raw.get("state") != "running":
+        if raw.get("state") != "running":
             store.redis.srem(store.open_set, gate_id)
             return
         spec = GateSpec.from_json(raw["spec"])
@@ -61,9 +78,16 @@ def advance(store: GateStore, queue: JobQueue, gate_id: str) -> None:
             queue_wave(store, queue, gate_id, spec, 0)
             return
         _step(store, queue, gate_id, spec, spec.rule(), look)
-    finally:
-        if store.redis.get(keys.lock) in (token, token.encode()):
-            store.redis.delete(keys.lock)
+
+
+def cancel(store: GateStore, queue: JobQueue, gate_id: str) -> None:
+    """DELETE: end a running gate without a verdict, its jobs canceled (waits for a step)."""
+    with gate_lock(store, gate_id, wait_s=LOCK_S) as held:
+        raw = store.raw(gate_id)
+        if not held or raw.get("state") != "running":
+            return
+        _, pending = collect(store, gate_id, GateSpec.from_json(raw["spec"]))
+        finish(store, queue, gate_id, "canceled", None, pending)
 
 
 def _step(store: GateStore, queue: JobQueue, gate_id: str, spec: GateSpec, rule: GateRule,
@@ -100,6 +124,8 @@ def collect(store: GateStore, gate_id: str, spec: GateSpec) -> tuple[dict[str, t
         view = job_view(job, False)
         if view.status in ACTIVE_STATUSES:
             pending.append(job)
+            continue
+        if view.status == "canceled":  # not used (canceled by the gate, or by its owner)
             continue
         results[job.id] = _outcome(view.result if view.status == "succeeded" else None,
                                    labels[job.id])

@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.batches.files import NamedFile
 from app.batches.intake import BatchFormBase, parse_labels, read_files, sniffed
-from app.gates.advance import GATE_HOLDER, advance, finish
+from app.gates.advance import GATE_HOLDER, advance, cancel
 from app.gates.report import mark_unrecorded
 from app.gates.store import GateSpec, GateStore, gate_not_found, gate_rule_of
 from app.gates.views import VIEW, gate_view
@@ -173,13 +173,8 @@ def gate_report(gate_id: str, gates: GatesDep, caller: CallerDep) -> Response:
                responses=_errors(404))
 def cancel_gate(gate_id: str, gates: GatesDep, queue: JobQueueDep, caller: CallerDep) -> GateView:
     """Cancel a running gate and its jobs (no verdict); an ended gate is left as it is."""
-    _, raw = gates.load(gate_id, caller)
-    if raw["state"] == "running":
-        from app.gates.advance import collect
-
-        spec = GateSpec.from_json(raw["spec"])
-        _, pending = collect(gates, gate_id, spec)
-        finish(gates, queue, gate_id, "canceled", None, pending)
+    gates.load(gate_id, caller)  # 404 for another key's gate
+    cancel(gates, queue, gate_id)
     return gate_view(gates, gate_id, caller)
 
 

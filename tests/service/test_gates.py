@@ -201,7 +201,9 @@ def test_bad_gate_requests_are_refused(gates_service: GateService, test_set: Lab
 def test_a_gate_outlives_an_api_restart(gates_service: GateService,
                                         test_set: LabeledDataset) -> None:
     with gates_service.client() as http:
-        gate_id = post_gate(http, test_set, 60, min_accuracy="0.2").json()["gate_id"]
+        answer = post_gate(http, test_set, 60, min_accuracy="0.2").json()
+        gate_id = answer["gate_id"]
+    assert answer["state"] == "running" and answer["verdict"] is None
     gates_service.restart_api()  # its first wave is queued; the new process must carry it on
     with gates_service.client() as http:
         view = wait_gate(http, gate_id)
@@ -230,6 +232,21 @@ def test_the_command_line_exits_0_on_pass_1_on_fail_2_on_error(gates_service: Ga
     assert broken.returncode == 2 and "confidence" in broken.stderr
     unknown = certify_gate(gates_service, "--min-accuracy", "0.5", "--model", "no-such-model")
     assert unknown.returncode == 2 and "no-such-model" in unknown.stderr
+
+
+@pytest.mark.slow
+def test_delete_cancels_a_running_gate_and_its_jobs(gates_service: GateService,
+                                                    test_set: LabeledDataset) -> None:
+    with gates_service.client() as http:
+        gate_id = post_gate(http, test_set, 60, min_accuracy="0.5", n="20000",
+                            batch_size="500").json()["gate_id"]
+        view = http.delete(f"/gates/{gate_id}").json()
+        assert view["state"] == "canceled" and view["verdict"] is None, view
+        assert view["jobs_canceled"] > 0 and view["images"] + view["jobs_canceled"] == 50
+        assert http.get(f"/gates/{gate_id}/report").json()["error"] == "no_report"
+    time.sleep(2.0)  # a running job stops within one batch of samples
+    statuses = [str(j.get_status(refresh=True)) for j in gate_jobs(gates_service, gate_id)]
+    assert not [s for s in statuses if s.endswith(("queued", "started", "deferred", "scheduled"))]
 
 
 def signed_report(http: httpx.Client, gate_id: str) -> dict[str, Any]:
