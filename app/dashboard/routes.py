@@ -83,6 +83,18 @@ def dashboard_job(job_id: str, request: Request) -> Response:
     return _page(request)
 
 
+@router.get("/dashboard/batches")
+def dashboard_batches(request: Request) -> Response:
+    """The key's batches."""
+    return _page(request)
+
+
+@router.get("/dashboard/batches/{batch_id}")
+def dashboard_batch(batch_id: str, request: Request) -> Response:
+    """One batch: counts by status, progress, certified accuracy against radius."""
+    return _page(request)
+
+
 @router.get("/dashboard/gates")
 def dashboard_gates(request: Request) -> Response:
     """The key's release gates."""

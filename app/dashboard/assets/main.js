@@ -2,6 +2,7 @@
 
 import {apiKey} from './api.js';
 import {byId} from './dom.js';
+import {BatchView, BatchesView} from './batches.js';
 import {CertificateView} from './certificate.js';
 import {GateView, GatesView} from './gates.js';
 import {JobsView} from './jobs.js';
@@ -39,9 +40,18 @@ function startGates(gateId) {
   apiKey.onChange(() => view.poller.start());
 }
 
+function startBatches(batchId) {
+  const view = batchId ? new BatchView(batchId) : new BatchesView();
+  byId(batchId ? 'batch-view' : 'batches-view').hidden = false;
+  view.start();
+  apiKey.onChange(() => view.poller.start());
+}
+
 installKeyPrompt();
 const jobId = jobIdFromPath();
 const gates = location.pathname.match(/\/dashboard\/gates(?:\/([^/]+))?\/?$/);
+const batches = location.pathname.match(/\/dashboard\/batches(?:\/([^/]+))?\/?$/);
 if (jobId) startJob(jobId);
+else if (batches) startBatches(batches[1] ? decodeURIComponent(batches[1]) : null);
 else if (gates) startGates(gates[1] ? decodeURIComponent(gates[1]) : null);
 else startHome();
