@@ -2,6 +2,7 @@
 // status, progress and, with labels, certified accuracy against radius so far).
 
 import {getAnswer, url} from './api.js';
+import {JOB_STATUSES} from './contract.js';
 import {byId, clear, el, say, svg} from './dom.js';
 import {age, count, number, shortId} from './format.js';
 import {Poller} from './poller.js';
@@ -12,7 +13,7 @@ export function batchLink(batchId) {
 
 function countsText(batch) {
   const counts = batch.counts;
-  return ['queued', 'running', 'succeeded', 'failed', 'canceled']
+  return JOB_STATUSES
     .filter((name) => counts[name]).map((name) => `${count(counts[name])} ${name}`).join(', ')
     || 'no files yet';
 }
