@@ -161,14 +161,23 @@ class GateRule:
         return tuple(_first_true(holding(look), 0, n + 1) - 1 for look, n in enumerate(self.looks))
 
     def verdict(self, look: int, images: int, certified: int, model_evaluations: int,
-                set_size: int, *, bound_count: int | None = None) -> GateVerdict:
-        """The record of a gate that stopped at `look`; `bound_count` (default `certified`) is
-        the count its bounds are computed from (the service fills unrun images of a look)."""
-        counted = certified if bound_count is None else bound_count
-        code = self.code(look, counted)
-        if code == GO_ON:
-            raise ValueError(f"the gate does not stop at look {look} with {counted} certified")
-        lower, upper = self.bounds_one(look, counted)
+                set_size: int, *, unrun: int = 0) -> GateVerdict:
+        """The record of a gate that stopped at `look`. `unrun`: images of the look whose
+        certification was not needed (the service stops a wave early); the lower bound
+        counts them as not certified and the upper bound as certified, so both stay valid
+        whatever they would have shown."""
+        high = certified + unrun
+        if self.passes(look, certified):
+            code = PASS
+        elif self.fails(look, high):
+            code = FAIL
+        elif look == len(self.looks) - 1:  # claims nothing, whatever was not run
+            code = UNDECIDED
+        else:
+            raise ValueError(f"the gate does not stop at look {look} with {certified} certified "
+                             f"and {unrun} unrun")
+        lower = cp_lower_one(certified, self.looks[look], self.look_delta)
+        upper = cp_upper_one(high, self.looks[look], self.look_delta)
         return GateVerdict(
             verdict=CODES[code], radius=self.radius, min_accuracy=self.min_accuracy,
             confidence=1.0 - self.delta, alpha=self.alpha, accuracy_lower=lower - self.alpha,

@@ -95,19 +95,16 @@ def _step(store: GateStore, queue: JobQueue, gate_id: str, spec: GateSpec, rule:
     results, pending = collect(store, gate_id, spec)
     certified = sum(c for c, _ in results.values())
     evaluations = sum(e for _, e in results.values())
-    if rule.passes(look, certified):
-        counted = certified
-    elif rule.fails(look, certified + len(pending)):
-        counted = certified + len(pending)
-    elif pending:
+    # Not run yet, or canceled (by the gate's owner): counted as neither outcome.
+    unrun = rule.looks[look] - len(results)
+    decided = rule.passes(look, certified) or rule.fails(look, certified + unrun)
+    if not decided and pending:
         return
-    elif look + 1 < len(rule.looks):
+    if not decided and look + 1 < len(rule.looks):
         queue_wave(store, queue, gate_id, spec, look + 1)
         return
-    else:
-        counted = certified
     verdict = rule.verdict(look, len(results), certified, evaluations, spec.set_size,
-                           bound_count=counted)
+                           unrun=unrun)
     finish(store, queue, gate_id, "ended", verdict, pending)
 
 

@@ -183,3 +183,20 @@ def test_the_thresholds_are_the_bounds_decisions() -> None:
             list(range(rule.pass_from[look], n + 1))
         assert [k for k in range(n + 1) if upper[k] < 0.7 + 0.001] == \
             list(range(rule.fail_upto[look] + 1))
+
+
+def test_a_verdict_before_every_image_ran_bounds_both_ways() -> None:
+    """A look decided with images not run: the lower bound counts them as not certified,
+    the upper bound as certified, so each bound holds whatever they would have shown."""
+    rule = GateRule((50, 100), 0.3, radius=0.25, delta=0.01, alpha=0.001)
+    k = rule.pass_from[0]
+    early = rule.verdict(0, images=k + 5, certified=k, model_evaluations=1, set_size=100, unrun=20)
+    assert early.verdict == "pass"
+    assert early.q_lower == pytest.approx(float(cp_lower(np.array(k), 50, rule.look_delta)))
+    assert early.q_upper == pytest.approx(float(cp_upper(np.array(k + 20), 50, rule.look_delta)))
+    fail = GateRule((50, 100), 0.95, radius=0.25, delta=0.01, alpha=0.001)
+    stop = fail.verdict(0, images=20, certified=5, model_evaluations=1, set_size=100, unrun=30)
+    assert stop.verdict == "fail" and stop.q_lower == pytest.approx(
+        float(cp_lower(np.array(5), 50, fail.look_delta)))
+    with pytest.raises(ValueError, match="does not stop"):
+        rule.verdict(0, images=10, certified=1, model_evaluations=1, set_size=100, unrun=40)
