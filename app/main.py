@@ -12,6 +12,8 @@ from fastapi.concurrency import run_in_threadpool
 
 from app.batches.routes import router as batches_router
 from app.dashboard.routes import router as dashboard_router
+from app.gates.advance import GateAdvancer
+from app.gates.routes import router as gates_router
 from app.http.api_docs import install_api_docs
 from app.http.backend import Backend
 from app.http.body_limit import BodySizeLimit
@@ -62,9 +64,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.job_queue.on_queued = recorder.record_now
         await run_in_threadpool(recorder.open)
         recorder.start()
+        advancer = GateAdvancer(backend, app.state.job_queue)
+        advancer.start()  # gates left open by an earlier process go on from here
         try:
             yield
         finally:
+            advancer.stop()
             recorder.stop()
             await backend.close()
 
@@ -76,12 +81,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     limit = settings.max_upload_bytes + FORM_OVERHEAD_BYTES
     app.add_middleware(BodySizeLimit, max_body_bytes=limit, by_path_prefix={
         "/batches": settings.batch_max_request_bytes + FORM_OVERHEAD_BYTES,
-        "/models": settings.model_max_bytes + FORM_OVERHEAD_BYTES})
+        "/models": settings.model_max_bytes + FORM_OVERHEAD_BYTES,
+        "/gates": settings.batch_max_request_bytes + FORM_OVERHEAD_BYTES})
     app.add_middleware(BodyDeadline, body_timeout_s=settings.request_body_timeout_s)
     install_metrics(app)  # outermost middleware: counts 413s and errors too
-    for router in (jobs_router, batches_router, job_input_router, certificates_router,
-                   models_router, registry_router, estimate_router, options_router,
-                   dashboard_router):
+    for router in (jobs_router, batches_router, gates_router, job_input_router,
+                   certificates_router, models_router, registry_router, estimate_router,
+                   options_router, dashboard_router):
         app.include_router(router)
     install_api_docs(app)
     install_openapi(app, forms=[CertifyForm])

@@ -4,6 +4,9 @@ Certifies images of a labelled data set in a seeded random order, in decision
 mode at R, and stops at the first declared look where the answer is clear
 (`certify_core.gate`; docs/MATH.md, "Release gates"). Exit 0 on pass, 1 on
 fail or undecided, 2 on error; one line, or the `GateVerdict` as JSON.
+With `--service URL` the same rule runs on a service (`POST /gates`): the
+images go as lossless PNGs with their labels, the service draws the order
+and the seeds, and every worker of the deployment takes part.
 """
 
 import argparse
@@ -51,6 +54,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                         help="seed of the image order and of each image's noise")
     parser.add_argument("--device", default=None, help="torch device (default: CERTIFY_DEVICE)")
     parser.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    parser.add_argument("--service", default=None, metavar="URL",
+                        help="run the gate on this service (POST /gates) instead of locally")
+    parser.add_argument("--api-key", default=None,
+                        help="with --service: X-API-Key to send (default: CERTIFY_API_KEY)")
     parser.set_defaults(handler=run_gate, download=False)
 
 
@@ -64,6 +71,8 @@ def run_gate(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError(f"Expected --confidence in (0, 1), got {args.confidence}.")
     if args.seed < 0:
         raise CommandError(f"Expected --seed >= 0, got {args.seed}.")
+    if args.service:
+        return run_service_gate(args, settings)
     options = CertifyOptions(radius=args.radius, n=args.n_max, n0=args.n0, alpha=args.alpha,
                              batch_size=args.batch_size)
     model, data = open_evaluation(args, choose_device(args.device, settings), options, settings)
@@ -114,3 +123,45 @@ def certify_item(model: "LoadedModel", data: "EvalData", options: "CertifyOption
     except DatasetError as exc:
         raise CommandError(str(exc)) from exc
     return certify(model, torch.from_numpy(pixels), options, seed=seed + idx).to_dict()
+
+
+def run_service_gate(args: argparse.Namespace, settings: Settings) -> int:
+    """Send the (labelled) images to `POST /gates`, wait for the verdict, print it."""
+    from certify_cli.evaluate_service import served_model, service_data
+    from certify_client import CertifyClient, ClientError
+    from certify_contract import CertifyOptions
+
+    options = {"n": args.n_max, "n0": args.n0, "alpha": args.alpha, "batch_size": args.batch_size}
+    try:
+        with CertifyClient(args.service, args.api_key or settings.api_key) as client:
+            spec = served_model(client, args, CertifyOptions(radius=args.radius, **options))
+            data = service_data(args, spec, settings)
+            files, labels = _uploads(data, image_order(len(data), args.seed, args.max_images))
+            gate = client.create_gate(files, labels=labels, radius=args.radius,
+                                      min_accuracy=args.min_accuracy, confidence=args.confidence,
+                                      model=spec.name, options=options)
+            view = client.wait_gate(gate.gate_id)
+    except ClientError as exc:
+        raise CommandError(f"{args.service}: {exc}") from exc
+    if view.verdict is None:
+        raise CommandError(f"Gate {view.gate_id} ended {view.state}, without a verdict.")
+    if args.json:
+        print(json.dumps({"gate_id": view.gate_id, "model": view.model,
+                          "model_sha256": view.model_sha256, **asdict(view.verdict)}))
+    else:
+        print(f"certify gate: {view.verdict.line()} (gate {view.gate_id})")
+    return 0 if view.verdict.verdict == "pass" else 1
+
+
+def _uploads(data: "EvalData", order: list[int]) -> tuple[list[tuple[str, bytes]], dict[str, int]]:
+    from certify_datasets import DatasetError
+
+    files, labels = [], {}
+    for idx in order:
+        try:
+            name, blob = data.upload(idx)
+        except DatasetError as exc:
+            raise CommandError(str(exc)) from exc
+        files.append((name, blob))
+        labels[name] = data.label(idx)
+    return files, labels

@@ -19,9 +19,11 @@ KEYS_PATH = "/.well-known/certify-keys"
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     verify = subparsers.add_parser(
-        "verify", help="check a signed certificate: signature, input file, optionally a re-run")
+        "verify", help="check a signed certificate or gate report: signature, input file, "
+        "optionally a re-run")
     verify.add_argument("file", type=Path, metavar="FILE",
-                        help="the signed certificate (GET /jobs/{id}/certificate)")
+                        help="the signed certificate (GET /jobs/{id}/certificate) or gate report "
+                        "(GET /gates/{id}/report)")
     verify.add_argument("--input", type=Path, default=None,
                         help="the certified upload: its sha256 must be the signed one (default: the input is "
                         "not checked)")
@@ -73,7 +75,7 @@ def store_locations(settings: Settings) -> Any:
 
 
 def run_verify(args: argparse.Namespace, settings: Settings) -> int:
-    from certify_store.signatures import verify
+    from certify_store.signatures import GATE_FORMAT, verify
 
     try:
         document = json.loads(args.file.read_text())
@@ -86,7 +88,11 @@ def run_verify(args: argparse.Namespace, settings: Settings) -> int:
         input_sha256 = hashlib.sha256(args.input.read_bytes()).hexdigest()
     verdict = verify(document, _public_keys(args, settings), input_sha256)
     problems = list(verdict.problems)
+    gate = document.get("format") == GATE_FORMAT
     if not problems and args.recompute:
+        if gate:
+            raise CommandError("--recompute re-runs a certificate; a gate report names its images' "
+                               "jobs: verify their certificates one by one.")
         if args.input is None:
             raise CommandError("--recompute needs --input (the certified upload).")
         from certify_cli.recompute import recompute_problems
@@ -98,7 +104,9 @@ def run_verify(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     payload = document["payload"]
     checks = ["signature"] + (["input"] if input_sha256 else []) + (["re-run"] if args.recompute else [])
-    print(f"{args.file}: valid ({', '.join(checks)}): job {payload.get('job_id')}, signed by "
+    subject = (f"gate {payload.get('gate_id')} ({(payload.get('verdict') or {}).get('verdict')})"
+               if gate else f"job {payload.get('job_id')}")
+    print(f"{args.file}: valid ({', '.join(checks)}): {subject}, signed by "
           f"{verdict.key_id} at {payload.get('issued_at')}")
     return 0
 

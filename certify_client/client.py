@@ -11,6 +11,7 @@ import httpx
 from certify_client.batches import BatchMethods
 from certify_client.errors import ApiError
 from certify_client.forms import form_fields
+from certify_client.gates import GateMethods
 from certify_client.records import read_answer
 from certify_client.transport import (
     PollPolicy,
@@ -35,7 +36,7 @@ DEFAULT_URL = "http://127.0.0.1:8000"
 ProgressHook = Callable[[JobView], None]
 
 
-class CertifyClient(BatchMethods):
+class CertifyClient(BatchMethods, GateMethods):
     """A synchronous client; use it as a context manager, or call `close()`.
 
     `on_retry(attempt, request, answer_or_error)` is called before each retry.

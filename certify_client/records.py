@@ -47,6 +47,10 @@ def _read(kind: Any, value: Any, where: str) -> Any:
             raise RecordError(f"{where}: expected a list, got {value!r}.")
         (item,) = get_args(kind) or (Any,)
         return [_read(item, v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin is tuple and get_args(kind)[1:] == (Ellipsis,):  # JSON has lists only
+        if not isinstance(value, list):
+            raise RecordError(f"{where}: expected a list, got {value!r}.")
+        return tuple(_read(get_args(kind)[0], v, f"{where}[{i}]") for i, v in enumerate(value))
     if origin is dict or kind is Any or kind is dict:
         return value
     if dataclasses.is_dataclass(kind):

@@ -24,7 +24,15 @@ from certify_contract.errors import (
     InvalidOptionError,
     is_error_code,
 )
-from certify_contract.gates import GATE_OUTCOMES, GateOutcome, GateVerdict
+from certify_contract.gates import (
+    GATE_OUTCOMES,
+    GateList,
+    GateLook,
+    GateOutcome,
+    GateState,
+    GateVerdict,
+    GateView,
+)
 from certify_contract.geometry_check import check_geometry
 from certify_contract.jobs import (
     ACTIVE_STATUSES,
@@ -111,8 +119,12 @@ __all__ = [
     "DescribedInput",
     "ErrorBody",
     "ErrorCode",
+    "GateList",
+    "GateLook",
     "GateOutcome",
+    "GateState",
     "GateVerdict",
+    "GateView",
     "Health",
     "ImageInput",
     "InvalidOptionError",

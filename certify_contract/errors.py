@@ -40,6 +40,8 @@ ErrorCode = Literal[
     "model_uploads_forbidden", "invalid_model_manifest", "unsupported_model_format",
     "pickled_model_refused", "model_format_mismatch", "corrupt_model_archive",
     "model_archive_bomb", "model_too_large", "model_version_exists", "model_name_taken",
+    # release gates
+    "gate_not_found", "invalid_gate", "no_report",
 ]
 ERROR_CODES: frozenset[str] = frozenset(get_args(ErrorCode))
 

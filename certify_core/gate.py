@@ -1,49 +1,30 @@
-"""A release gate over images: is the certified accuracy at radius R at least A?
+"""A release gate over images, vectorized for simulations over thousands of gates.
 
-For an image drawn in a random order from the set, C = 1 when its decision-mode
-certificate names the true label at radius R. A certificate is false with
-probability at most `alpha`, so q = P(C = 1) <= mu + alpha, where mu is the
-fraction of images whose smoothed prediction is correct and robust at R. The
-looks (numbers of images) are declared before the first image and `delta` is
-split evenly across them; on the event that every look's Clopper-Pearson
-lower bound holds (probability >= 1 - delta), `q_L - alpha <= mu` at every
-look, so a pass at any look is right. The gate passes when
-`q_L - alpha >= A` and fails ("not shown") when the upper bound, at its own
-level, is below `A + alpha`: that stop claims nothing and spends no delta.
-
-Numpy and scipy only: the rule sees counts, so simulations run it on
-thousands of gates at once (tests/core/test_gate.py; proof in docs/MATH.md).
+The rule itself (looks, the delta split, the pass and fail tests, the verdict)
+is defined once, torch- and scipy-free, in `certify_contract.gate_rule`, so
+that the API runs it too; this module adds what simulations need: the rule
+applied to arrays of counts (tests/core/test_gate.py; proof in docs/MATH.md),
+and scipy's Clopper-Pearson bounds to check the rule's own against.
 """
-
-from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.stats import beta
 
-from certify_contract.gates import GateOutcome, GateVerdict
-from certify_core.errors import InvalidOptionError
+from certify_contract import gate_rule
+from certify_contract.gate_rule import (
+    CODES,
+    FAIL,
+    FIRST_LOOK,
+    GO_ON,
+    PASS,
+    UNDECIDED,
+    gate_looks,
+    split_delta,
+)
 
-FIRST_LOOK = 50
-PASS, FAIL, UNDECIDED, GO_ON = 1, -1, 0, 2
-CODES: dict[int, GateOutcome] = {PASS: "pass", FAIL: "fail", UNDECIDED: "undecided"}
-
-
-def gate_looks(set_size: int, first: int = FIRST_LOOK) -> tuple[int, ...]:
-    """`first`, doubling, then the whole set: 50, 100, 200, ..., set_size."""
-    if set_size < 1:
-        raise InvalidOptionError(f"Expected a data set of >= 1 image, got {set_size}.", "data")
-    looks = []
-    look = first
-    while look < set_size:
-        looks.append(look)
-        look *= 2
-    return (*looks, set_size)
-
-
-def split_delta(delta: float, looks: int) -> float:
-    """The delta each look spends: an even split, so the looks' deltas sum to `delta`."""
-    return delta / looks
+__all__ = ["CODES", "FAIL", "FIRST_LOOK", "GO_ON", "PASS", "UNDECIDED", "GateRule", "cp_lower",
+           "cp_upper", "gate_looks", "split_delta"]
 
 
 def cp_lower(k: ArrayLike, n: int, level: float) -> np.ndarray:
@@ -65,27 +46,8 @@ def certified_correct(labels: np.ndarray, certified: np.ndarray, truth: np.ndarr
     return np.asarray(certified, dtype=bool) & (np.asarray(labels) == np.asarray(truth))
 
 
-@dataclass(frozen=True)
-class GateRule:
-    """Looks declared up front; `delta` split over them; per-image `alpha`; threshold A."""
-
-    looks: tuple[int, ...]
-    min_accuracy: float
-    radius: float
-    delta: float = 0.01
-    alpha: float = 0.001
-
-    def __post_init__(self) -> None:
-        if not self.looks or any(b <= a for a, b in zip(self.looks, self.looks[1:], strict=False)):
-            raise InvalidOptionError(f"Expected increasing looks, got {self.looks}.", "looks")
-        for name in ("min_accuracy", "delta", "alpha"):
-            value = getattr(self, name)
-            if not 0.0 < value < 1.0:
-                raise InvalidOptionError(f"Expected `{name}` in (0, 1), got {value}.", name)
-
-    @property
-    def look_delta(self) -> float:
-        return split_delta(self.delta, len(self.looks))
+class GateRule(gate_rule.GateRule):
+    """The contract's rule, applied to arrays of counts through its per-look thresholds."""
 
     def bounds(self, look: int, certified: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         """Lower and upper bounds on q at look `look` (0-based) from the certified counts."""
@@ -94,11 +56,11 @@ class GateRule:
 
     def codes(self, look: int, certified: ArrayLike) -> np.ndarray:
         """PASS, FAIL, UNDECIDED (last look only) or GO_ON for each count."""
-        lower, upper = self.bounds(look, certified)
+        counts = np.asarray(certified)
         last = look == len(self.looks) - 1
-        codes = np.full(np.shape(certified), UNDECIDED if last else GO_ON)
-        codes = np.where(upper < self.min_accuracy + self.alpha, FAIL, codes)
-        return np.where(lower - self.alpha >= self.min_accuracy, PASS, codes)
+        codes = np.full(np.shape(counts), UNDECIDED if last else GO_ON)
+        codes = np.where(counts <= self.fail_upto[look], FAIL, codes)
+        return np.where(counts >= self.pass_from[look], PASS, codes)
 
     def run(self, certified_at_looks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Stop many gates at once: counts of shape (gates, looks) -> (codes, stopping look)."""
@@ -111,17 +73,3 @@ class GateRule:
             outcome = np.where(open_, codes, outcome)
             stopped_at = np.where(open_ & (codes != GO_ON), look, stopped_at)
         return outcome, stopped_at
-
-    def verdict(self, look: int, images: int, certified: int, model_evaluations: int,
-                set_size: int) -> GateVerdict:
-        """The record for a gate that stopped at `look` with these counts."""
-        code = int(self.codes(look, np.array(certified)))
-        if code == GO_ON:
-            raise ValueError(f"the gate does not stop at look {look} with {certified} certified")
-        lower, upper = (float(b) for b in self.bounds(look, np.array(certified)))
-        return GateVerdict(
-            verdict=CODES[code], radius=self.radius, min_accuracy=self.min_accuracy,
-            confidence=1.0 - self.delta, alpha=self.alpha, accuracy_lower=lower - self.alpha,
-            q_lower=lower, q_upper=upper, images=images, certified=certified,
-            model_evaluations=model_evaluations, looks=self.looks, looks_taken=look + 1,
-            set_size=set_size)

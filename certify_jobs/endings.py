@@ -27,16 +27,18 @@ from certify_settings import Settings
 # Job meta written by the API at submission (besides `certify_jobs.contract.OWNER_META`).
 CALLBACK_META = "callback_url"
 BATCH_META = "batch"
+GATE_META = "gate"  # a release gate's job: the gate counts it from Redis, so it stays there
 # The delivery record of a job's webhook (a `WebhookRecord` dict), written by the delivery task.
 WEBHOOK_META = "webhook"
 
 WEBHOOK_JOB_TASK = "app.webhooks.delivery.deliver_job_end"
 WEBHOOK_BATCH_TASK = "app.webhooks.delivery.deliver_batch_end"
-WEBHOOK_TASKS = frozenset({WEBHOOK_JOB_TASK, WEBHOOK_BATCH_TASK})
+WEBHOOK_GATE_TASK = "app.webhooks.delivery.deliver_gate_end"
+WEBHOOK_TASKS = frozenset({WEBHOOK_JOB_TASK, WEBHOOK_BATCH_TASK, WEBHOOK_GATE_TASK})
 ENDED_STATES = frozenset({"finished", "failed", "canceled", "stopped"})
 
 BatchState = Literal["open", "closed", "canceled"]
-TargetKind = Literal["job", "batch"]
+TargetKind = Literal["job", "batch", "gate"]
 KEYS = ServiceKeys()
 
 
@@ -89,7 +91,7 @@ def queue_webhook(redis: Redis, settings: Settings, kind: TargetKind, target_id:
     if not redis.set(KEYS.webhook_queued(kind, target_id), delivery_id, nx=True, ex=settings.result_ttl_s):
         return
     queue = Queue(settings.webhook_queue, connection=redis, serializer=JSONSerializer)
-    task = WEBHOOK_JOB_TASK if kind == "job" else WEBHOOK_BATCH_TASK
+    task = {"job": WEBHOOK_JOB_TASK, "batch": WEBHOOK_BATCH_TASK, "gate": WEBHOOK_GATE_TASK}[kind]
     intervals = settings.webhook_retry_intervals
     queue.enqueue(
         task, {"target": target_id, "delivery_id": delivery_id}, job_id=f"webhook-{delivery_id}",

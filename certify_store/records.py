@@ -1,4 +1,4 @@
-"""Job, batch and model records in the database: idempotent upserts and the reads the API needs.
+"""Job, batch, gate and model records in the database: idempotent upserts and the reads the API needs.
 
 Every write is an upsert keyed by the record's id that only moves a row forward
 (`stage`): writing the same record twice, or an older stage after a newer one,
@@ -15,10 +15,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from certify_store.schema import STAGE_CREATED, STAGE_ENDED, batches, jobs, models
+from certify_store.schema import STAGE_CREATED, STAGE_ENDED, batches, gates, jobs, models
 
-__all__ = ["STAGE_CREATED", "STAGE_ENDED", "BatchRecord", "CursorError", "JobFilter", "JobPage",
-           "JobRecord", "ModelRecord", "RecordStore"]
+__all__ = ["STAGE_CREATED", "STAGE_ENDED", "BatchRecord", "CursorError", "GateRecord", "JobFilter",
+           "JobPage", "JobRecord", "ModelRecord", "RecordStore"]
 
 
 def utc(moment: datetime) -> datetime:
@@ -83,6 +83,20 @@ class ModelRecord:
     owner: str
     created_at: datetime
     view: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class GateRecord:
+    gate_id: str
+    owner: str
+    state: str
+    created_at: datetime
+    view: dict[str, Any]
+    stage: int = STAGE_CREATED
+    model: str | None = None
+    verdict: str | None = None
+    ended_at: datetime | None = None
+    signed_report: dict[str, Any] | None = None
 
 
 class CursorError(ValueError):
@@ -155,6 +169,25 @@ class RecordStore:
             "model": record.model, "created_at": utc(record.created_at),
             "ended_at": utc(record.ended_at) if record.ended_at else None, "stage": record.stage,
             "view": _dumps(record.view), "updated_at": datetime.now(UTC)})
+
+    def put_gate(self, record: GateRecord) -> None:
+        signed = record.signed_report
+        self._upsert(gates, ["gate_id"], {
+            "gate_id": record.gate_id, "owner": record.owner, "state": record.state,
+            "model": record.model, "verdict": record.verdict, "created_at": utc(record.created_at),
+            "ended_at": utc(record.ended_at) if record.ended_at else None, "stage": record.stage,
+            "view": _dumps(record.view), "signed_report": _dumps(signed) if signed else None,
+            "updated_at": datetime.now(UTC)})
+
+    def gate(self, gate_id: str) -> GateRecord | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(sa.select(gates).where(gates.c.gate_id == gate_id)).first()
+        if row is None:
+            return None
+        return GateRecord(row.gate_id, row.owner, row.state, utc(row.created_at),
+                          json.loads(row.view), row.stage, row.model, row.verdict,
+                          utc(row.ended_at) if row.ended_at else None,
+                          json.loads(row.signed_report) if row.signed_report else None)
 
     def put_model(self, name: str, version: str, sha256: str, owner: str, view: dict[str, Any],
                   created_at: datetime) -> None:

@@ -58,3 +58,20 @@ models = sa.Table(
     sa.Column("view", sa.Text, nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+# A release gate: its view (progress, verdict) and, once ended, its signed report.
+gates = sa.Table(
+    "gates", metadata,
+    sa.Column("gate_id", sa.String(64), primary_key=True),
+    sa.Column("owner", sa.String(128), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("model", sa.String(200)),
+    sa.Column("verdict", sa.String(16)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("ended_at", sa.DateTime(timezone=True)),
+    sa.Column("stage", sa.SmallInteger, nullable=False),
+    sa.Column("view", sa.Text, nullable=False),
+    sa.Column("signed_report", sa.Text),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_gates_owner_created", "owner", "created_at", "gate_id"),
+)

@@ -19,6 +19,8 @@ from certify_store.canonical import canonical_json
 from certify_store.keys import ALGORITHM, KeyRing, PublicKey, b64url, unb64url
 
 FORMAT = "certify-signed-certificate/1"
+GATE_FORMAT = "certify-signed-gate-report/1"
+FORMATS = (FORMAT, GATE_FORMAT)
 
 
 @dataclass(frozen=True)
@@ -47,8 +49,22 @@ def sign(ring: KeyRing, signable: Signable, issued_at: datetime | None = None) -
         "options": signable.options, "seed": signable.seed, "code_version": signable.code_version,
         "issued_at": moment.isoformat().replace("+00:00", "Z"), "key_id": key_id,
     }
+    return _signed(key_id, key, FORMAT, payload)
+
+
+def sign_gate_report(ring: KeyRing, report: dict[str, Any], issued_at: datetime | None = None
+                     ) -> dict[str, Any]:
+    """A release gate's report (its request, the images it used and the verdict), signed as a
+    certificate is: `verify` checks both, and names a changed field the same way."""
+    key_id, key = ring.signing_key()
+    moment = (issued_at or datetime.now(UTC)).astimezone(UTC)
+    payload = {**report, "issued_at": moment.isoformat().replace("+00:00", "Z"), "key_id": key_id}
+    return _signed(key_id, key, GATE_FORMAT, payload)
+
+
+def _signed(key_id: str, key: Any, format_: str, payload: dict[str, Any]) -> dict[str, Any]:
     digests = field_digests(payload)
-    return {"format": FORMAT, "payload": payload, "signature": {
+    return {"format": format_, "payload": payload, "signature": {
         "algorithm": ALGORITHM, "key_id": key_id, "value": b64url(key.sign(canonical_json(payload))),
         "field_digests": digests, "field_digests_value": b64url(key.sign(canonical_json(digests))),
     }}
@@ -97,8 +113,8 @@ def verify(document: Any, keys: list[PublicKey], input_sha256: str | None = None
     """Check the signature with one of `keys`, and the input's hash when it is given."""
     try:
         payload, signature = document["payload"], document["signature"]
-        if document["format"] != FORMAT or signature["algorithm"] != ALGORITHM:
-            return Verdict(None, [f"not a {FORMAT} document signed with {ALGORITHM}"])
+        if document["format"] not in FORMATS or signature["algorithm"] != ALGORITHM:
+            return Verdict(None, [f"not a {' or '.join(FORMATS)} document signed with {ALGORITHM}"])
         key_id = signature["key_id"]
         value, digests = unb64url(signature["value"]), signature["field_digests"]
         digests_value = unb64url(signature["field_digests_value"])

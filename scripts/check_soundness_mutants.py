@@ -67,10 +67,11 @@ COUNT_BASED_PRODUCT = '''def product_norm_squared(lift: SeparableLift) -> float 
 @dataclass(frozen=True)
 class Mutant:
     name: str
-    path: str  # relative to certify_core/
+    path: str  # relative to the package's folder
     pattern: str  # a regular expression that must match exactly once
     replacement: str
     what: str
+    package: str = "certify_core"  # the package copied and edited
 
 
 MUTANTS = [
@@ -193,18 +194,19 @@ MUTANTS = [
         "            return clopper_pearson_lower(n_a, self.looks[look], self.alpha)\n",
         "sequential cs reports the fixed-n Clopper-Pearson bound at the full alpha at every look",
     ),
+    # The gate's rule is in the contract (the API runs it without numpy or scipy).
     Mutant(
-        "gate-bound-without-alpha", "gate.py",
-        r"np\.where\(lower - self\.alpha >= self\.min_accuracy",
-        "np.where(lower >= self.min_accuracy",
+        "gate-bound-without-alpha", "gate_rule.py",
+        r"self\.bounds_one\(look, k\)\[0\] - self\.alpha >= self\.min_accuracy",
+        "self.bounds_one(look, k)[0] >= self.min_accuracy",
         "a gate passes when the bound on P(certified correct) reaches A, forgetting that up to "
-        "alpha of it are false certificates",
+        "alpha of it are false certificates", package="certify_contract",
     ),
     Mutant(
-        "gate-full-delta-every-look", "gate.py",
+        "gate-full-delta-every-look", "gate_rule.py",
         r"    return delta / looks\n",
         "    return delta\n",
-        "a gate spends the full delta at every look over images",
+        "a gate spends the full delta at every look over images", package="certify_contract",
     ),
     Mutant(
         "gate-label-from-certificate", "gate.py",
@@ -242,11 +244,11 @@ def run_tests(package_parent: Path | None) -> tuple[int, list[str]]:
 
 def check(mutant: Mutant) -> tuple[str, list[str]]:
     with tempfile.TemporaryDirectory(prefix="certify-mutant-") as tmp:
-        package = Path(tmp) / "certify_core"
-        shutil.copytree(ROOT / "certify_core", package,
+        package = Path(tmp) / mutant.package
+        shutil.copytree(ROOT / mutant.package, package,
                         ignore=shutil.ignore_patterns("__pycache__", "zoo", "samples"))
         # Models and samples are data, not code: link them instead of copying.
-        for data in ("zoo", "samples"):
+        for data in ("zoo", "samples") if mutant.package == "certify_core" else ():
             (package / data).symlink_to(ROOT / "certify_core" / data)
         if not apply(mutant, package):
             return "stale", []

@@ -89,6 +89,30 @@ def dashboard_job(job_id: str, request: Request) -> Response:
     return _page(request)
 
 
+@router.get("/dashboard/batches")
+def dashboard_batches(request: Request) -> Response:
+    """The key's batches."""
+    return _page(request)
+
+
+@router.get("/dashboard/batches/{batch_id}")
+def dashboard_batch(batch_id: str, request: Request) -> Response:
+    """One batch: counts by status, progress, certified accuracy against radius."""
+    return _page(request)
+
+
+@router.get("/dashboard/gates")
+def dashboard_gates(request: Request) -> Response:
+    """The key's release gates."""
+    return _page(request)
+
+
+@router.get("/dashboard/gates/{gate_id}")
+def dashboard_gate(gate_id: str, request: Request) -> Response:
+    """One gate: progress over looks, the count against each look's thresholds, the verdict."""
+    return _page(request)
+
+
 @router.get("/dashboard/assets/{name}")
 def dashboard_asset(
     name: str, if_none_match: Annotated[str | None, Header()] = None

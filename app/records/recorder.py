@@ -32,7 +32,7 @@ from app.jobs.reads import JobReads, owner_of
 from app.jobs.views import JOB_VIEW, payload_of
 from certify_contract import ErrorBody, JobView
 from certify_contract.batches import BatchView
-from certify_jobs.endings import BATCH_META
+from certify_jobs.endings import BATCH_META, GATE_META
 from certify_store.database import migrate
 from certify_store.outbox import Outbox, OutboxDrainer
 from certify_store.records import STAGE_CREATED, STAGE_ENDED, BatchRecord, JobRecord
@@ -119,7 +119,8 @@ class Recorder:
             return
         redis = self.backend.redis
         job = self.reads.fetch(record.job_id)
-        if job is None or BATCH_META in (job.meta or {}):  # a batch reads its jobs from Redis
+        # A batch and a gate read their jobs from Redis.
+        if job is None or BATCH_META in (job.meta or {}) or GATE_META in (job.meta or {}):
             return
         webhook = (record.view.get("webhook") or {}).get("state")
         if job.meta.get("callback_url") and webhook in (None, "pending"):

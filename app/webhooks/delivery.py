@@ -1,4 +1,4 @@
-"""The webhook tasks: POST a job's or a batch's final view, signed, to its `callback_url`.
+"""The webhook tasks: POST a job's, a batch's or a gate's final view, signed, to its `callback_url`.
 
 Run by the delivery worker (`python -m app.webhooks.worker`) from the webhook
 queue. The body is the view `GET /jobs/{id}` or `GET /batches/{id}` gives
@@ -28,6 +28,9 @@ from rq.serializers import JSONSerializer
 
 from app.batches.store import BatchRecord, BatchStore
 from app.batches.views import batch_view
+from app.gates.store import GateSpec, GateStore
+from app.gates.views import VIEW as GATE_VIEW
+from app.gates.views import view_of
 from app.http.backend import Backend
 from app.http.callbacks import Resolver, WebhookPolicy, WebhookRefused, check_url, resolve_checked
 from app.jobs.views import JOB_VIEW, job_view
@@ -165,3 +168,20 @@ def deliver_batch_end(spec: dict[str, str]) -> str:
 
     return _attempt(context, "batch.ended", str(record.callback_url), body, spec["delivery_id"],
                     record.webhook or {}, save)
+
+
+def deliver_gate_end(spec: dict[str, str]) -> str:
+    """The gate's view with its verdict (event `gate.ended`)."""
+    context = DELIVERY_CONTEXT.get()
+    gates = GateStore(Backend(context.redis, context.settings))
+    gate_id = spec["target"]
+    raw = gates.raw(gate_id)
+    gate = GateSpec.from_json(raw["spec"])
+    body = GATE_VIEW.dump_json(view_of(gates, gate_id, gate, raw))
+
+    def save(update: dict[str, Any]) -> None:
+        context.redis.hset(gates.keys(gate_id).record, "webhook", json.dumps(update))
+
+    previous = json.loads(raw["webhook"]) if raw.get("webhook") else {}
+    return _attempt(context, "gate.ended", str(gate.callback_url), body, spec["delivery_id"],
+                    previous, save)

@@ -109,12 +109,12 @@ def test_recompute_reproduces_the_counts_and_catches_a_certificate_signed_wrongl
 def test_db_migrate_backup_restore(data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
                                    ) -> None:
     assert main(["db", "migrate"]) == 0
-    assert "revision r0003 (was empty)" in capsys.readouterr().out
+    assert "revision r0004 (was empty)" in capsys.readouterr().out
     assert (data_dir / "certify.db").is_file()
     assert main(["db", "backup", str(tmp_path / "b.db")]) == 0
     assert main(["db", "restore", str(tmp_path / "b.db")]) == 0
     assert main(["db", "migrate"]) == 0
-    assert capsys.readouterr().out.splitlines()[-1] == "database at revision r0003"
+    assert capsys.readouterr().out.splitlines()[-1] == "database at revision r0004"
     assert main(["db", "restore", str(tmp_path / "missing.db")]) == 2
 
 

@@ -42,7 +42,7 @@ from certify_settings import Settings
 from tests.client.test_records import certificate_json
 
 # The forms a request sends are the API's own (pydantic); everything it answers is a record.
-FORMS = {"CertifyForm", "BatchForm", "BatchFilesForm"}
+FORMS = {"CertifyForm", "BatchForm", "BatchFilesForm", "GateForm"}
 
 
 def contract_records() -> dict[str, type]:

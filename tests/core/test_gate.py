@@ -159,3 +159,44 @@ def test_the_verdict_record_restates_its_own_bound() -> None:
     last = rule.verdict(len(rule.looks) - 1, images=1000, certified=505, model_evaluations=1,
                         set_size=1000)
     assert last.verdict == "undecided"
+
+
+def test_the_standard_library_bounds_match_scipy() -> None:
+    """The API's Clopper-Pearson bounds (no scipy there) against scipy's, over a grid."""
+    from certify_contract.gate_rule import cp_lower_one, cp_upper_one
+
+    for n in (1, 50, 400, 10_000):
+        for k in sorted({0, 1, n // 7, n // 2, n - 1, n}):
+            for level in (0.5, 0.01, 1e-4):
+                assert cp_lower_one(k, n, level) == pytest.approx(
+                    float(cp_lower(np.array(k), n, level)), rel=1e-9, abs=1e-15)
+                assert cp_upper_one(k, n, level) == pytest.approx(
+                    float(cp_upper(np.array(k), n, level)), rel=1e-9, abs=1e-15)
+
+
+def test_the_thresholds_are_the_bounds_decisions() -> None:
+    """`pass_from` / `fail_upto` agree with the bounds tested count by count."""
+    rule = GateRule((50, 100, 200), 0.7, radius=0.25, delta=0.01, alpha=0.001)
+    for look, n in enumerate(rule.looks):
+        lower, upper = rule.bounds(look, np.arange(n + 1))
+        assert [k for k in range(n + 1) if lower[k] - 0.001 >= 0.7] == \
+            list(range(rule.pass_from[look], n + 1))
+        assert [k for k in range(n + 1) if upper[k] < 0.7 + 0.001] == \
+            list(range(rule.fail_upto[look] + 1))
+
+
+def test_a_verdict_before_every_image_ran_bounds_both_ways() -> None:
+    """A look decided with images not run: the lower bound counts them as not certified,
+    the upper bound as certified, so each bound holds whatever they would have shown."""
+    rule = GateRule((50, 100), 0.3, radius=0.25, delta=0.01, alpha=0.001)
+    k = rule.pass_from[0]
+    early = rule.verdict(0, images=k + 5, certified=k, model_evaluations=1, set_size=100, unrun=20)
+    assert early.verdict == "pass"
+    assert early.q_lower == pytest.approx(float(cp_lower(np.array(k), 50, rule.look_delta)))
+    assert early.q_upper == pytest.approx(float(cp_upper(np.array(k + 20), 50, rule.look_delta)))
+    fail = GateRule((50, 100), 0.95, radius=0.25, delta=0.01, alpha=0.001)
+    stop = fail.verdict(0, images=20, certified=5, model_evaluations=1, set_size=100, unrun=30)
+    assert stop.verdict == "fail" and stop.q_lower == pytest.approx(
+        float(cp_lower(np.array(5), 50, fail.look_delta)))
+    with pytest.raises(ValueError, match="does not stop"):
+        rule.verdict(0, images=10, certified=1, model_evaluations=1, set_size=100, unrun=40)

@@ -10,10 +10,10 @@ from certify_store.records import JobFilter, RecordStore
 
 def test_an_empty_database_migrates_to_the_latest_schema(engine: sa.Engine) -> None:
     assert current_revision(engine) is None
-    assert migrate(engine) == head_revision() == "r0003"
+    assert migrate(engine) == head_revision() == "r0004"
     tables = set(sa.inspect(engine).get_table_names())
-    assert {"jobs", "batches", "models", "certify_schema_version"} <= tables
-    assert migrate(engine) == "r0003"  # a second start changes nothing
+    assert {"jobs", "batches", "models", "gates", "certify_schema_version"} <= tables
+    assert migrate(engine) == "r0004"  # a second start changes nothing
 
 
 def test_the_first_schema_migrates_with_its_records_kept(engine: sa.Engine) -> None:
@@ -26,7 +26,7 @@ def test_the_first_schema_migrates_with_its_records_kept(engine: sa.Engine) -> N
             "INSERT INTO jobs (job_id, owner, status, model, created_at, stage, view, updated_at) "
             "VALUES ('old-job', 'tenant-a', 'succeeded', 'm1', :now, 2, :view, :now)"),
             {"now": now, "view": '{"status":"succeeded"}'})
-    assert migrate(engine) == "r0003"
+    assert migrate(engine) == "r0004"
     store = RecordStore(engine)
     record = store.job("old-job")
     assert record is not None and record.view == {"status": "succeeded"}

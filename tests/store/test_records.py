@@ -9,6 +9,7 @@ from certify_store.records import (
     STAGE_ENDED,
     BatchRecord,
     CursorError,
+    GateRecord,
     JobFilter,
     JobRecord,
     ModelRecord,
@@ -107,6 +108,18 @@ def test_batch_records_move_forward_only(store: RecordStore) -> None:
     for record in (first, end, first):
         store.put_batch(record)
     assert store.batch("c" * 32) == end
+
+
+def test_gate_records_move_forward_only_and_keep_their_signed_report(store: RecordStore) -> None:
+    first = GateRecord("d" * 32, "tenant-a", "running", T0, {"state": "running"}, STAGE_CREATED,
+                       "m1")
+    report = {"format": "certify-signed-gate-report/1", "payload": {"verdict": {"verdict": "pass"}}}
+    end = GateRecord("d" * 32, "tenant-a", "ended", T0, {"state": "ended"}, STAGE_ENDED, "m1",
+                     "pass", T0 + timedelta(minutes=5), report)
+    for record in (first, end, first):
+        store.put_gate(record)
+    assert store.gate("d" * 32) == end
+    assert store.gate("e" * 32) is None
 
 
 def test_records_travel_as_json_unchanged() -> None:

@@ -3,7 +3,9 @@
 
 import {apiKey} from './api.js';
 import {byId} from './dom.js';
+import {BatchView, BatchesView} from './batches.js';
 import {CertificateView} from './certificate.js';
+import {GateView, GatesView} from './gates.js';
 import {JobsView} from './jobs.js';
 import {installKeyPrompt} from './keys.js';
 import {ModelsView} from './models.js';
@@ -40,8 +42,26 @@ function startJob(jobId) {
   apiKey.onChange(() => view.start());
 }
 
+function startGates(gateId) {
+  const view = gateId ? new GateView(gateId) : new GatesView();
+  byId(gateId ? 'gate-view' : 'gates-view').hidden = false;
+  view.start();
+  apiKey.onChange(() => view.poller.start());
+}
+
+function startBatches(batchId) {
+  const view = batchId ? new BatchView(batchId) : new BatchesView();
+  byId(batchId ? 'batch-view' : 'batches-view').hidden = false;
+  view.start();
+  apiKey.onChange(() => view.poller.start());
+}
+
 installKeyPrompt();
 const jobId = jobIdFromPath();
+const gates = location.pathname.match(/\/dashboard\/gates(?:\/([^/]+))?\/?$/);
+const batches = location.pathname.match(/\/dashboard\/batches(?:\/([^/]+))?\/?$/);
 if (jobId) startJob(jobId);
 else if (/\/dashboard\/models\/?$/.test(location.pathname)) startModels();
+else if (batches) startBatches(batches[1] ? decodeURIComponent(batches[1]) : null);
+else if (gates) startGates(gates[1] ? decodeURIComponent(gates[1]) : null);
 else startHome();
