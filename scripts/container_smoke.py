@@ -77,6 +77,31 @@ def batch(client: httpx.Client, path: Path, count: int, options: dict[str, str],
     raise SystemExit(f"batch {batch_id} did not end within {timeout:.0f} s")
 
 
+def registry(client: httpx.Client, admin_key: str, path: Path, options: dict[str, str],
+             timeout: float) -> dict[str, Any]:
+    """Register a TorchScript model with the operator's key over HTTP (the API writes it to the
+    shared data volume), then certify with it as a tenant: the worker loads it from that volume
+    on first use, with no restart; the certificate names its version and sha256."""
+    from certify_testkit import registry_models
+
+    name = f"smoke-{int(time.time())}"
+    weights = registry_models.torchscript_bytes(1)
+    started = time.monotonic()
+    answer = client.post("/models", headers={"X-API-Key": admin_key}, files={
+        "manifest": ("manifest.json", registry_models.manifest(name, "torchscript").encode()),
+        "weights": ("model.pt", weights)})
+    if answer.status_code != 201:
+        raise SystemExit(f"POST /models answered {answer.status_code}: {answer.text}")
+    registered = answer.json()
+    view = certify(client, path, {**options, "model": f"{name}@{registered['version']}"}, timeout)
+    elapsed = time.monotonic() - started
+    expected = {"name": name, "version": registered["version"], "sha256": registered["sha256"]}
+    if view["status"] != "succeeded" or view["result"]["model"] != expected:
+        raise SystemExit(f"the registered model's job: {view}")
+    return {"model": f"{name}@{registered['version']}", "sha256": registered["sha256"][:12],
+            "post_to_certificate_s": round(elapsed, 2)}
+
+
 def same_as_local(view: dict[str, Any], path: Path) -> dict[str, Any]:
     """`certify local` on this host with the job's seed and options gives the same certificate."""
     result, options = view["result"], view["options"]
@@ -98,7 +123,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("url")
     parser.add_argument("api_key")
-    parser.add_argument("command", choices=["certify", "batch", "same-as-local", "wait-ready"])
+    parser.add_argument("command",
+                        choices=["certify", "batch", "same-as-local", "registry", "wait-ready"])
     parser.add_argument("args", nargs="*")
     parser.add_argument("--n", default="200")
     parser.add_argument("--n0", default="20")
@@ -112,6 +138,8 @@ def main() -> None:
                 raise SystemExit(f"job ended {out['status']}: {out.get('error')}")
         elif ns.command == "batch":
             out = batch(client, Path(ns.args[0]), int(ns.args[1]), options, ns.timeout)
+        elif ns.command == "registry":  # args: ADMIN_KEY FILE
+            out = registry(client, ns.args[0], Path(ns.args[1]), options, ns.timeout)
         elif ns.command == "same-as-local":
             out = same_as_local(json.loads(Path(ns.args[0]).read_text()), Path(ns.args[1]))
         else:

@@ -13,6 +13,7 @@ PROJECT=certify-smoke
 API_PORT=${CERTIFY_SMOKE_API_PORT:-18000}
 KUBE_PORT=${CERTIFY_SMOKE_KUBE_PORT:-18001}
 KEY=smoke-$(openssl rand -hex 8)
+ADMIN_KEY=smoke-admin-$(openssl rand -hex 8)  # registers models (CERTIFY_MODEL_UPLOADS=admin)
 work=$(mktemp -d /var/tmp/certify-smoke.XXXXXX)
 figures=$work/figures.txt
 
@@ -76,6 +77,7 @@ scripts/signing_keys.sh "$work/keys" localhost/certify-api:local
 
 export CERTIFY_VERSION=local CERTIFY_REDIS_IMAGE=localhost/certify-redis:bookworm
 export CERTIFY_REDIS_PASSWORD=$(openssl rand -hex 24) CERTIFY_API_KEYS=$KEY
+export CERTIFY_ADMIN_API_KEYS=$ADMIN_KEY
 export CERTIFY_API_PORT=$API_PORT CERTIFY_SIGNING_KEYS_HOST_DIR=$work/keys
 export CERTIFY_WORKER_MODELS=fmnist-cnn-s025,moving-fmnist-c2d-s025 CERTIFY_CPU_WORKER_REPLICAS=1
 URL=http://127.0.0.1:$API_PORT
@@ -92,6 +94,10 @@ smoke "$URL" "$KEY" certify "$SAMPLES/fmnist-ankle-boot.png" --n 1000 --n0 50 > 
 smoke "$URL" "$KEY" same-as-local "$work/image.json" "$SAMPLES/fmnist-ankle-boot.png"
 smoke "$URL" "$KEY" certify "$SAMPLES/moving-fmnist-trouser.mp4" --n 100 --n0 20 > "$work/video.json"
 smoke "$URL" "$KEY" same-as-local "$work/video.json" "$SAMPLES/moving-fmnist-trouser.mp4"
+
+say "a model registered over HTTP certifies with no restart (the store on the shared volume)"
+registered=$(smoke "$URL" "$KEY" registry "$ADMIN_KEY" "$SAMPLES/fmnist-ankle-boot.png" --n 200)
+figure "registry: $registered"
 
 say "a batch with one worker"
 one=$(smoke "$URL" "$KEY" batch "$SAMPLES/fmnist-ankle-boot.png" 16 --n 500 --n0 20)
@@ -155,6 +161,7 @@ compose down -v >/dev/null 2>&1
 
 say "Kubernetes manifests under podman kube play"
 "$PY" scripts/k8s_secrets.py --redis-password "$CERTIFY_REDIS_PASSWORD" --api-keys "$KEY" \
+    --admin-api-keys "$ADMIN_KEY" \
     --signing-keys "$work/keys" > "$work/secrets.yaml"
 "$PY" scripts/podman_kube.py "$work/kube" "$work/secrets.yaml" deploy/k8s/storage.yaml \
     deploy/k8s/redis.yaml deploy/k8s/api.yaml deploy/k8s/webhooks.yaml deploy/k8s/worker-cpu.yaml \
@@ -177,6 +184,8 @@ smoke "http://127.0.0.1:$KUBE_PORT" "$KEY" certify "$SAMPLES/fmnist-ankle-boot.p
     > "$work/kube-image.json"
 smoke "http://127.0.0.1:$KUBE_PORT" "$KEY" same-as-local "$work/kube-image.json" \
     "$SAMPLES/fmnist-ankle-boot.png"
+figure "kube registry: $(smoke "http://127.0.0.1:$KUBE_PORT" "$KEY" registry "$ADMIN_KEY" \
+    "$SAMPLES/fmnist-ankle-boot.png" --n 200)"
 
 say "figures"
 cat "$figures"

@@ -30,7 +30,7 @@ from app.gates.store import GateSpec, GateStore, open_gate_ids
 from app.http.backend import Backend
 from app.jobs.queue import JobQueue
 from app.jobs.views import job_view
-from certify_contract import ACTIVE_STATUSES, Certificate, GateVerdict
+from certify_contract import ACTIVE_STATUSES, Certificate, GateVerdict, ModelSource
 from certify_contract.gate_rule import GateRule
 from certify_jobs.contract import JobPayload
 from certify_jobs.endings import GATE_META, announce_job_end, queue_webhook
@@ -164,7 +164,8 @@ def queue_wave(store: GateStore, queue: JobQueue, gate_id: str, spec: GateSpec, 
                 upload_key=item["upload_key"], upload_sha256=item["sha256"],
                 upload_bytes=item["bytes"], media_type=item["media_type"],
                 media_kind=spec.kind, model=spec.model, options=spec.options,  # type: ignore[arg-type]
-                seed=secrets.randbits(62))  # drawn by the server, per image
+                seed=secrets.randbits(62),  # drawn by the server, per image
+                model_source=ModelSource.from_dict(spec.model_source) if spec.model_source else None)
             data = store.backend.blobs.read(item["upload_key"])
             queue.add_to(pipe, payload, job_id, owner=spec.owner, upload=data,
                          meta={GATE_META: gate_id})

@@ -73,7 +73,8 @@ def report_of(store: GateStore, gate_id: str, spec: GateSpec, view: GateView) ->
     listing = sorted((item["index"], item["sha256"], item["label"]) for item in items)
     verdict = VIEW.dump_python(view, mode="json")["verdict"]
     return {
-        "gate_id": gate_id, "model": {"name": spec.model, "sha256": spec.model_sha256},
+        "gate_id": gate_id, "model": {"name": spec.model, "sha256": spec.model_sha256,
+                  "version": (spec.model_source or {}).get("version")},
         "rule": {"radius": view.radius, "min_accuracy": view.min_accuracy,
                  "confidence": view.confidence, "alpha": view.alpha,
                  "looks": [look.images for look in view.looks]},

@@ -5,6 +5,7 @@ import json
 import random
 import re
 import secrets
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request, Response, status
@@ -24,6 +25,7 @@ from app.jobs.form import option_fields
 from app.jobs.queue import JobQueueDep
 from app.jobs.submission import served_model
 from app.models.served import ServedModelsDep
+from app.registry.store import ModelRegistryDep
 from certify_contract import ErrorBody, GateList, GateView, InvalidOptionError
 from certify_store.records import GateRecord
 
@@ -68,8 +70,8 @@ def _invalid(detail: str, field: str) -> ApiError:
 @router.post("/gates", status_code=status.HTTP_202_ACCEPTED, response_model=GateView,
              responses=_errors(413, 415, 422, 429))
 def create_gate(response: Response, gates: GatesDep, queue: JobQueueDep, models: ServedModelsDep,
-                settings: SettingsDep, caller: CallerDep, form: Annotated[GateForm, Form()]
-                ) -> GateView:
+                registry: ModelRegistryDep, settings: SettingsDep, caller: CallerDep,
+                form: Annotated[GateForm, Form()]) -> GateView:
     """Start a release gate over a labelled image set; answers at once, ends with a verdict."""
     options = form.options()
     if options.radius is None:
@@ -80,7 +82,7 @@ def create_gate(response: Response, gates: GatesDep, queue: JobQueueDep, models:
     media_types, kind = sniffed(files)
     if kind != "image":
         raise _invalid("A gate's data set holds images.", "file")
-    model = served_model(models, form.model, options, "image")
+    model = served_model(models, form.model, options, "image", registry, caller)
     labels = parse_labels(form.labels, [f.name for f in files], model)
     unlabeled = [f.name for f in files if f.name not in labels]
     if unlabeled:
@@ -92,9 +94,10 @@ def create_gate(response: Response, gates: GatesDep, queue: JobQueueDep, models:
     queue.admit(caller.principal, options, rule.looks[0])
     gate_id, seed = queue.new_job_id(), secrets.randbits(62)
     items = _drawn_images(gates, gate_id, caller.principal, seed, files, media_types, labels)
+    source = asdict(model.source) if model.source is not None else None
     spec = GateSpec(caller.principal, model.info.name, model.info.sha256, "image", options,
                     form.min_accuracy, form.confidence, len(files), seed,
-                    _now(), callback)
+                    _now(), callback, source)
     gates.create(gate_id, spec, items)
     mark_unrecorded(gates, gate_id)
     advance(gates, queue, gate_id)  # the first wave now; the advancer takes it from here

@@ -47,6 +47,8 @@ class GateSpec:
     order_seed: int
     created_at: str
     callback_url: str | None = None
+    # A registered model (`name@version`, resolved once): every wave loads this very version.
+    model_source: dict[str, Any] | None = None
 
     def rule(self) -> GateRule:
         return gate_rule_of(self.set_size, self.min_accuracy, self.options, self.confidence)

@@ -19,9 +19,11 @@ from typing import Any
 
 import httpx
 import pytest
+import torch
 from redis import Redis
 from rq.job import Job
 from rq.serializers import JSONSerializer
+from safetensors.torch import save as save_safetensors
 
 from certify_contract.webhooks import EVENT_HEADER
 from certify_core.datasets import FASHION_MNIST_DIR, LabeledDataset, load_dataset
@@ -76,7 +78,8 @@ def gates_service(redis_base: str, model_dir: Path, logs: Path) -> Iterator[Gate
     env = service_env(f"{redis_base}/10", model_dir, CERTIFY_API_KEYS=f"{KEY_A},{KEY_B}",
                       CERTIFY_WORKER_MODELS=MODEL, CERTIFY_DEFAULT_IMAGE_MODEL=MODEL,
                       CERTIFY_BATCH_MAX_FILES_PER_REQUEST="100", CERTIFY_WEBHOOK_SECRET=SECRET,
-                      CERTIFY_WEBHOOK_ALLOWED_HOSTS="127.0.0.1", CERTIFY_WEBHOOK_ALLOW_PRIVATE="true")
+                      CERTIFY_WEBHOOK_ALLOWED_HOSTS="127.0.0.1", CERTIFY_WEBHOOK_ALLOW_PRIVATE="true",
+                      CERTIFY_MODEL_UPLOADS="tenants")  # a gate may name a registered version
     workers = [start_worker(env, logs / "gates-worker.log"),
                start_delivery_worker(env, logs / "gates-delivery.log")]
     service = None
@@ -287,3 +290,33 @@ def test_the_signed_report_verifies_and_a_changed_field_does_not(
     path.write_text(json.dumps(document))
     changed = verify(gates_service, path)
     assert changed.returncode == 1 and "verdict.verdict: differs" in changed.stdout, changed.stdout
+
+
+def test_a_gate_runs_on_a_registered_version_and_its_report_names_it(
+        gates_service: GateService, test_set: LabeledDataset) -> None:
+    """The shipped model's weights registered over HTTP as safetensors: every wave loads that
+    version, and the signed report names it."""
+    zoo = Path(__file__).resolve().parents[2] / "certify_core" / "zoo" / MODEL
+    manifest = json.loads((zoo / "manifest.json").read_text())
+    manifest = {key: manifest[key] for key in ("input_shape", "class_names", "sigma",
+                                               "architecture", "architecture_kwargs",
+                                               "normalization")}
+    state = torch.load(zoo / "weights.pt", weights_only=True)
+    weights = save_safetensors({name: tensor.contiguous() for name, tensor in state.items()})
+    with gates_service.client() as http:
+        registered = http.post("/models", files={
+            "manifest": ("manifest.json", json.dumps(
+                {**manifest, "name": "gated", "format": "safetensors"}).encode()),
+            "weights": ("weights.safetensors", weights)})
+        assert registered.status_code == 201, registered.text
+        version = registered.json()["version"]
+        answer = post_gate(http, test_set, 60, min_accuracy="0.95", model=f"gated@{version}")
+        assert answer.status_code == 202, answer.text
+        view = wait_gate(http, answer.json()["gate_id"])
+        assert view["verdict"]["verdict"] == "fail" and view["model"] == f"gated@{version}", view
+        jobs = gate_jobs(gates_service, view["gate_id"])
+        assert {job.args[0]["model_source"]["version"] for job in jobs} == {version}
+        report = signed_report(http, view["gate_id"])
+    assert report["payload"]["model"]["version"] == version
+    assert report["payload"]["model"]["sha256"] == registered.json()["sha256"]
+
