@@ -34,6 +34,8 @@ class BatchMetrics:
     """Labeled jobs that succeeded (the metrics' denominator)."""
     certified_accuracy: dict[str, float]
     """Fraction correct with a certified radius >= r, at the standard radii."""
+    certified_accuracy_interval: dict[str, list[float]]
+    """Its exact 95% (Clopper-Pearson) interval at each radius: [lower, upper]."""
     acr: float
     """Standard ACR: the mean over all evaluated images of the radius when correct, 0 otherwise."""
     abstention_rate: float

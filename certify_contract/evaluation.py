@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from certify_contract.errors import InvalidOptionError
+from certify_contract.gate_rule import cp_lower_one, cp_upper_one
 
 TSV_COLUMNS = ("idx", "label", "predict", "radius", "correct", "time")
 # Written only for independent-noise Smooth-Reduce: sigma * Phi^-1(p_lower) without
@@ -108,14 +109,26 @@ def _radius(row: EvalRow, naive: bool) -> float:
     return row.naive_radius
 
 
+def certified_accuracy_interval(rows: Sequence[EvalRow], radius: float,
+                                confidence: float = 0.95) -> tuple[float, float]:
+    """Exact two-sided (Clopper-Pearson) interval of the certified accuracy at `radius`: what
+    the images say about the population they were drawn from."""
+    hits = round(certified_accuracy(rows, radius) * len(rows))
+    tail = (1.0 - confidence) / 2
+    return cp_lower_one(hits, len(rows), tail), cp_upper_one(hits, len(rows), tail)
+
+
 def summarize(rows: Sequence[EvalRow], radii: Sequence[float]) -> dict[str, Any]:
-    """Every metric of a run: certified accuracy at `radii`, ACR, abstention, time."""
+    """Every metric of a run: certified accuracy at `radii` (with its 95% interval), ACR,
+    abstention, time."""
     validate_rows(rows)
     validate_radii(radii)
     count = len(rows)
     summary: dict[str, Any] = {
         "images": count,
         "certified_accuracy": {f"{r:g}": certified_accuracy(rows, r) for r in radii},
+        "certified_accuracy_interval": {f"{r:g}": list(certified_accuracy_interval(rows, r))
+                                        for r in radii},
         "acr": average_certified_radius(rows),
         "acr_definition": "mean over all images of radius if correct and not abstained, else 0",
         "abstention_rate": sum(row.abstained for row in rows) / count,

@@ -122,7 +122,8 @@ def test_the_client_writes_a_view_exactly_as_the_api_does() -> None:
         batch_id="b" * 32, status="ended", total=1, counts=BatchCounts(succeeded=1), progress=1.0,
         created_at=view.created_at, closed_at=view.created_at,  # type: ignore[arg-type]
         model="m", options=CertifyOptions(n=10), labeled=True,
-        metrics=BatchMetrics(1, {"0": 1.0}, 0.5, 0.0, 1.0, 0.1), jobs_url="/j", results_url="/r")
+        metrics=BatchMetrics(1, {"0": 1.0}, {"0": [0.025, 1.0]}, 0.5, 0.0, 1.0, 0.1),
+        jobs_url="/j", results_url="/r")
     written = json.loads(TypeAdapter(BatchView).dump_json(batch))
     assert batch.to_dict() == written and from_json(BatchView, written) == batch
 

@@ -39,5 +39,12 @@ def test_a_batch_shows_its_counts_and_accuracy_curve(page: Page, served: Served)
     assert len(page.find_all(".batch-curve .curve-point")) == len(
         batch["metrics"]["certified_accuracy"])
     assert page.text("#batch-metrics").startswith("2 labelled images")
+    # The band is the exact 95% interval at each radius: with 2 images it is wide.
+    intervals = batch["metrics"]["certified_accuracy_interval"]
+    assert set(intervals) == set(batch["metrics"]["certified_accuracy"])
+    for radius, (low, high) in intervals.items():
+        assert low <= batch["metrics"]["certified_accuracy"][radius] <= high and high - low > 0.5
+    band = page.find(".batch-curve .curve-band").get_attribute("d")
+    assert band.startswith("M") and band.endswith("Z") and band.count("L") == 2 * len(intervals) - 1
     page.screenshot("dashboard-batch")
     assert page.overflows() == [], "nothing wider than the page"

@@ -84,3 +84,14 @@ def test_paired_rows_keep_only_shared_images_in_order() -> None:
     assert [row.idx for row in a] == [row.idx for row in b] == [1, 2, 3]
     with pytest.raises(ValueError, match="share no"):
         paired_rows(ROWS[:1], ROWS[1:])
+
+
+@pytest.mark.parametrize(("hits", "count"), [(0, 10), (3, 10), (10, 10), (412, 500), (1, 2)])
+def test_the_standard_library_interval_of_the_api_matches_the_scipy_one(hits: int, count: int
+                                                                         ) -> None:
+    # The API (no scipy) computes a batch's interval with the contract's own beta quantile.
+    from certify_contract.evaluation import certified_accuracy_interval
+
+    rows = [EvalRow(i, 1, 1 if i < hits else 2, 0.3, i < hits, 0.1) for i in range(count)]
+    assert certified_accuracy_interval(rows, 0.25) == pytest.approx(
+        binomial_interval(hits, count), rel=1e-7, abs=1e-12)

@@ -65,6 +65,14 @@ function accuracyCurve(metrics) {
   const x = (radius) => left + ((width - left - 10) * radius) / top;
   const y = (accuracy) => 10 + (height - bottom - 10) * (1 - accuracy);
   const path = points.map(([radius, accuracy], i) => `${i ? 'L' : 'M'}${x(radius)},${y(accuracy)}`);
+  // The 95% interval at each radius (exact binomial): upper ends left to right, lower ends back.
+  // (The keys are the radii as the contract writes them, which String() gives back.)
+  const interval = metrics.certified_accuracy_interval ?? {};
+  const ends = points.filter(([radius]) => interval[String(radius)]);
+  const bounds = (radius) => interval[String(radius)];
+  const band = [...ends.map(([radius]) => [x(radius), y(bounds(radius)[1])]),
+                ...ends.slice().reverse().map(([radius]) => [x(radius), y(bounds(radius)[0])])]
+    .map(([px, py], i) => `${i ? 'L' : 'M'}${px},${py}`).join(' ') + (ends.length ? ' Z' : '');
   return svg('svg', {viewBox: `0 0 ${width} ${height}`, class: 'batch-curve', role: 'img',
                      'aria-label': 'Certified accuracy against radius'},
     svg('line', {x1: left, x2: width - 10, y1: y(0), y2: y(0), class: 'axis'}),
@@ -76,6 +84,9 @@ function accuracyCurve(metrics) {
                  text: number(top)}),
     svg('text', {x: (left + width) / 2, y: height - 2, 'text-anchor': 'middle', class: 'gate-label',
                  text: 'radius'}),
+    ends.length ? svg('path', {d: band, class: 'curve-band'},
+                          svg('title', {text: '95% interval (exact binomial, over the images)'}))
+      : [],
     svg('path', {d: path.join(' '), class: 'curve'}),
     points.map(([radius, accuracy]) => svg('circle', {cx: x(radius), cy: y(accuracy), r: 3,
                                                       class: 'curve-point'},
