@@ -55,7 +55,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--device", default=None, help="torch device (default: CERTIFY_DEVICE)")
     parser.add_argument("--json", action="store_true", help="print the verdict as JSON")
     parser.add_argument("--service", default=None, metavar="URL",
-                        help="run the gate on this service (POST /gates) instead of locally")
+                        help="run the gate on this service (POST /gates) instead of locally "
+                             "(default: run it here)")
     parser.add_argument("--api-key", default=None,
                         help="with --service: X-API-Key to send (default: CERTIFY_API_KEY)")
     parser.set_defaults(handler=run_gate, download=False)
