@@ -3,18 +3,10 @@
 Noise is drawn on the model's device from an explicit generator in canonical
 blocks whose size depends only on the sample shape, never on the batch size,
 so a fixed seed gives the same samples however the forward passes are split.
-
-On the CPU, `torch.randn` runs on one core: drawn between forward passes it
-leaves the other cores idle for about 5% of a compiled bf16 certification. So a
-CPU stream draws its next block on a background thread while the model runs
-(only when more samples are known to be needed). The blocks are still drawn one
-after another from the one generator, so the samples are the same.
 """
 
 import math
-import os
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 import torch
@@ -26,49 +18,28 @@ ProgressCallback = Callable[[int], None]
 CancelCheck = Callable[[], bool]
 _BLOCK_ELEMENTS = 1 << 22
 _MAX_BLOCK_SAMPLES = 512
-_drawer: tuple[int, ThreadPoolExecutor] | None = None
-
-
-def _background() -> ThreadPoolExecutor:
-    """One drawing thread per process (a forked worker gets its own: threads do not fork)."""
-    global _drawer
-    if _drawer is None or _drawer[0] != os.getpid():
-        _drawer = (os.getpid(), ThreadPoolExecutor(1, thread_name_prefix="noise"))
-    return _drawer[1]
 
 
 class NoiseStream:
     """Standard normal samples of one shape, in an order independent of batching."""
 
-    def __init__(self, shape: torch.Size, generator: torch.Generator, device: torch.device,
-                 prefetch: bool | None = None):
+    def __init__(self, shape: torch.Size, generator: torch.Generator, device: torch.device):
         self.shape = shape
         self.generator = generator
         self.device = device
         numel = max(1, math.prod(shape))
         self.block = max(1, min(_MAX_BLOCK_SAMPLES, _BLOCK_ELEMENTS // numel))
         self._buffer: torch.Tensor | None = None
-        # CUDA draws asynchronously already; a CPU stream draws ahead on a background thread.
-        self.prefetch = device.type == "cpu" if prefetch is None else prefetch
-        self._next: Future[torch.Tensor] | None = None
         # Fixed batch shape: votes of samples already drawn and evaluated in a whole pass but
         # not yet counted; the next count starts with them, so passes stay aligned to the stream.
         self.pending_votes: torch.Tensor | None = None
 
-    def _draw(self) -> torch.Tensor:
-        with torch.inference_mode():
-            return torch.randn(
-                (self.block, *self.shape), generator=self.generator, device=self.device
-            )
-
     def _next_block(self) -> torch.Tensor:
-        if self._next is None:
-            return self._draw()
-        block, self._next = self._next.result(), None
-        return block
+        return torch.randn(
+            (self.block, *self.shape), generator=self.generator, device=self.device
+        )
 
-    def take(self, count: int, then: int = 0) -> torch.Tensor:
-        """The next `count` samples; `then` samples are known to follow (drawn ahead if so)."""
+    def take(self, count: int) -> torch.Tensor:
         pieces: list[torch.Tensor] = []
         needed = count
         while needed > 0:
@@ -77,9 +48,6 @@ class NoiseStream:
             piece, self._buffer = self._buffer[:needed], self._buffer[needed:]
             pieces.append(piece)
             needed -= len(piece)
-        left = 0 if self._buffer is None else len(self._buffer)
-        if self.prefetch and self._next is None and then > left:
-            self._next = _background().submit(self._draw)
         return pieces[0] if len(pieces) == 1 else torch.cat(pieces)
 
 
@@ -120,8 +88,7 @@ def sample_counts(
                 if should_cancel is not None and should_cancel():
                     raise CertificationCanceled("Certification was canceled between batches.")
                 drawn = per_batch if whole_passes else min(per_batch, num - done)
-                batch = noise.take(drawn, then=num - done - drawn)
-                votes = classifier.votes(batch.mul_(sigma).add_(center))
+                votes = classifier.votes(noise.take(drawn).mul_(sigma).add_(center))
             this_batch = min(len(votes), num - done)
             if this_batch < len(votes):
                 noise.pending_votes = votes[this_batch:]

@@ -17,26 +17,6 @@ def test_noise_stream_does_not_depend_on_how_it_is_taken() -> None:
     assert torch.equal(torch.cat(pieces), whole)
 
 
-def test_drawing_ahead_on_a_thread_gives_the_same_samples() -> None:
-    """The background draw takes the generator's blocks in the same order as drawing inline,
-    whether a take ends inside a block, on its edge, or spans blocks (block = 25 samples)."""
-    shape = torch.Size((1, 400, 410))
-    sizes = (1, 24, 25, 60, 7, 100, 3)
-    streams = [NoiseStream(shape, torch.Generator().manual_seed(4), torch.device("cpu"),
-                           prefetch=prefetch) for prefetch in (False, True)]
-    assert streams[0].block == 25
-    taken: list[list[torch.Tensor]] = [[], []]
-    in_flight = []
-    for i, size in enumerate(sizes):
-        for stream, pieces in zip(streams, taken, strict=True):
-            pieces.append(stream.take(size, then=sum(sizes[i + 1:])))
-        in_flight.append(streams[1]._next is not None)
-    assert in_flight[0] and in_flight.count(True) >= 3 and not in_flight[-1]
-    assert all(torch.equal(a, b) for a, b in zip(*taken, strict=True))
-    assert torch.equal(torch.cat(taken[0]), NoiseStream(
-        shape, torch.Generator().manual_seed(4), torch.device("cpu")).take(sum(sizes)))
-
-
 @pytest.fixture(scope="module")
 def cnn():
     torch.manual_seed(0)
