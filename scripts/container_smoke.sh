@@ -19,7 +19,7 @@ figures=$work/figures.txt
 
 say() { printf '\n== %s\n' "$*"; }
 figure() { printf '%s\n' "$*" | tee -a "$figures"; }
-smoke() { "$PY" scripts/container_smoke.py "$@"; }
+smoke() { PYTHONPATH=$PWD "$PY" scripts/container_smoke.py "$@"; }  # certify_testkit: the test models
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 compose() { podman-compose -p "$PROJECT" -f docker-compose.yml -f docker-compose.cpu.yml "$@"; }
