@@ -24,23 +24,19 @@ from certify_store.signatures import sign_gate_report
 log = logging.getLogger(__name__)
 
 
-def unrecorded_set(store: GateStore) -> str:
-    return f"{store.prefix}:gates:unrecorded"
-
-
 def mark_unrecorded(store: GateStore, gate_id: str) -> None:
-    store.redis.sadd(unrecorded_set(store), gate_id)
+    store.redis.sadd(store.unrecorded_set, gate_id)
 
 
 def record_pending(store: GateStore) -> None:
     """Write every gate whose last change the database does not hold yet."""
-    for gate_id in [text(g) for g in store.redis.smembers(unrecorded_set(store))]:
+    for gate_id in [text(g) for g in store.redis.smembers(store.unrecorded_set)]:
         try:
             record_gate(store, gate_id)
         except SQLAlchemyError as exc:
             log.warning("gate %s not recorded yet (record database): %s", gate_id, exc)
             return
-        store.redis.srem(unrecorded_set(store), gate_id)
+        store.redis.srem(store.unrecorded_set, gate_id)
 
 
 def record_gate(store: GateStore, gate_id: str) -> None:

@@ -15,7 +15,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.batches.files import NamedFile
 from app.batches.intake import BatchFormBase, parse_labels, read_files, sniffed
 from app.gates.advance import GATE_HOLDER, advance, cancel
-from app.gates.report import mark_unrecorded
 from app.gates.store import GateSpec, GateStore, gate_not_found, gate_rule_of
 from app.gates.views import VIEW, gate_view
 from app.http.callbacks import checked_callback
@@ -99,7 +98,6 @@ def create_gate(response: Response, gates: GatesDep, queue: JobQueueDep, models:
                     form.min_accuracy, form.confidence, len(files), seed,
                     _now(), callback, source)
     gates.create(gate_id, spec, items)
-    mark_unrecorded(gates, gate_id)
     advance(gates, queue, gate_id)  # the first wave now; the advancer takes it from here
     response.headers["Location"] = f"/gates/{gate_id}"
     return gate_view(gates, gate_id, caller)

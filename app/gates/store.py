@@ -91,6 +91,11 @@ class GateStore:
     def open_set(self) -> str:
         return f"{self.prefix}:gates:open"
 
+    @property
+    def unrecorded_set(self) -> str:
+        """Gates whose last change the record database does not hold yet."""
+        return f"{self.prefix}:gates:unrecorded"
+
     def index(self, owner: str | None) -> str:
         return f"{self.prefix}:gates:index" + (f":{owner}" if owner is not None else "")
 
@@ -104,6 +109,9 @@ class GateStore:
             for index in (self.index(spec.owner), self.index(None)):
                 pipe.zadd(index, {gate_id: now})
             pipe.sadd(self.open_set, gate_id)
+            # Recorded when created: in the same transaction, so no crash leaves a gate
+            # running that the database will only learn of at its end.
+            pipe.sadd(self.unrecorded_set, gate_id)
             pipe.execute()
 
     def raw(self, gate_id: str) -> dict[str, str]:
