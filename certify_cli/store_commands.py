@@ -89,6 +89,10 @@ def run_verify(args: argparse.Namespace, settings: Settings) -> int:
     verdict = verify(document, _public_keys(args, settings), input_sha256)
     problems = list(verdict.problems)
     gate = document.get("format") == GATE_FORMAT
+    if gate and not problems:  # the verdict must follow from the images the report lists
+        from certify_contract.gate_rule import recheck_report
+
+        problems = recheck_report(document["payload"])
     if not problems and args.recompute:
         if gate:
             raise CommandError("--recompute re-runs a certificate; a gate report names its images' "
@@ -103,7 +107,8 @@ def run_verify(args: argparse.Namespace, settings: Settings) -> int:
             print(f"certify verify: {args.file}: {problem}")
         return 1
     payload = document["payload"]
-    checks = ["signature"] + (["input"] if input_sha256 else []) + (["re-run"] if args.recompute else [])
+    checks = ["signature"] + (["verdict from its images"] if gate else []) \
+        + (["input"] if input_sha256 else []) + (["re-run"] if args.recompute else [])
     subject = (f"gate {payload.get('gate_id')} ({(payload.get('verdict') or {}).get('verdict')})"
                if gate else f"job {payload.get('job_id')}")
     print(f"{args.file}: valid ({', '.join(checks)}): {subject}, signed by "

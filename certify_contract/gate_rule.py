@@ -20,8 +20,9 @@ integers (`pass_from`, `fail_upto`), found once by bisection over k.
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import cached_property
+from typing import Any
 
 from certify_contract.errors import InvalidOptionError
 from certify_contract.gates import GateOutcome, GateVerdict
@@ -184,6 +185,44 @@ class GateRule:
             q_lower=lower, q_upper=upper, images=images, certified=certified,
             model_evaluations=model_evaluations, looks=self.looks, looks_taken=look + 1,
             set_size=set_size)
+
+
+def recheck_report(payload: dict[str, Any]) -> list[str]:
+    """A signed gate report's verdict re-derived from its own record: the rule it states and
+    the images it lists (drawn position, certified correct or not). Each earlier look, whole,
+    must have gone on; the stopping look's images that were not run count as the verdict
+    counts them (not certified for the lower bound, certified for the upper). Returns the
+    differences, one line each (none: the verdict follows from the record)."""
+    rule_record, stated = payload["rule"], payload["verdict"]
+    rule = GateRule(tuple(rule_record["looks"]), rule_record["min_accuracy"],
+                    rule_record["radius"], 1.0 - rule_record["confidence"], rule_record["alpha"])
+    images, problems = payload["images"], []
+
+    def certified_before(end: int) -> int:
+        return sum(bool(image["certified"]) for image in images if image["position"] < end)
+
+    stop = int(stated["looks_taken"]) - 1
+    for look in range(stop):
+        if rule.code(look, certified_before(rule.looks[look])) != GO_ON:
+            problems.append(f"the gate should have stopped at look {look + 1}")
+    end = rule.looks[stop]
+    ran = sum(1 for image in images if image["position"] < end)
+    try:
+        derived = rule.verdict(stop, len(images), certified_before(end),
+                               sum(int(image["model_evaluations"]) for image in images),
+                               int(stated["set_size"]), unrun=end - ran)
+    except ValueError as exc:
+        return [*problems, f"verdict: {exc}"]
+    for name, value in asdict(derived).items():
+        recorded = stated.get(name)
+        same = (math.isclose(value, recorded, rel_tol=1e-12, abs_tol=1e-15)
+                if isinstance(value, float) and isinstance(recorded, (int, float))
+                else list(value) == list(recorded) if isinstance(value, tuple)
+                else value == recorded)
+        if not same:
+            problems.append(f"verdict.{name}: the record gives {value!r}, the report says "
+                            f"{recorded!r}")
+    return problems
 
 
 def _first_true(predicate: Callable[[int], bool], low: int, high: int) -> int:

@@ -25,6 +25,7 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 from safetensors.torch import save as save_safetensors
 
+from certify_contract.gate_rule import recheck_report
 from certify_contract.webhooks import EVENT_HEADER
 from certify_core.datasets import FASHION_MNIST_DIR, LabeledDataset, load_dataset
 from certify_datasets.images import png_bytes
@@ -286,6 +287,15 @@ def test_the_signed_report_verifies_and_a_changed_field_does_not(
     path.write_text(json.dumps(document))
     valid = verify(gates_service, path)
     assert valid.returncode == 0 and f"gate {gate_id} (fail)" in valid.stdout, valid.stdout
+    assert "verdict from its images" in valid.stdout
+    # The verdict follows from the images the report lists; with one more of them certified
+    # the counts (and so the bounds) no longer match what the verdict states.
+    assert recheck_report(payload) == []
+    flipped = json.loads(json.dumps(payload))
+    next(image for image in flipped["images"] if not image["certified"])["certified"] = 1
+    problems = recheck_report(flipped)
+    print("re-check of the changed record:", problems)
+    assert problems and all(line.startswith("verdict") for line in problems), problems
     payload["verdict"]["verdict"] = "pass"
     path.write_text(json.dumps(document))
     changed = verify(gates_service, path)
