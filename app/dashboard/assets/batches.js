@@ -1,11 +1,11 @@
 // The batches pages: GET /batches (the key's batches) and GET /batches/{id} (counts by
 // status, progress and, with labels, certified accuracy against radius so far).
 
-import {getAnswer, url} from './api.js';
+import {url} from './api.js';
 import {JOB_STATUSES} from './contract.js';
 import {byId, clear, el, say, svg} from './dom.js';
 import {age, count, number, shortId} from './format.js';
-import {Poller} from './poller.js';
+import {PolledRead} from './poller.js';
 
 export function batchLink(batchId) {
   return url(`/dashboard/batches/${encodeURIComponent(batchId)}`);
@@ -18,31 +18,12 @@ function countsText(batch) {
     || 'no files yet';
 }
 
-export class BatchesView {
+export class BatchesView extends PolledRead {
   constructor() {
-    this.text = null;
-    this.poller = new Poller(() => this.refresh(), {baseMs: 2000});
+    super('/batches?limit=50', {messageId: 'batches-message', baseMs: 2000});
   }
 
-  start() {
-    this.poller.start();
-  }
-
-  async refresh() {
-    try {
-      const answer = await getAnswer('/batches?limit=50');
-      if (answer.text === this.text) return 'same';
-      this.text = answer.text;
-      this.render(answer.value.batches);
-      say(byId('batches-message'), '');
-      return 'changed';
-    } catch (error) {
-      say(byId('batches-message'), error.detail || String(error));
-      return 'same';
-    }
-  }
-
-  render(batches) {
+  render({batches}) {
     byId('batches-empty').hidden = batches.length > 0;
     clear(byId('batches-body')).append(...batches.map((batch) => el('tr',
       {dataset: {batchId: batch.batch_id}},
@@ -105,32 +86,15 @@ function metricsPanel(batch) {
     el('p', {id: 'batch-metrics', class: 'help',
              text: `${count(metrics.images)} labelled images: ACR ${number(metrics.acr)}, clean `
                + `accuracy ${number(metrics.clean_accuracy)}, abstention ${number(metrics.abstention_rate)}`
-               + ` (the measured fractions of these images; no confidence band)`}));
+               + ` (the measured fractions of these images; the band is each certified`
+               + ` accuracy's exact 95% interval)`}));
 }
 
-export class BatchView {
+export class BatchView extends PolledRead {
   constructor(batchId) {
-    this.batchId = batchId;
-    this.text = null;
-    this.poller = new Poller(() => this.refresh(), {baseMs: 1000, maxMs: 5000});
-  }
-
-  start() {
-    this.poller.start();
-  }
-
-  async refresh() {
-    try {
-      const answer = await getAnswer(`/batches/${encodeURIComponent(this.batchId)}`);
-      if (answer.text !== this.text) {
-        this.text = answer.text;
-        this.render(answer.value);
-      }
-      return ['ended', 'canceled'].includes(answer.value.status) ? 'done' : 'changed';
-    } catch (error) {
-      say(byId('batch-status'), error.detail || String(error));
-      return error.status === 404 ? 'done' : 'same';
-    }
+    super(`/batches/${encodeURIComponent(batchId)}`, {
+      messageId: 'batch-status', baseMs: 1000, maxMs: 5000,
+      finished: (batch) => ['ended', 'canceled'].includes(batch.status)});
   }
 
   render(batch) {

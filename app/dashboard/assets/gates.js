@@ -1,10 +1,10 @@
 // The gates pages: GET /gates (the key's gates) and GET /gates/{id} (progress over looks,
 // the count against each look's thresholds, the bound against the threshold, the verdict).
 
-import {getAnswer, url} from './api.js';
+import {url} from './api.js';
 import {byId, clear, el, say, svg} from './dom.js';
 import {age, count, number, shortId} from './format.js';
-import {Poller} from './poller.js';
+import {PolledRead} from './poller.js';
 
 export function gateLink(gateId) {
   return url(`/dashboard/gates/${encodeURIComponent(gateId)}`);
@@ -15,35 +15,15 @@ function verdictText(gate) {
   return gate.state === 'running' ? `running, look ${gate.look} of ${gate.looks.length}` : gate.state;
 }
 
-export class GatesView {
+export class GatesView extends PolledRead {
   constructor() {
-    this.body = byId('gates-body');
-    this.message = byId('gates-message');
-    this.poller = new Poller(() => this.refresh(), {baseMs: 2000});
-    this.text = null;
+    super('/gates?limit=50', {messageId: 'gates-message', baseMs: 2000});
   }
 
-  start() {
-    this.poller.start();
-  }
-
-  async refresh() {
-    try {
-      const answer = await getAnswer('/gates?limit=50');
-      if (answer.text === this.text) return 'same';
-      this.text = answer.text;
-      this.render(answer.value.gates);
-      say(this.message, '');
-      return 'changed';
-    } catch (error) {
-      say(this.message, error.detail || String(error));
-      return 'same';
-    }
-  }
-
-  render(gates) {
+  render({gates}) {
     byId('gates-empty').hidden = gates.length > 0;
-    clear(this.body).append(...gates.map((gate) => el('tr', {dataset: {gateId: gate.gate_id}},
+    clear(byId('gates-body')).append(...gates.map((gate) => el('tr',
+      {dataset: {gateId: gate.gate_id}},
       el('td', {}, el('a', {href: gateLink(gate.gate_id), class: 'mono', title: gate.gate_id,
                              text: shortId(gate.gate_id)})),
       el('td', {dataset: {verdict: gate.verdict?.verdict ?? gate.state}}, verdictText(gate)),
@@ -122,29 +102,11 @@ function boundPanel(gate) {
       + `look ${verdict.looks_taken} of ${verdict.looks.length}.`}));
 }
 
-export class GateView {
+export class GateView extends PolledRead {
   constructor(gateId) {
-    this.gateId = gateId;
-    this.text = null;
-    this.poller = new Poller(() => this.refresh(), {baseMs: 1000, maxMs: 5000});
-  }
-
-  start() {
-    this.poller.start();
-  }
-
-  async refresh() {
-    try {
-      const answer = await getAnswer(`/gates/${encodeURIComponent(this.gateId)}`);
-      if (answer.text !== this.text) {
-        this.text = answer.text;
-        this.render(answer.value);
-      }
-      return answer.value.state === 'running' ? 'changed' : 'done';
-    } catch (error) {
-      say(byId('gate-status'), error.detail || String(error));
-      return error.status === 404 ? 'done' : 'same';
-    }
+    super(`/gates/${encodeURIComponent(gateId)}`, {
+      messageId: 'gate-status', baseMs: 1000, maxMs: 5000,
+      finished: (gate) => gate.state !== 'running'});
   }
 
   render(gate) {

@@ -2,6 +2,9 @@
 // doubles while nothing changes and resets when something does; nothing while the tab is
 // hidden; and a task that says 'done' (its job reached a terminal state) is never polled again.
 
+import {getAnswer} from './api.js';
+import {byId, say} from './dom.js';
+
 export class Poller {
   #task;
   #baseMs;
@@ -90,5 +93,42 @@ export class Poller {
       this.#timer = null;
       this.#run();
     }, delayMs);
+  }
+}
+
+/** A page drawn from one read (GET `path`), polled: `render(value)` runs only when the
+ *  answer's text changes, and a failed read is said in the element `messageId`. A list (no
+ *  `finished`) clears that message when it redraws and backs off while nothing changes; an
+ *  item is polled at its base rate until `finished(value)` says it will not change any more,
+ *  and never again after that or after a 404. Subclasses give `render`. */
+export class PolledRead {
+  #text = null;
+
+  constructor(path, {messageId, finished = null, ...timing}) {
+    this.path = path;
+    this.messageId = messageId;
+    this.finished = finished;
+    this.poller = new Poller(() => this.#refresh(), timing);
+  }
+
+  start() {
+    this.poller.start();
+  }
+
+  async #refresh() {
+    try {
+      const answer = await getAnswer(this.path);
+      const changed = answer.text !== this.#text;
+      if (changed) {
+        this.#text = answer.text;
+        this.render(answer.value);
+        if (!this.finished) say(byId(this.messageId), '');
+      }
+      if (this.finished) return this.finished(answer.value) ? 'done' : 'changed';
+      return changed ? 'changed' : 'same';
+    } catch (error) {
+      say(byId(this.messageId), error.detail || String(error));
+      return this.finished && error.status === 404 ? 'done' : 'same';
+    }
   }
 }
