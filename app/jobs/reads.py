@@ -22,7 +22,7 @@ from app.http.deps import Caller
 from app.http.errors import ApiError
 from app.jobs.archive import Archive
 from app.jobs.cache import EndedViews, RenderedView
-from app.jobs.views import job_view, payload_of
+from app.jobs.views import JobVanished, job_view, payload_of
 from certify_contract import ACTIVE_STATUSES, JobView
 from certify_jobs.contract import ANONYMOUS, OWNER_META
 from certify_jobs.crashes import crash_recorder
@@ -82,7 +82,10 @@ class JobReads:
         if job is not None:
             if not caller.may_see(owner_of(job)):
                 raise job_not_found(job_id)
-            return self.render(job)
+            try:
+                return self.render(job)
+            except JobVanished:
+                pass  # recorded and dropped from Redis while we read it: the record answers
         stored = self.archive.rendered(job_id) if JOB_ID.match(job_id) else None
         if stored is None or not caller.may_see(stored.owner):
             raise job_not_found(job_id)
@@ -92,7 +95,10 @@ class JobReads:
     def live_rendered(self, job_id: str) -> RenderedView | None:
         """The view of a job Redis still holds (for a list's records not yet ended)."""
         job = self.fetch(job_id)
-        return self.render(job) if job is not None else None
+        try:
+            return self.render(job) if job is not None else None
+        except JobVanished:
+            return None
 
     def exists(self, job_id: str) -> bool:
         return self.fetch(job_id) is not None or self.archive.record(job_id) is not None
@@ -113,6 +119,7 @@ class JobReads:
         return f"{record.owner}/{record.upload_sha256}", record.media_type
 
     def view(self, job: Job) -> JobView:
+        """Raises `JobVanished` when the job left Redis (its record written) during the read."""
         view = job_view(job, cancel_requested=False)
         # Only a job that can still stop has a cancel flag worth a round trip.
         if view.status in ACTIVE_STATUSES and self.backend.redis.exists(
@@ -126,6 +133,26 @@ class JobReads:
         rendered = RenderedView.render(self.view(job), owner_of(job), has_callback)
         self.ended_views.remember(self.backend.redis, job.id, job.key, rendered)
         return rendered
+
+    def _render_or_record(self, job: Job) -> RenderedView:
+        try:
+            return self.render(job)
+        except JobVanished:  # dropped from Redis as we read it, so its ended record exists
+            stored = self.archive.rendered(job.id)
+            if stored is None:
+                raise
+            return stored
+
+    def status_of(self, job_id: str) -> str | None:
+        """The job's status from Redis, else from its record; None when neither has it."""
+        job = self.fetch(job_id)
+        if job is not None:
+            try:
+                return self.view(job).status
+            except JobVanished:
+                pass
+        record = self.archive.record(job_id)
+        return record.status if record is not None else None
 
     def list_rendered(
         self, status: str | None, offset: int, limit: int, owner: str | None
@@ -161,7 +188,7 @@ class JobReads:
                 if job_id in known:
                     yield known[job_id]
                 elif job is not None:
-                    yield self.render(job)
+                    yield self._render_or_record(job)
             start += chunk - len(expired)
 
     def sweep_abandoned(self) -> None:

@@ -24,7 +24,7 @@ from app.jobs.form import CERTIFY_FORM_BODY, CertifyForm, validated_form
 from app.jobs.queue import JobQueue, JobQueueDep
 from app.jobs.reads import JOB_ID, JobReads, JobReadsDep, job_not_found
 from app.jobs.submission import build_payload, choose_model, sniff_upload
-from app.jobs.views import JOB_VIEW
+from app.jobs.views import JOB_VIEW, JobVanished
 from app.models.served import ServedModels
 from certify_contract import ACTIVE_STATUSES, ErrorBody, JobPage, JobStatus, JobView, SubmittedJob
 from certify_jobs.endings import CALLBACK_META, announce_job_end
@@ -88,9 +88,7 @@ def _submit(request: Request, response: Response, caller: Caller, form: CertifyF
     with idempotency.once(principal, "", idempotency_key, job_id,
                           reads.exists) as slot:
         if slot.earlier is not None:
-            job = reads.fetch(slot.earlier)
-            record = None if job else reads.archive.record(slot.earlier)  # ended and recorded
-            state = reads.view(job).status if job else record.status if record else "queued"
+            state = reads.status_of(slot.earlier) or "queued"
             return _accepted(response, slot.earlier, state,  # type: ignore[arg-type]
                              idempotency_key)
         queue.admit(principal, form.options())
@@ -140,7 +138,10 @@ def cancel_job(job_id: str, reads: JobReadsDep, queue: JobQueueDep, caller: Call
     if JOB_ID.match(job_id) and reads.fetch(job_id) is None:  # ended and recorded: as it is
         return JOB_VIEW.validate_json(reads.rendered(job_id, caller).body)
     job = reads.find(job_id, caller)
-    view = reads.view(job)
+    try:
+        view = reads.view(job)
+    except JobVanished:  # ended and recorded as we read it
+        return JOB_VIEW.validate_json(reads.rendered(job_id, caller).body)
     if view.status in ACTIVE_STATUSES:
         queue.cancel(job)
         # A job canceled before any worker took it ends here: its webhook and batch learn it now.

@@ -47,8 +47,19 @@ def _crash_error(job: Job) -> ErrorBody:
         return UNEXPECTED
 
 
+class JobVanished(LookupError):
+    """The job left Redis between reading its hash and reading its result.
+
+    An ended job's Redis copy is dropped once its record is written
+    (`app.records.recorder`); a read that fetched the hash just before sees a
+    finished job with no result. That is not a failure: its record answers.
+    """
+
+
 def _finished(job: Job) -> View:
     latest = job.latest_result()
+    if latest is None and not job.connection.exists(job.key):
+        raise JobVanished(job.id)
     value: Any = latest.return_value if latest is not None and latest.type == Result.Type.SUCCESSFUL \
         else None
     try:

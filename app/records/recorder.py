@@ -29,7 +29,7 @@ from app.batches.store import BatchStore
 from app.batches.views import batch_view
 from app.http.backend import Backend, text
 from app.jobs.reads import JobReads, owner_of
-from app.jobs.views import JOB_VIEW, payload_of
+from app.jobs.views import JOB_VIEW, JobVanished, payload_of
 from certify_contract import ErrorBody, JobView
 from certify_contract.batches import BatchView
 from certify_jobs.endings import BATCH_META, GATE_META
@@ -65,7 +65,10 @@ class Recorder:
         job = self.reads.fetch(job_id)
         if job is None:
             return None
-        return self.record_of(job, self.reads.view(job))
+        try:
+            return self.record_of(job, self.reads.view(job))
+        except JobVanished:  # another process recorded it and dropped it from Redis meanwhile
+            return None
 
     def record_of(self, job: Job, view: JobView) -> JobRecord:
         payload = payload_of(job)
@@ -136,7 +139,10 @@ class Recorder:
         for job_id in records.job_ids_at_stage(STAGE_CREATED):
             job = self.reads.fetch(job_id)
             if job is not None:
-                record = self.record_of(job, self.reads.view(job))
+                try:
+                    record = self.record_of(job, self.reads.view(job))
+                except JobVanished:  # recorded by another process as we read it
+                    continue
                 if record.stage == STAGE_CREATED:
                     continue
             else:
@@ -161,9 +167,12 @@ class Recorder:
             chunk = ids[start:start + 500]
             for job_id in set(chunk) - records.known_job_ids(chunk):
                 job = Job.fetch_many([job_id], connection=redis, serializer=JSONSerializer)[0]
-                if job is not None:
-                    records.put_job(self.record_of(job, self.reads.view(job)))
-                    written += 1
+                try:
+                    if job is not None:
+                        records.put_job(self.record_of(job, self.reads.view(job)))
+                        written += 1
+                except JobVanished:  # recorded by another process as we read it
+                    continue
         return written
 
     # -- the drainer thread ------------------------------------------------------------
