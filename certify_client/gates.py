@@ -1,6 +1,7 @@
 """The release-gate half of `CertifyClient`: start, read, cancel, wait, list."""
 
 import json
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -31,17 +32,20 @@ class GateMethods:
         self, files: Sequence[FileSpec], *, labels: Mapping[str, int | str] | str,
         radius: float, min_accuracy: float, confidence: float = 0.99, model: str | None = None,
         options: Mapping[str, object] | CertifyOptions | None = None,
-        callback_url: str | None = None,
+        callback_url: str | None = None, idempotency_key: str | None = None,
     ) -> GateView:
         """Start a gate over labelled images (paths, `(name, bytes)` pairs, or one tar/zip
-        archive); `labels` maps names to classes, or is `"folders"`. Not retried: a gate is
-        not idempotent, and a second one would draw its own image order."""
+        archive); `labels` maps names to classes, or is `"folders"`. Retries carry the same
+        `Idempotency-Key` (given, else a fresh one), so a retried request answers with the
+        first one's gate instead of starting a second (with its own image order)."""
         fields = form_fields(options)
         fields.update({"radius": repr(radius), "min_accuracy": repr(min_accuracy),
                        "confidence": repr(confidence),
                        "labels": labels if isinstance(labels, str) else json.dumps(labels)})
         fields.update({k: v for k, v in {"model": model, "callback_url": callback_url}.items() if v})
-        request = self._http.build_request("POST", "/gates", data=fields, files=file_parts(files))
+        headers = {"Idempotency-Key": idempotency_key or uuid.uuid4().hex}
+        request = self._http.build_request("POST", "/gates", data=fields, files=file_parts(files),
+                                           headers=headers)
         return read_answer(GateView, self._json(request), "/gates")
 
     def gate(self, gate_id: str) -> GateView:

@@ -14,6 +14,11 @@ class PlatformSettings(BaseModel):
         default=500, ge=1, description="Files (or archive members) one request may add to a batch.")
     batch_max_files: int = Field(default=10_000, ge=1, le=MAX_BATCH_FILES,
                                  description="Files in one batch, in all.")
+    gate_max_images: int = Field(
+        default=10_000, ge=1, le=MAX_BATCH_FILES,
+        description="Images one gate may take, all in its one request (send more than a "
+        "few hundred as one tar or zip archive; the body is still capped by "
+        "CERTIFY_BATCH_MAX_REQUEST_BYTES).")
     batch_max_request_bytes: int = Field(
         default=200 * 1024 * 1024, ge=1,
         description="Body of one batch request, and the unpacked members of one archive, in all.")

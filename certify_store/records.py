@@ -182,12 +182,15 @@ class RecordStore:
     def gate(self, gate_id: str) -> GateRecord | None:
         with self.engine.connect() as connection:
             row = connection.execute(sa.select(gates).where(gates.c.gate_id == gate_id)).first()
-        if row is None:
-            return None
-        return GateRecord(row.gate_id, row.owner, row.state, utc(row.created_at),
-                          json.loads(row.view), row.stage, row.model, row.verdict,
-                          utc(row.ended_at) if row.ended_at else None,
-                          json.loads(row.signed_report) if row.signed_report else None)
+        return _gate(row) if row is not None else None
+
+    def gates(self, owner: str | None, limit: int) -> list[GateRecord]:
+        """The newest `limit` gates (of `owner` only, when given), newest first."""
+        query = sa.select(gates).order_by(gates.c.created_at.desc(), gates.c.gate_id.desc())
+        if owner is not None:
+            query = query.where(gates.c.owner == owner)
+        with self.engine.connect() as connection:
+            return [_gate(row) for row in connection.execute(query.limit(limit)).all()]
 
     def put_model(self, name: str, version: str, sha256: str, owner: str, view: dict[str, Any],
                   created_at: datetime) -> None:
@@ -288,6 +291,13 @@ def _conditions(where: JobFilter) -> list[Any]:
     if where.created_before is not None:
         conditions.append(jobs.c.created_at < utc(where.created_before))
     return conditions
+
+
+def _gate(row: Any) -> GateRecord:
+    return GateRecord(row.gate_id, row.owner, row.state, utc(row.created_at),
+                      json.loads(row.view), row.stage, row.model, row.verdict,
+                      utc(row.ended_at) if row.ended_at else None,
+                      json.loads(row.signed_report) if row.signed_report else None)
 
 
 def _job(row: Any) -> JobRecord:

@@ -33,6 +33,8 @@ class FileLimits:
     max_file_bytes: int
     max_total_bytes: int
     max_ratio: int
+    # What to do instead, said with a refusal for too many files.
+    too_many_hint: str = "split the batch over several requests to an open batch"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "FileLimits":
@@ -46,8 +48,8 @@ def _refuse(detail: str) -> ApiError:
 
 def _too_many(limits: FileLimits) -> ApiError:
     return ApiError(413, "too_many_files",
-                    f"One request may add at most {limits.max_files} files; split the batch "
-                    "over several requests to an open batch.", field="file")
+                    f"One request may add at most {limits.max_files} files; "
+                    f"{limits.too_many_hint}.", field="file")
 
 
 def is_archive(data: bytes) -> bool:

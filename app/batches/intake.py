@@ -49,8 +49,9 @@ else:
     BatchForm = create_model("BatchForm", __base__=BatchFormBase, **option_fields())
 
 
-def read_files(parts: list[UploadFile], settings: Settings) -> list[NamedFile]:
-    limits = FileLimits.from_settings(settings)
+def read_files(parts: list[UploadFile], settings: Settings,
+               limits: FileLimits | None = None) -> list[NamedFile]:
+    limits = limits or FileLimits.from_settings(settings)
     raw = [(part.filename, part.file.read(limits.max_total_bytes + 1)) for part in parts]
     files = request_files(raw, limits)
     for named in files:

@@ -28,6 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.gates.report import mark_unrecorded, record_pending
 from app.gates.store import GateSpec, GateStore, open_gate_ids
 from app.http.backend import Backend
+from app.http.errors import ApiError
 from app.jobs.queue import JobQueue
 from app.jobs.views import job_view
 from certify_contract import ACTIVE_STATUSES, Certificate, GateVerdict, ModelSource
@@ -98,6 +99,9 @@ def _step(store: GateStore, queue: JobQueue, gate_id: str, spec: GateSpec, rule:
     # Not run yet, or canceled (by the gate's owner): counted as neither outcome.
     unrun = rule.looks[look] - len(results)
     decided = rule.passes(look, certified) or rule.fails(look, certified + unrun)
+    if not decided and store.queued(gate_id) < rule.looks[look]:  # the wave came in part
+        queue_wave(store, queue, gate_id, spec, look)
+        return
     if not decided and pending:
         return
     if not decided and look + 1 < len(rule.looks):
@@ -152,11 +156,19 @@ def _recorded(store: GateStore, job_id: str, label: int) -> tuple[int, int]:
 
 
 def queue_wave(store: GateStore, queue: JobQueue, gate_id: str, spec: GateSpec, look: int) -> None:
-    """The images of look `look` not yet drawn, as ordinary jobs, with the look, atomically."""
-    rule = spec.rule()
-    first = rule.looks[look - 1] if look > 0 else 0
-    items = store.items(gate_id)[first:rule.looks[look]]
-    keys = store.keys(gate_id)
+    """The images of look `look` not yet queued, as ordinary jobs, with the look, atomically.
+
+    The first wave was admitted by `POST /gates`; a later one is admitted against the
+    owner's limits like any submission, and as much of it as they allow is queued: the
+    rest waits for room (a later tick), so a gate never queues past its owner's limits.
+    """
+    queued, keys = store.queued(gate_id), store.keys(gate_id)
+    wanted = spec.rule().looks[look] - queued
+    if look > 0:
+        wanted = _admitted(store, queue, gate_id, spec, wanted)
+        if not wanted:
+            return
+    items = store.items(gate_id, queued, wanted)
     with store.redis.pipeline(transaction=True) as pipe:
         for item in items:
             job_id = queue.new_job_id()
@@ -171,8 +183,24 @@ def queue_wave(store: GateStore, queue: JobQueue, gate_id: str, spec: GateSpec, 
                          meta={GATE_META: gate_id})
             pipe.rpush(keys.jobs, job_id)
         pipe.hset(keys.record, "look", look)
+        pipe.hdel(keys.record, "waiting_for_room")
         pipe.execute()
     queue.dispatch()
+
+
+def _admitted(store: GateStore, queue: JobQueue, gate_id: str, spec: GateSpec, wanted: int) -> int:
+    """How many of `wanted` jobs the owner's limits admit now (spent, as a submission would)."""
+    fits = queue.room(spec.owner, spec.options, wanted)
+    if fits:
+        try:
+            queue.admit(spec.owner, spec.options, fits)
+            return fits
+        except ApiError:  # another submission of the owner took the room first
+            pass
+    if store.redis.hsetnx(store.keys(gate_id).record, "waiting_for_room", now_iso()):
+        log.info("gate waits for room under its owner's limits", extra={
+            "event": "gate_waiting", "gate_id": gate_id, "jobs_wanted": wanted})
+    return 0
 
 
 def finish(store: GateStore, queue: JobQueue, gate_id: str, state: str,

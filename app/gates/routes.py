@@ -5,14 +5,15 @@ import json
 import random
 import re
 import secrets
-from dataclasses import asdict
+from collections.abc import Callable
+from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request, Response, status
 from pydantic import Field, create_model
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.batches.files import NamedFile
+from app.batches.files import FileLimits, NamedFile
 from app.batches.intake import BatchFormBase, parse_labels, read_files, sniffed
 from app.gates.advance import GATE_HOLDER, advance, cancel
 from app.gates.store import GateSpec, GateStore, gate_not_found, gate_rule_of
@@ -20,6 +21,7 @@ from app.gates.views import VIEW, gate_view
 from app.http.callbacks import checked_callback
 from app.http.deps import Caller, CallerDep, SettingsDep
 from app.http.errors import ERROR_RESPONSES, ApiError
+from app.http.idempotency import IdempotencyDep, IdempotencyKey
 from app.jobs.form import option_fields
 from app.jobs.queue import JobQueueDep
 from app.jobs.submission import served_model
@@ -54,6 +56,7 @@ GatesDep = Annotated[GateStore, Depends(get_gates)]
 
 def _errors(*codes: int) -> dict[int | str, dict[str, object]]:
     described = {404: "Unknown gate id (or another key's gate).",
+                 409: "A request with this Idempotency-Key is still being handled.",
                  413: "Too many files, or a file or the body over its limit.",
                  415: "A file is not a supported image.",
                  422: "Invalid option, labels, archive, model or gate request.",
@@ -67,17 +70,21 @@ def _invalid(detail: str, field: str) -> ApiError:
 
 
 @router.post("/gates", status_code=status.HTTP_202_ACCEPTED, response_model=GateView,
-             responses=_errors(413, 415, 422, 429))
+             responses=_errors(409, 413, 415, 422, 429))
 def create_gate(response: Response, gates: GatesDep, queue: JobQueueDep, models: ServedModelsDep,
-                registry: ModelRegistryDep, settings: SettingsDep, caller: CallerDep,
-                form: Annotated[GateForm, Form()]) -> GateView:
-    """Start a release gate over a labelled image set; answers at once, ends with a verdict."""
+                registry: ModelRegistryDep, idempotency: IdempotencyDep, settings: SettingsDep,
+                caller: CallerDep, form: Annotated[GateForm, Form()],
+                idempotency_key: IdempotencyKey = None) -> GateView:
+    """Start a release gate over a labelled image set; answers at once, ends with a verdict.
+    Retried with the same `Idempotency-Key`, it answers with the first request's gate."""
     options = form.options()
     if options.radius is None:
         raise _invalid("A gate runs decision-mode jobs: set `radius` (the R of the gate).",
                        "radius")
     callback = checked_callback(settings, form.callback_url)
-    files = read_files(form.file, settings)
+    limits = replace(FileLimits.from_settings(settings), max_files=settings.gate_max_images,
+                     too_many_hint="a gate draws its images from at most this many")
+    files = read_files(form.file, settings, limits)
     media_types, kind = sniffed(files)
     if kind != "image":
         raise _invalid("A gate's data set holds images.", "file")
@@ -90,17 +97,36 @@ def create_gate(response: Response, gates: GatesDep, queue: JobQueueDep, models:
         rule = gate_rule_of(len(files), form.min_accuracy, options, form.confidence)
     except InvalidOptionError as exc:
         raise _invalid(exc.detail, exc.field or "min_accuracy") from None
-    queue.admit(caller.principal, options, rule.looks[0])
-    gate_id, seed = queue.new_job_id(), secrets.randbits(62)
-    items = _drawn_images(gates, gate_id, caller.principal, seed, files, media_types, labels)
-    source = asdict(model.source) if model.source is not None else None
-    spec = GateSpec(caller.principal, model.info.name, model.info.sha256, "image", options,
-                    form.min_accuracy, form.confidence, len(files), seed,
-                    _now(), callback, source)
-    gates.create(gate_id, spec, items)
+    gate_id = queue.new_job_id()
+    with idempotency.once(caller.principal, "gate", idempotency_key, gate_id,
+                          _visible(gates, caller)) as slot:
+        if slot.earlier is not None:
+            response.headers["Location"] = f"/gates/{slot.earlier}"
+            return get_gate(slot.earlier, gates, caller)
+        queue.admit(caller.principal, options, rule.looks[0])
+        seed = secrets.randbits(62)
+        items = _drawn_images(gates, gate_id, caller.principal, seed, files, media_types, labels)
+        source = asdict(model.source) if model.source is not None else None
+        spec = GateSpec(caller.principal, model.info.name, model.info.sha256, "image", options,
+                        form.min_accuracy, form.confidence, len(files), seed,
+                        _now(), callback, source)
+        gates.create(gate_id, spec, items, slot.claim)
     advance(gates, queue, gate_id)  # the first wave now; the advancer takes it from here
     response.headers["Location"] = f"/gates/{gate_id}"
     return gate_view(gates, gate_id, caller)
+
+
+def _visible(gates: GateStore, caller: Caller) -> Callable[[str], bool]:
+    """Whether a gate id exists for `caller` (a duplicate POST waits for the first's gate)."""
+
+    def visible(gate_id: str) -> bool:
+        try:
+            get_gate(gate_id, gates, caller)
+        except ApiError:
+            return False
+        return True
+
+    return visible
 
 
 def _drawn_images(gates: GateStore, gate_id: str, owner: str, seed: int, files: list[NamedFile],
@@ -183,14 +209,26 @@ def cancel_gate(gate_id: str, gates: GatesDep, queue: JobQueueDep, caller: Calle
 def list_gates(gates: GatesDep, caller: CallerDep,
                offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
                limit: Annotated[int, Query(ge=1, le=100)] = 20) -> GateList:
-    """This key's gates (an admin key: everyone's), newest first."""
-    ids, more = gates.listed(caller, offset, limit)
+    """This key's gates (an admin key: everyone's), newest first: live from Redis while it
+    holds them, then from their records (a gate outlives its Redis copy, a day after it ends)."""
+    owner, wanted = None if caller.admin else caller.principal, offset + limit + 1
+    created = dict(gates.newest(owner, wanted))
+    try:
+        stored = {record.gate_id: record for record in gates.backend.records.gates(owner, wanted)}
+    except SQLAlchemyError:  # the database away: the gates Redis holds still list
+        stored = {}
+    for gate_id, record in stored.items():
+        created.setdefault(gate_id, record.created_at.timestamp())
+    # Each source holds its newest `wanted`, so the newest `wanted` of both are among them.
+    ordered = sorted(created, key=lambda gate_id: (created[gate_id], gate_id), reverse=True)
     views = []
-    for gate_id in ids:
+    for gate_id in ordered[offset:offset + limit]:
         try:
             views.append(gate_view(gates, gate_id, caller))
-        except ApiError:  # expired since it was listed
-            continue
+        except ApiError:  # gone from Redis: its record, when there is one
+            if gate_id in stored:
+                views.append(VIEW.validate_python(stored[gate_id].view))
+    more = len(ordered) > offset + limit
     return GateList(gates=views, offset=offset, limit=limit,
                     next_offset=offset + limit if more else None)
 

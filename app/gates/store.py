@@ -16,6 +16,8 @@ from redis import Redis
 from app.http.backend import Backend
 from app.http.deps import Caller
 from app.http.errors import ApiError
+from app.http.idempotency import Claim, Conflict, in_progress
+from app.jobs.queue import CONFLICT_RETRIES
 from certify_contract import CertifyOptions
 from certify_contract.gate_rule import GateRule
 
@@ -99,20 +101,27 @@ class GateStore:
     def index(self, owner: str | None) -> str:
         return f"{self.prefix}:gates:index" + (f":{owner}" if owner is not None else "")
 
-    def create(self, gate_id: str, spec: GateSpec, items: list[dict[str, Any]]) -> None:
-        """The gate whole, in one transaction (its first wave is queued by `advance`)."""
+    def create(self, gate_id: str, spec: GateSpec, items: list[dict[str, Any]], claim: Claim) -> None:
+        """The gate whole, with its Idempotency-Key binding, in one transaction (its first
+        wave is queued by `advance`)."""
         keys, now = self.keys(gate_id), time.time()
-        with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(keys.record, mapping={"spec": spec.to_json(), "state": "running",
-                                            "look": -1, "jobs_canceled": 0})
-            pipe.rpush(keys.items, *[json.dumps(item) for item in items])
-            for index in (self.index(spec.owner), self.index(None)):
-                pipe.zadd(index, {gate_id: now})
-            pipe.sadd(self.open_set, gate_id)
-            # Recorded when created: in the same transaction, so no crash leaves a gate
-            # running that the database will only learn of at its end.
-            pipe.sadd(self.unrecorded_set, gate_id)
-            pipe.execute()
+        for _ in range(CONFLICT_RETRIES):
+            try:
+                with claim.transaction(self.redis) as pipe:
+                    pipe.multi()
+                    pipe.hset(keys.record, mapping={"spec": spec.to_json(), "state": "running",
+                                                    "look": -1, "jobs_canceled": 0})
+                    pipe.rpush(keys.items, *[json.dumps(item) for item in items])
+                    for index in (self.index(spec.owner), self.index(None)):
+                        pipe.zadd(index, {gate_id: now})
+                    pipe.sadd(self.open_set, gate_id)
+                    # Recorded when created: in the same transaction, so no crash leaves a
+                    # gate running that the database will only learn of at its end.
+                    pipe.sadd(self.unrecorded_set, gate_id)
+                return
+            except Conflict:  # the key's lease ran out meanwhile: check it again
+                continue
+        raise in_progress("The Idempotency-Key kept changing; retry.")
 
     def raw(self, gate_id: str) -> dict[str, str]:
         return {text(k): text(v) for k, v in self.redis.hgetall(self.keys(gate_id).record).items()}
@@ -125,13 +134,20 @@ class GateStore:
             raise gate_not_found(gate_id)
         return spec, raw
 
-    def listed(self, caller: Caller, offset: int, limit: int) -> tuple[list[str], bool]:
-        index = self.index(None if caller.admin else caller.principal)
-        ids = [text(i) for i in self.redis.zrevrange(index, offset, offset + limit)]
-        return ids[:limit], len(ids) > limit
+    def newest(self, owner: str | None, count: int) -> list[tuple[str, float]]:
+        """The `count` newest gates Redis lists (of `owner` only, when given): (id, created)."""
+        pairs: list[tuple[bytes, float]] = self.redis.zrevrange(  # type: ignore[assignment]
+            self.index(owner), 0, count - 1, withscores=True)
+        return [(text(gate_id), float(created)) for gate_id, created in pairs]
 
-    def items(self, gate_id: str) -> list[dict[str, Any]]:
-        return [json.loads(i) for i in self.redis.lrange(self.keys(gate_id).items, 0, -1)]
+    def items(self, gate_id: str, start: int = 0, count: int | None = None) -> list[dict[str, Any]]:
+        """The images in their drawn order (`count` of them from `start`; default: all)."""
+        stop = -1 if count is None else start + count - 1
+        return [json.loads(i) for i in self.redis.lrange(self.keys(gate_id).items, start, stop)]
+
+    def queued(self, gate_id: str) -> int:
+        """Images queued as jobs so far (the first ones of the drawn order)."""
+        return int(self.redis.llen(self.keys(gate_id).jobs))
 
     def job_ids(self, gate_id: str) -> list[str]:
         return [text(j) for j in self.redis.lrange(self.keys(gate_id).jobs, 0, -1)]

@@ -38,6 +38,19 @@ def admit(redis: Redis, settings: Settings, owner: str, options: CertifyOptions,
         _spend_samples(redis, settings.tenant_samples_per_hour, owner, samples_of(options) * jobs)
 
 
+def room(redis: Redis, settings: Settings, owner: str, options: CertifyOptions, wanted: int) -> int:
+    """How many of `wanted` jobs fit the tenant's limits now (0 to `wanted`); `admit` still
+    decides, as concurrent submissions may take the room first."""
+    fits = wanted
+    if settings.tenant_max_queued:
+        fits = min(fits, settings.tenant_max_queued - fair_queue.backlog_depth(redis, owner))
+    if settings.tenant_samples_per_hour:
+        raw = redis.get(ServiceKeys().tenant_samples(owner, int(time.time() // HOUR_S)))
+        left = settings.tenant_samples_per_hour - int(raw or 0)
+        fits = min(fits, left // samples_of(options))
+    return max(fits, 0)
+
+
 def _spend_samples(redis: Redis, budget: int, owner: str, samples: int) -> None:
     now = time.time()
     key = ServiceKeys().tenant_samples(owner, int(now // HOUR_S))

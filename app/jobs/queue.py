@@ -19,7 +19,7 @@ from rq.job import Job
 
 from app.http.backend import Backend
 from app.http.idempotency import Claim, Conflict, in_progress, no_claim
-from app.jobs.limits import admit
+from app.jobs.limits import admit, room
 from certify_contract import CertifyOptions
 from certify_jobs import fair_queue
 from certify_jobs.contract import OWNER_META, TASK_PATH, JobPayload
@@ -116,6 +116,10 @@ class JobQueue:
         """429 when `jobs` more jobs would exceed the tenant's queued jobs or its hourly
         samples (`CERTIFY_TENANT_MAX_QUEUED`, `CERTIFY_TENANT_SAMPLES_PER_HOUR`)."""
         admit(self.backend.redis, self.backend.settings, owner, options, jobs)
+
+    def room(self, owner: str, options: CertifyOptions, wanted: int) -> int:
+        """How many of `wanted` more jobs the tenant's limits admit now."""
+        return room(self.backend.redis, self.backend.settings, owner, options, wanted)
 
     def cancel(self, job: Job) -> None:
         """Flag the job for its worker (checked between batches) and drop it if still queued."""

@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,9 @@ from certify_contract.gate_rule import recheck_report
 from certify_contract.webhooks import EVENT_HEADER
 from certify_core.datasets import FASHION_MNIST_DIR, LabeledDataset, load_dataset
 from certify_datasets.images import png_bytes
+from certify_store.database import create_engine
+from certify_store.locations import StoreLocations
+from certify_store.records import RecordStore
 from certify_testkit.processes import (
     free_port,
     service_env,
@@ -99,12 +102,13 @@ def test_set() -> LabeledDataset:
     return load_dataset("fashion-mnist", "test")
 
 
-def post_gate(http: httpx.Client, data: LabeledDataset, count: int, **fields: str) -> httpx.Response:
+def post_gate(http: httpx.Client, data: LabeledDataset, count: int, *,
+              headers: Mapping[str, str] | None = None, **fields: str) -> httpx.Response:
     names = [f"{i}.png" for i in range(count)]
     labels = {name: int(data.labels[i]) for i, name in enumerate(names)}
     return http.post("/gates", data={**FIELDS, "labels": json.dumps(labels), **fields},
                      files=[("file", (name, png_bytes(data.inputs[i]), "image/png"))
-                            for i, name in enumerate(names)])
+                            for i, name in enumerate(names)], headers=headers)
 
 
 def wait_gate(http: httpx.Client, gate_id: str, timeout: float = 240) -> dict[str, Any]:
@@ -185,6 +189,48 @@ def test_another_keys_gate_is_not_found(gates_service: GateService,
         assert canceled["state"] in ("canceled", "ended")
 
 
+def test_a_post_retried_with_its_idempotency_key_makes_one_gate(gates_service: GateService,
+                                                                 test_set: LabeledDataset) -> None:
+    with gates_service.client() as http:
+        release = {"Idempotency-Key": "release-1.4.2"}
+        first = post_gate(http, test_set, 5, headers=release, min_accuracy="0.5")
+        again = post_gate(http, test_set, 5, headers=release, min_accuracy="0.5")
+        other = post_gate(http, test_set, 5, headers={"Idempotency-Key": "release-1.4.3"},
+                          min_accuracy="0.5")
+        assert first.status_code == again.status_code == other.status_code == 202, again.text
+        gate_id = first.json()["gate_id"]
+        assert again.json()["gate_id"] == gate_id and again.headers["location"] == f"/gates/{gate_id}"
+        assert other.json()["gate_id"] != gate_id
+        listed = [g["gate_id"] for g in http.get("/gates", params={"limit": 100}).json()["gates"]]
+        assert listed.count(gate_id) == 1 and other.json()["gate_id"] in listed
+        for made in (gate_id, other.json()["gate_id"]):
+            http.delete(f"/gates/{made}")
+
+
+def test_a_gate_gone_from_redis_is_listed_and_read_from_its_record(
+        gates_service: GateService, test_set: LabeledDataset) -> None:
+    records = RecordStore(create_engine(
+        StoreLocations(Path(gates_service.env["CERTIFY_DATA_DIR"]), None, None).url))
+    with gates_service.client() as http:
+        gate_id = post_gate(http, test_set, 5, min_accuracy="0.5").json()["gate_id"]
+        http.delete(f"/gates/{gate_id}")
+
+        def recorded_as_ended() -> bool:
+            record = records.gate(gate_id)
+            return record is not None and record.state != "running"
+
+        wait_for(recorded_as_ended, 30, "the canceled gate's record")
+        # As after its day in Redis, or a Redis that lost its data: no keys, no index entry.
+        redis = Redis.from_url(gates_service.env["CERTIFY_REDIS_URL"])
+        redis.delete(*[f"certify:gate:{gate_id}{part}" for part in ("", ":items", ":jobs", ":results")])
+        for index in redis.scan_iter("certify:gates:index*"):
+            redis.zrem(index, gate_id)
+        read = http.get(f"/gates/{gate_id}")
+        listed = {g["gate_id"]: g for g in http.get("/gates", params={"limit": 100}).json()["gates"]}
+    assert read.status_code == 200 and read.json()["state"] == "canceled"
+    assert gate_id in listed and listed[gate_id]["state"] == "canceled"
+
+
 @pytest.mark.parametrize(("fields", "code"), [
     ({"radius": ""}, "invalid_gate"),
     ({"min_accuracy": "1.5"}, "invalid_option"),
@@ -228,10 +274,12 @@ def test_the_command_line_exits_0_on_pass_1_on_fail_2_on_error(gates_service: Ga
     passed = certify_gate(gates_service, "--min-accuracy", "0.2")
     assert passed.returncode == 0, passed.stderr
     assert passed.stdout.startswith("certify gate: pass:") and passed.stdout.count("\n") == 1
-    failed = certify_gate(gates_service, "--min-accuracy", "0.95", "--json")
+    # More images than a form has parts (1,000) and than a batch request takes (100 here):
+    # the command sends one archive, and a gate takes up to CERTIFY_GATE_MAX_IMAGES.
+    failed = certify_gate(gates_service, "--min-accuracy", "0.95", "--json", "--max-images", "1200")
     assert failed.returncode == 1, failed.stderr
     verdict = json.loads(failed.stdout)
-    assert verdict["verdict"] == "fail" and verdict["set_size"] == 60 and verdict["gate_id"]
+    assert verdict["verdict"] == "fail" and verdict["set_size"] == 1200 and verdict["gate_id"]
     broken = certify_gate(gates_service, "--min-accuracy", "0.5", "--confidence", "1.5")
     assert broken.returncode == 2 and "confidence" in broken.stderr
     unknown = certify_gate(gates_service, "--min-accuracy", "0.5", "--model", "no-such-model")
