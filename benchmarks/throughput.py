@@ -6,7 +6,8 @@ evaluations per second for `certify` (noise drawn on the device, views, votes,
 bincount) and for a plain forward loop of the same module in the same mode at
 the same batch shape, their ratio, the certifier's speed against fp32 eager of
 the same case, and the achieved FLOP/s (the model's FLOPs counted per
-evaluation) against the CPU's estimated peak (certify_testkit/machine.py).
+evaluation) against the CPU's estimated peak (certify_testkit/machine.py), and for
+Cohen the share of the certifier's time per pass spent drawing that pass's noise.
 Compiling happens once per mode, before timing; repetitions are interleaved
 across modes so that background load hits all alike; medians reported.
 
@@ -38,6 +39,7 @@ from certify_core.arithmetic import (
 from certify_core.models import LoadedModel, ModelManifest, load_model
 from certify_core.models.loading import DEFAULT_IMAGE_MODEL
 from certify_core.models.reference import IMAGENET_NORMALIZATION, torchvision_resnet50
+from certify_core.sampling import NoiseStream
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # certify_testkit is not installed
 from certify_testkit.machine import cpu_peak
@@ -111,6 +113,21 @@ def sync() -> None:
         torch.cuda.synchronize()
 
 
+def noise_seconds(model: LoadedModel, rows: int, passes: int = 30) -> float:
+    """Seconds to draw one pass's noisy inputs (`rows` samples): the certifier's own work
+    per pass beside the forward pass, serial by design (one generator, one stream)."""
+    stream = NoiseStream(torch.Size(model.input_shape), torch.Generator(model.device).manual_seed(0),
+                         model.device)
+    center = torch.rand(model.input_shape, device=model.device)
+    stream.noisy(rows, 0.25, center)  # the first block, outside the timing
+    sync()
+    start = time.perf_counter()
+    for _ in range(passes):
+        stream.noisy(rows, 0.25, center)
+    sync()
+    return (time.perf_counter() - start) / passes
+
+
 def certifier_run(model: LoadedModel, options: CertifyOptions) -> tuple[float, int]:
     x = torch.rand(model.input_shape)
     start = time.perf_counter()
@@ -143,19 +160,24 @@ def main() -> None:
     for mode, arithmetic in arithmetics.items():
         print(f"warm-up {mode.label}: {warm_up(model, arithmetic):.1f} s (compiling, if asked)")
     header = ["case", "precision", "compile", "rows", "certify eval/s", "bare eval/s", "ratio",
-              "vs fp32 eager", "GFLOP/s", "% of peak"]
+              "vs fp32 eager", "GFLOP/s", "% of peak", "noise % of a pass"]
     table: list[list[str]] = []
     for case in args.cases.split(","):
         rates = measure(model, case, arithmetics, args)
         base = rates.get(Mode("fp32", "off"), (0.0, 0.0))[0]
         for mode, (ours, bare) in rates.items():
             achieved = ours * flops
+            rows = arithmetics[mode].forward_rows or args.batch_size
+            # Drawing the noise of one pass against the certifier's whole time per pass (Cohen:
+            # one sample per row; Smooth-Reduce's noise space differs, not measured).
+            noise_share = noise_seconds(model, rows) / (rows / ours) if case == "cohen" else None
             table.append([
                 case, mode.precision, mode.compile,
                 str(arithmetics[mode].forward_rows or args.batch_size), f"{ours:.0f}",
                 f"{bare:.0f}", f"{ours / bare:.3f}", f"{ours / base:.2f}x" if base else "n/a",
                 f"{achieved / 1e9:.1f}",
-                f"{100 * achieved / peak.peak(mode.precision):.1f}" if peak else "n/a"])
+                f"{100 * achieved / peak.peak(mode.precision):.1f}" if peak else "n/a",
+                f"{100 * noise_share:.1f}" if noise_share is not None else "n/a"])
             print("  ".join(table[-1]), flush=True)
     if args.markdown is not None:
         conditions = (f"{args.model}, {flops / 1e6:.2f} M FLOPs per evaluation, n = {args.n}, "

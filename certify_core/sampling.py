@@ -40,6 +40,28 @@ class NoiseStream:
         )
 
     def take(self, count: int) -> torch.Tensor:
+        pieces = self._pieces(count)
+        return pieces[0] if len(pieces) == 1 else torch.cat(pieces)
+
+    def noisy(self, count: int, sigma: float, center: torch.Tensor) -> torch.Tensor:
+        """`center + sigma * eps` for the next `count` samples of the stream.
+
+        The same arithmetic as `take(count).mul_(sigma).add_(center)` (a product, then a
+        sum, each rounded), so the same inputs bit for bit; but a batch that spans blocks
+        is scaled straight into its output instead of being joined first: one pass over
+        the noise fewer, which is a few percent of a bf16 forward pass on a CPU.
+        """
+        pieces = self._pieces(count)
+        if len(pieces) == 1:
+            return pieces[0].mul_(sigma).add_(center)
+        out = torch.empty((count, *self.shape), dtype=pieces[0].dtype, device=self.device)
+        start = 0
+        for piece in pieces:
+            torch.mul(piece, sigma, out=out[start:start + len(piece)])
+            start += len(piece)
+        return out.add_(center)
+
+    def _pieces(self, count: int) -> list[torch.Tensor]:
         pieces: list[torch.Tensor] = []
         needed = count
         while needed > 0:
@@ -48,7 +70,7 @@ class NoiseStream:
             piece, self._buffer = self._buffer[:needed], self._buffer[needed:]
             pieces.append(piece)
             needed -= len(piece)
-        return pieces[0] if len(pieces) == 1 else torch.cat(pieces)
+        return pieces
 
 
 def samples_per_batch(classifier: BaseClassifier, batch_size: int) -> int:
@@ -88,7 +110,7 @@ def sample_counts(
                 if should_cancel is not None and should_cancel():
                     raise CertificationCanceled("Certification was canceled between batches.")
                 drawn = per_batch if whole_passes else min(per_batch, num - done)
-                votes = classifier.votes(noise.take(drawn).mul_(sigma).add_(center))
+                votes = classifier.votes(noise.noisy(drawn, sigma, center))
             this_batch = min(len(votes), num - done)
             if this_batch < len(votes):
                 noise.pending_votes = votes[this_batch:]

@@ -17,6 +17,17 @@ def test_noise_stream_does_not_depend_on_how_it_is_taken() -> None:
     assert torch.equal(torch.cat(pieces), whole)
 
 
+def test_noisy_inputs_are_the_scaled_and_shifted_stream_bit_for_bit() -> None:
+    """`noisy` skips joining a batch that spans blocks; its inputs must not change at all."""
+    shape = torch.Size((1, 28, 28))  # blocks of 512 samples: 900 spans two or three
+    center = torch.rand(shape, generator=torch.Generator().manual_seed(1))
+    joined = NoiseStream(shape, torch.Generator().manual_seed(3), torch.device("cpu"))
+    direct = NoiseStream(shape, torch.Generator().manual_seed(3), torch.device("cpu"))
+    for size in (900, 100, 900, 512, 1, 1700):
+        expected = joined.take(size).mul_(0.37).add_(center)
+        assert torch.equal(direct.noisy(size, 0.37, center), expected), size
+
+
 @pytest.fixture(scope="module")
 def cnn():
     torch.manual_seed(0)
