@@ -118,6 +118,9 @@ class BatchKeys:
         return (self.record, self.jobs, self.items, self.rows, self.ended)
 
 
+# `CERTIFY_QUEUE_NAME`'s default (certify_settings): its fair-dispatch keys keep their old names.
+DEFAULT_QUEUE = "certify"
+
 @dataclass(frozen=True)
 class ServiceKeys:
     """Every Redis key name of the service, under one prefix so a shared Redis stays tidy."""
@@ -182,26 +185,29 @@ class ServiceKeys:
         """Sorted set of an owner's batch ids by creation time (for GET /batches)."""
         return f"{self.prefix}:batches:{owner}"
 
-    def tenant_backlog(self, tenant: str) -> str:
+    def _fair(self, queue: str) -> str:
+        """The prefix of one queue's fair-dispatch keys (`certify_jobs.fair_queue`): services
+        sharing a Redis with different `CERTIFY_QUEUE_NAME`s never dispatch each other's
+        jobs. The default queue keeps the names it always had (a backlog survives upgrades)."""
+        return self.prefix if queue == DEFAULT_QUEUE else f"{self.prefix}:queue:{queue}"
+
+    def tenant_backlog(self, tenant: str, queue: str = DEFAULT_QUEUE) -> str:
         """List of a tenant's job ids waiting for fair dispatch (`certify_jobs.fair_queue`)."""
-        return f"{self.prefix}:backlog:{tenant}"
+        return f"{self._fair(queue)}:backlog:{tenant}"
 
-    def tenant_running(self, tenant: str) -> str:
+    def tenant_running(self, tenant: str, queue: str = DEFAULT_QUEUE) -> str:
         """Sorted set of a tenant's dispatched, unended job ids, scored by dispatch time."""
-        return f"{self.prefix}:running:{tenant}"
+        return f"{self._fair(queue)}:running:{tenant}"
 
-    @property
-    def tenant_ring(self) -> str:
+    def tenant_ring(self, queue: str = DEFAULT_QUEUE) -> str:
         """Sorted set of the tenants with a backlog, scored by when each was last served."""
-        return f"{self.prefix}:tenants"
+        return f"{self._fair(queue)}:tenants"
 
-    @property
-    def tenants_served(self) -> str:
-        return f"{self.prefix}:tenants-served"
+    def tenants_served(self, queue: str = DEFAULT_QUEUE) -> str:
+        return f"{self._fair(queue)}:tenants-served"
 
-    @property
-    def tenants_served_seq(self) -> str:
-        return f"{self.prefix}:tenants-served-seq"
+    def tenants_served_seq(self, queue: str = DEFAULT_QUEUE) -> str:
+        return f"{self._fair(queue)}:tenants-served-seq"
 
     def tenant_samples(self, tenant: str, hour: int) -> str:
         """Noise samples a tenant's jobs asked for in one clock hour (a rate limit)."""

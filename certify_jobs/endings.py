@@ -61,7 +61,7 @@ def announce_job_end(redis: Redis, settings: Settings, job: Job, *, ending: bool
         return
     notify_record(redis, "job", job.id)
     meta = job.meta or {}
-    fair_queue.job_ended(redis, str(meta.get(OWNER_META, "")), job.id)
+    fair_queue.job_ended(redis, job.origin, str(meta.get(OWNER_META, "")), job.id)
     if meta.get(CALLBACK_META):
         queue_webhook(redis, settings, "job", job.id)
     batch_id = meta.get(BATCH_META)

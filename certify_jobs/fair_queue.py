@@ -74,39 +74,48 @@ return moved
 """
 
 
+def queue_name(queue_key: str) -> str:
+    """rq's queue key (`rq:queue:NAME`) to the queue's name."""
+    return queue_key.removeprefix("rq:queue:")
+
+
 def _ring_keys(queue_key: str) -> list[str]:
-    return [queue_key, KEYS.tenant_ring, KEYS.tenants_served, KEYS.tenants_served_seq]
+    name = queue_name(queue_key)
+    return [queue_key, KEYS.tenant_ring(name), KEYS.tenants_served(name),
+            KEYS.tenants_served_seq(name)]
 
 
 def hold(pipe: Pipeline, queue_key: str, job_id: str, tenant: str) -> None:
     """In the transaction that queued `job_id`: keep it in its tenant's backlog instead."""
-    pipe.eval(HOLD, 4, queue_key, KEYS.tenant_ring, KEYS.tenants_served,
-              KEYS.tenant_backlog(tenant), job_id, tenant)
+    name = queue_name(queue_key)
+    pipe.eval(HOLD, 4, queue_key, KEYS.tenant_ring(name), KEYS.tenants_served(name),
+              KEYS.tenant_backlog(tenant, name), job_id, tenant)
 
 
 def dispatch(redis: Redis, queue_key: str, *, depth: int = 1, max_running: int = 0,
              job_timeout_s: int = 3600) -> int:
-    """Move backlog jobs to the queue, fairly, until it holds `depth`; how many moved."""
+    """Move this queue's backlog jobs to it, fairly, until it holds `depth`; how many moved."""
+    name = queue_name(queue_key)
     return int(redis.eval(DISPATCH, 4, *_ring_keys(queue_key), depth,
-                          KEYS.tenant_backlog(""), KEYS.tenant_running(""), max_running,
+                          KEYS.tenant_backlog("", name), KEYS.tenant_running("", name), max_running,
                           time.time(), job_timeout_s + 60))
 
 
-def job_ended(redis: Redis, tenant: str, job_id: str) -> None:
-    """The job no longer counts against its tenant's running limit."""
-    redis.zrem(KEYS.tenant_running(tenant), job_id)
+def job_ended(redis: Redis, queue: str, tenant: str, job_id: str) -> None:
+    """The job (of the queue named `queue`) no longer counts against its tenant's running limit."""
+    redis.zrem(KEYS.tenant_running(tenant, queue), job_id)
 
 
-def unhold(redis: Redis, tenant: str, job_id: str) -> None:
+def unhold(redis: Redis, queue: str, tenant: str, job_id: str) -> None:
     """A job canceled before it was dispatched leaves its backlog."""
-    redis.lrem(KEYS.tenant_backlog(tenant), 0, job_id)
+    redis.lrem(KEYS.tenant_backlog(tenant, queue), 0, job_id)
 
 
-def backlog_depth(redis: Redis, tenant: str | None = None) -> int:
-    """Jobs waiting in one tenant's backlog, or in every backlog."""
+def backlog_depth(redis: Redis, queue: str, tenant: str | None = None) -> int:
+    """Jobs waiting in one tenant's backlog of the queue named `queue`, or in all its backlogs."""
     tenants = [tenant] if tenant is not None else \
-        [t.decode() if isinstance(t, bytes) else str(t) for t in redis.zrange(KEYS.tenant_ring, 0, -1)]
+        [t.decode() if isinstance(t, bytes) else str(t) for t in redis.zrange(KEYS.tenant_ring(queue), 0, -1)]
     with redis.pipeline(transaction=False) as pipe:
         for name in tenants:
-            pipe.llen(KEYS.tenant_backlog(name))
+            pipe.llen(KEYS.tenant_backlog(name, queue))
         return sum(int(count) for count in pipe.execute())

@@ -127,7 +127,7 @@ class QueueCollector(Collector):
 
     def _queue_gauges(self, backend: Backend) -> Iterator[GaugeMetricFamily]:
         queue = backend.queue
-        waiting = queue.count + fair_queue.backlog_depth(backend.redis)
+        waiting = queue.count + fair_queue.backlog_depth(backend.redis, backend.queue.name)
         yield _gauge("certify_queue_depth", "Jobs waiting (in the queue and in the tenants' "
                      "backlogs).", waiting, queue.name)
         yield _gauge("certify_queue_oldest_job_age_seconds",

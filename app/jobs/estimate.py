@@ -66,7 +66,8 @@ def estimate(query: Annotated[EstimateQuery, Query()], models: ServedModelsDep,
                  if (t.precision, t.compile) == (precision, compile_mode)), None)
     # Ahead of a new job: those handed to the queue, and this caller's own backlog (other
     # tenants' waiting jobs take turns with it, so they are not all ahead).
-    queued = backend.queue.count + fair_queue.backlog_depth(backend.redis, caller.principal)
+    queued = backend.queue.count + fair_queue.backlog_depth(backend.redis, backend.queue.name,
+                                                            caller.principal)
     return JobEstimate(
         model=model.info.name, precision=precision, compile=compile_mode,
         passes_per_sample=per_sample, passes_min=passes_min,

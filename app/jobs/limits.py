@@ -28,7 +28,7 @@ def samples_of(options: CertifyOptions) -> int:
 def admit(redis: Redis, settings: Settings, owner: str, options: CertifyOptions,
           jobs: int = 1) -> None:
     if settings.tenant_max_queued:
-        waiting = fair_queue.backlog_depth(redis, owner)
+        waiting = fair_queue.backlog_depth(redis, settings.queue_name, owner)
         if waiting + jobs > settings.tenant_max_queued:
             raise ApiError(429, "tenant_queue_full", f"This API key has {waiting} jobs waiting; "
                            f"at most {settings.tenant_max_queued} may wait at once. Retry "
@@ -43,7 +43,8 @@ def room(redis: Redis, settings: Settings, owner: str, options: CertifyOptions, 
     decides, as concurrent submissions may take the room first."""
     fits = wanted
     if settings.tenant_max_queued:
-        fits = min(fits, settings.tenant_max_queued - fair_queue.backlog_depth(redis, owner))
+        fits = min(fits, settings.tenant_max_queued
+                   - fair_queue.backlog_depth(redis, settings.queue_name, owner))
     if settings.tenant_samples_per_hour:
         raw = redis.get(ServiceKeys().tenant_samples(owner, int(time.time() // HOUR_S)))
         left = settings.tenant_samples_per_hour - int(raw or 0)

@@ -128,8 +128,8 @@ class JobQueue:
         if job.get_status(refresh=True) in ("queued", "deferred", "scheduled"):
             job.cancel()
             owner = str((job.meta or {}).get(OWNER_META, ""))
-            fair_queue.unhold(backend.redis, owner, job.id)
-            fair_queue.job_ended(backend.redis, owner, job.id)
+            fair_queue.unhold(backend.redis, backend.queue.name, owner, job.id)
+            fair_queue.job_ended(backend.redis, backend.queue.name, owner, job.id)
             upload_key = upload_key_of(job_args(job))
             if upload_key is not None:  # it will never run
                 release_for_job(backend.blobs, upload_key, job.id, backend.settings.upload_retention)

@@ -62,7 +62,7 @@ def new_gate(store: GateStore) -> tuple[str, GateSpec]:
 
 
 def waiting(store: GateStore) -> int:
-    return fair_queue.backlog_depth(store.redis, OWNER)
+    return fair_queue.backlog_depth(store.redis, store.settings.queue_name, OWNER)
 
 
 def test_a_later_wave_is_queued_only_as_far_as_the_owners_limit_allows(

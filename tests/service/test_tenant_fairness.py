@@ -107,7 +107,7 @@ def test_dispatch_takes_the_least_recently_served_tenant_first(store: redis.Redi
     assert fair_queue.dispatch(store, QUEUE, depth=10) == 5
     # a went first (both never served; ties by name), so b is next, then the rest of a.
     assert _queued(store) == [small[0], *flood[1:]]
-    assert fair_queue.backlog_depth(store) == 0
+    assert fair_queue.backlog_depth(store, "fair-test") == 0
 
 
 def test_a_tenant_at_its_running_limit_waits_until_one_ends(store: redis.Redis) -> None:
@@ -115,9 +115,27 @@ def test_a_tenant_at_its_running_limit_waits_until_one_ends(store: redis.Redis) 
     assert fair_queue.dispatch(store, QUEUE, depth=10, max_running=1) == 2
     assert _queued(store) == [a_jobs[0], b_jobs[0]]
     assert fair_queue.dispatch(store, QUEUE, depth=10, max_running=1) == 0
-    fair_queue.job_ended(store, "a", a_jobs[0])
+    fair_queue.job_ended(store, "fair-test", "a", a_jobs[0])
     assert fair_queue.dispatch(store, QUEUE, depth=10, max_running=1) == 1
     assert _queued(store)[-1] == a_jobs[1]
     # A running entry older than the job timeout no longer counts (a lost ending).
     assert fair_queue.dispatch(store, QUEUE, depth=10, max_running=1, job_timeout_s=-61) == 2
-    assert fair_queue.backlog_depth(store) == 0
+    assert fair_queue.backlog_depth(store, "fair-test") == 0
+
+
+def test_a_queue_never_dispatches_another_queues_backlog(store: redis.Redis) -> None:
+    """Two services on one Redis with different `CERTIFY_QUEUE_NAME`s: each worker dispatches
+    its own queue's backlog only. Before, one tenant backlog served every queue, so a worker
+    ran (and counted) another service's jobs."""
+    other = "rq:queue:other-service"
+    mine = _held(store, "a", 2)
+    with store.pipeline() as pipe:
+        pipe.rpush(other, "x-0")
+        fair_queue.hold(pipe, other, "x-0", "a")
+        pipe.execute()
+    assert fair_queue.dispatch(store, other, depth=10) == 1
+    assert [item.decode() for item in store.lrange(other, 0, -1)] == ["x-0"]
+    assert fair_queue.dispatch(store, QUEUE, depth=10) == 2
+    assert _queued(store) == mine
+    assert fair_queue.backlog_depth(store, "fair-test") == 0
+    assert fair_queue.backlog_depth(store, "other-service") == 0
