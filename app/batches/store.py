@@ -22,8 +22,8 @@ from app.http.backend import Backend
 from app.http.backend import text as _text
 from app.http.deps import Caller
 from app.http.errors import ApiError
-from app.http.idempotency import Claim, Conflict, in_progress
-from app.jobs.queue import CONFLICT_RETRIES, JobQueue
+from app.http.idempotency import Claim
+from app.jobs.queue import JobQueue
 from app.jobs.reads import JobReads
 from app.jobs.views import job_view
 from certify_contract import ACTIVE_STATUSES, ENDED_STATUSES, CertifyOptions, JobView, MediaKind
@@ -119,22 +119,18 @@ class BatchStore:
                   "created_at": now_iso(), "model": model, "kind": kind,
                   "options": json.dumps(options.to_dict()), "total": len(files), "labeled": 0,
                   "callback_url": callback_url or "", **({"closed_at": now_iso()} if closed else {})}
-        for _ in range(CONFLICT_RETRIES):
-            try:
-                with claim.transaction(self.redis) as pipe:
-                    pipe.multi()
-                    pipe.hset(keys.record, mapping=fields)  # type: ignore[arg-type]
-                    for index in (self.keys.owner_batches_index(owner), self.keys.batches_index):
-                        pipe.zadd(index, {batch_id: now})
-                        pipe.zremrangebyrank(index, 0, -self.settings.jobs_index_max - 1)
-                        pipe.expire(index, self.settings.result_ttl_s)
-                    notify_record(pipe, "batch", batch_id)  # its record, via the outbox
-                    self._queue_files(pipe, queue, batch_id, owner, 0, files)
-                break
-            except Conflict:  # the key's lease ran out meanwhile: check it again
-                continue
-        else:
-            raise in_progress("The Idempotency-Key kept changing; retry.")
+
+        def write(pipe: Pipeline) -> None:
+            pipe.multi()
+            pipe.hset(keys.record, mapping=fields)  # type: ignore[arg-type]
+            for index in (self.keys.owner_batches_index(owner), self.keys.batches_index):
+                pipe.zadd(index, {batch_id: now})
+                pipe.zremrangebyrank(index, 0, -self.settings.jobs_index_max - 1)
+                pipe.expire(index, self.settings.result_ttl_s)
+            notify_record(pipe, "batch", batch_id)  # its record, via the outbox
+            self._queue_files(pipe, queue, batch_id, owner, 0, files)
+
+        claim.commit(self.redis, write)
         queue.dispatch()
         if closed:
             check_batch_end(self.redis, self.settings, batch_id)
@@ -144,19 +140,17 @@ class BatchStore:
         """More files for an open batch, counted and queued in one transaction (watched, so
         that concurrent requests neither exceed the batch limit nor add to a closed batch)."""
         keys = self.keys.batch(batch_id)
-        for _ in range(CONFLICT_RETRIES):
-            try:
-                with claim.transaction(self.redis, keys.record) as pipe:
-                    state, total = pipe.hmget(keys.record, ["state", "total"])
-                    first = self._room(batch_id, state, int(total or 0), len(files))
-                    pipe.multi()
-                    pipe.hset(keys.record, "total", first + len(files))
-                    self._queue_files(pipe, queue, batch_id, owner, first, files)
-                queue.dispatch()
-                return
-            except Conflict:  # another request changed the batch meanwhile: count again
-                continue
-        raise in_progress(f"Batch {batch_id} kept changing while files were added; retry.")
+
+        def write(pipe: Pipeline) -> None:  # counted again if another request adds meanwhile
+            state, total = pipe.hmget(keys.record, ["state", "total"])
+            first = self._room(batch_id, state, int(total or 0), len(files))
+            pipe.multi()
+            pipe.hset(keys.record, "total", first + len(files))
+            self._queue_files(pipe, queue, batch_id, owner, first, files)
+
+        claim.commit(self.redis, write, keys.record,
+                     gave_up=f"Batch {batch_id} kept changing while files were added; retry.")
+        queue.dispatch()
 
     def _room(self, batch_id: str, state: object, total: int, count: int) -> int:
         """The index of the first new file (409 when the batch is no longer open, 413 when

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis import Redis
+from redis.client import Pipeline
 
 from app.http.backend import Backend
 from app.http.deps import Caller
 from app.http.errors import ApiError
-from app.http.idempotency import Claim, Conflict, in_progress
-from app.jobs.queue import CONFLICT_RETRIES
+from app.http.idempotency import Claim
 from certify_contract import CertifyOptions
 from certify_contract.gate_rule import GateRule
 
@@ -105,23 +105,20 @@ class GateStore:
         """The gate whole, with its Idempotency-Key binding, in one transaction (its first
         wave is queued by `advance`)."""
         keys, now = self.keys(gate_id), time.time()
-        for _ in range(CONFLICT_RETRIES):
-            try:
-                with claim.transaction(self.redis) as pipe:
-                    pipe.multi()
-                    pipe.hset(keys.record, mapping={"spec": spec.to_json(), "state": "running",
-                                                    "look": -1, "jobs_canceled": 0})
-                    pipe.rpush(keys.items, *[json.dumps(item) for item in items])
-                    for index in (self.index(spec.owner), self.index(None)):
-                        pipe.zadd(index, {gate_id: now})
-                    pipe.sadd(self.open_set, gate_id)
-                    # Recorded when created: in the same transaction, so no crash leaves a
-                    # gate running that the database will only learn of at its end.
-                    pipe.sadd(self.unrecorded_set, gate_id)
-                return
-            except Conflict:  # the key's lease ran out meanwhile: check it again
-                continue
-        raise in_progress("The Idempotency-Key kept changing; retry.")
+
+        def write(pipe: Pipeline) -> None:
+            pipe.multi()
+            pipe.hset(keys.record, mapping={"spec": spec.to_json(), "state": "running",
+                                            "look": -1, "jobs_canceled": 0})
+            pipe.rpush(keys.items, *[json.dumps(item) for item in items])
+            for index in (self.index(spec.owner), self.index(None)):
+                pipe.zadd(index, {gate_id: now})
+            pipe.sadd(self.open_set, gate_id)
+            # Recorded when created: in the same transaction, so no crash leaves a gate
+            # running that the database will only learn of at its end.
+            pipe.sadd(self.unrecorded_set, gate_id)
+
+        claim.commit(self.redis, write)
 
     def raw(self, gate_id: str) -> dict[str, str]:
         return {text(k): text(v) for k, v in self.redis.hgetall(self.keys(gate_id).record).items()}

@@ -33,6 +33,7 @@ from app.http.backend import Backend, text
 from app.http.errors import ApiError
 
 POLL_S = 0.02
+CONFLICT_RETRIES = 5  # tries of a creating transaction whose watched keys keep changing
 PENDING = "pending:"
 # KEYS: the idempotency key. ARGV: the value it must still hold to be deleted.
 DELETE_IF = """
@@ -80,6 +81,20 @@ class Claim:
                 pipe.execute()
             except WatchError:
                 raise Conflict() from None
+
+    def commit(self, redis: Redis, write: Callable[[Pipeline], None], *watched: str,
+               gave_up: str = "The Idempotency-Key kept changing; retry.") -> None:
+        """`write(pipe)` in `transaction` (it reads what it depends on, calls `multi()`,
+        queues its writes), tried again while a watched key changes under it; after
+        `CONFLICT_RETRIES` tries, 409 `gave_up`."""
+        for _ in range(CONFLICT_RETRIES):
+            try:
+                with self.transaction(redis, *watched) as pipe:
+                    write(pipe)
+                return
+            except Conflict:  # the key's lease ran out, or a watched key changed: again
+                continue
+        raise in_progress(gave_up)
 
 
 @dataclass(frozen=True)

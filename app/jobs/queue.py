@@ -18,7 +18,7 @@ from rq import Retry
 from rq.job import Job
 
 from app.http.backend import Backend
-from app.http.idempotency import Claim, Conflict, in_progress, no_claim
+from app.http.idempotency import Claim, no_claim
 from app.jobs.limits import admit, room
 from certify_contract import CertifyOptions
 from certify_jobs import fair_queue
@@ -30,7 +30,6 @@ from certify_jobs.uploads import release_for_job, upload_key_of
 from certify_store.blobs import BlobStore
 
 log = logging.getLogger(__name__)
-CONFLICT_RETRIES = 5
 
 
 class JobQueue:
@@ -62,16 +61,13 @@ class JobQueue:
         queued without it. `claim` binds an Idempotency-Key to the job in that same
         transaction (`app.http.idempotency`)."""
         claim = claim or no_claim(job_id)
+
+        def write(pipe: Pipeline) -> None:
+            pipe.multi()
+            self.add_to(pipe, payload, job_id, owner=owner, upload=upload, meta=meta)
+
         try:
-            for attempt in range(CONFLICT_RETRIES):
-                try:
-                    with claim.transaction(self.backend.redis) as pipe:
-                        pipe.multi()
-                        self.add_to(pipe, payload, job_id, owner=owner, upload=upload, meta=meta)
-                    break
-                except Conflict:  # the key's lease ran out meanwhile: check it again
-                    if attempt == CONFLICT_RETRIES - 1:
-                        raise in_progress("The Idempotency-Key kept changing; retry.") from None
+            claim.commit(self.backend.redis, write)
         except BaseException:
             release_for_job(self.backend.blobs, payload.upload_key, job_id,
                             self.backend.settings.upload_retention)
