@@ -46,15 +46,20 @@ def room(redis: Redis, settings: Settings, owner: str, options: CertifyOptions, 
         fits = min(fits, settings.tenant_max_queued
                    - fair_queue.backlog_depth(redis, settings.queue_name, owner))
     if settings.tenant_samples_per_hour:
-        raw = redis.get(ServiceKeys().tenant_samples(owner, int(time.time() // HOUR_S)))
+        raw = redis.get(_samples_key(owner, time.time()))
         left = settings.tenant_samples_per_hour - int(raw or 0)
         fits = min(fits, left // samples_of(options))
     return max(fits, 0)
 
 
+def _samples_key(owner: str, now: float) -> str:
+    """The counter of the owner's samples in the clock hour of `now`."""
+    return ServiceKeys().tenant_samples(owner, int(now // HOUR_S))
+
+
 def _spend_samples(redis: Redis, budget: int, owner: str, samples: int) -> None:
     now = time.time()
-    key = ServiceKeys().tenant_samples(owner, int(now // HOUR_S))
+    key = _samples_key(owner, now)
     with redis.pipeline() as pipe:
         pipe.incrby(key, samples)
         pipe.expire(key, HOUR_S + 60)

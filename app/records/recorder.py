@@ -63,11 +63,14 @@ class Recorder:
     # -- records ---------------------------------------------------------------------
     def job_record(self, job_id: str) -> JobRecord | None:
         job = self.reads.fetch(job_id)
-        if job is None:
-            return None
+        return self._live_record(job) if job is not None else None
+
+    def _live_record(self, job: Job) -> JobRecord | None:
+        """The record of a job Redis holds; None when another process recorded it and dropped
+        it from Redis while we read it (`JobVanished`): its record is written already."""
         try:
             return self.record_of(job, self.reads.view(job))
-        except JobVanished:  # another process recorded it and dropped it from Redis meanwhile
+        except JobVanished:
             return None
 
     def record_of(self, job: Job, view: JobView) -> JobRecord:
@@ -139,12 +142,10 @@ class Recorder:
         for job_id in records.job_ids_at_stage(STAGE_CREATED):
             job = self.reads.fetch(job_id)
             if job is not None:
-                try:
-                    record = self.record_of(job, self.reads.view(job))
-                except JobVanished:  # recorded by another process as we read it
+                live = self._live_record(job)
+                if live is None or live.stage == STAGE_CREATED:
                     continue
-                if record.stage == STAGE_CREATED:
-                    continue
+                record = live
             else:
                 stored = records.job(job_id)
                 if stored is None or stored.stage != STAGE_CREATED:
@@ -167,12 +168,10 @@ class Recorder:
             chunk = ids[start:start + 500]
             for job_id in set(chunk) - records.known_job_ids(chunk):
                 job = Job.fetch_many([job_id], connection=redis, serializer=JSONSerializer)[0]
-                try:
-                    if job is not None:
-                        records.put_job(self.record_of(job, self.reads.view(job)))
-                        written += 1
-                except JobVanished:  # recorded by another process as we read it
-                    continue
+                record = self._live_record(job) if job is not None else None
+                if record is not None:
+                    records.put_job(record)
+                    written += 1
         return written
 
     # -- the drainer thread ------------------------------------------------------------
